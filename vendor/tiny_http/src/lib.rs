@@ -339,10 +339,19 @@ impl Server {
                         }));
                     }
 
+                    // cgilab patch: upstream stopped accepting for good on the first error.
+                    // A listener with SO_RCVTIMEO (which accepted sockets inherit, as their
+                    // read timeout) fails `accept` with EAGAIN after that long without a
+                    // connection: accept again. Any other error (EMFILE when descriptors run
+                    // out) is reported through `recv()`, then accepting resumes after a
+                    // pause, so the server sheds load and recovers by itself.
+                    Err(e) if e.kind() == IoErrorKind::WouldBlock || e.kind() == IoErrorKind::TimedOut => {}
+                    Err(e) if e.kind() == IoErrorKind::Interrupted
+                        || e.kind() == IoErrorKind::ConnectionAborted => {}
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
                         inside_messages.push(e.into());
-                        break;
+                        thread::sleep(Duration::from_millis(100));
                     }
                 }
             }

@@ -254,15 +254,10 @@ impl Request {
         self.closer = closer;
     }
 
-    /// cgilab patch: read no further requests from this connection, so that it closes as
-    /// soon as the response being written (this one) is done. Use it when the response
-    /// cannot be framed (an nph script, HTTP/1.0 with no length), when the rest of the
-    /// request body will not be read, or when a response must be cut short.
-    /// Returns a handle that can end the connection outright later (both directions).
-    pub fn close_connection(&self) -> Option<ConnectionCloser> {
-        let closer = self.closer.clone()?;
-        closer.shutdown(std::net::Shutdown::Read).ok();
-        Some(ConnectionCloser(closer))
+    /// cgilab patch: a handle on this request's connection, so a handler can end it
+    /// (tiny_http drops a `Connection: close` header set on a response).
+    pub fn connection_closer(&self) -> Option<ConnectionCloser> {
+        self.closer.clone().map(ConnectionCloser)
     }
 
     #[inline]
@@ -507,12 +502,19 @@ impl fmt::Debug for Request {
     }
 }
 
-/// cgilab patch: ends a connection from outside the writer, e.g. to cut a response short
-/// so that the client sees an incomplete body rather than a complete-looking one.
+/// cgilab patch: ends a connection from outside the response writer.
 pub struct ConnectionCloser(std::sync::Arc<crate::connection::Connection>);
 
 impl ConnectionCloser {
-    /// Shut down both directions now.
+    /// Reads no further requests, so the connection ends once the response being
+    /// written is done. Use it when the response cannot be framed (an nph script,
+    /// HTTP/1.0 with no length) or the rest of the request body will not be read.
+    pub fn close_after_response(&self) {
+        self.0.shutdown(std::net::Shutdown::Read).ok();
+    }
+
+    /// Shuts both directions now, e.g. to cut a response short so that the client sees
+    /// an incomplete body rather than a complete-looking one.
     pub fn abort(&self) {
         self.0.shutdown(std::net::Shutdown::Both).ok();
     }

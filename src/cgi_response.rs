@@ -1,0 +1,250 @@
+//! Parsing a script's header block (RFC 3875 §6): the lines it prints before the first
+//! blank line, ended by LF or CRLF.
+//!
+//! Everything a script prints here is untrusted: a line without a colon, an invalid name,
+//! a control character in a value or a malformed `Status` is a 502 with one log line,
+//! never a panic and never a broken response. Framing is the server's: a script's own
+//! `Content-Length`, `Transfer-Encoding` or `Connection` is dropped.
+
+/// The longest header block a script may print.
+pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+
+/// Fields that describe the connection or the framing, which only the server may set.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// What the script asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CgiResponse {
+    /// A document (§6.2.1) or a client redirect (§6.2.3, §6.2.4): send it to the client.
+    Document(Head),
+    /// A local redirect (§6.2.2): the server serves this path instead.
+    LocalRedirect(String),
+}
+
+/// Status and header fields to send.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Finds the blank line that ends a header block: `(block_len, body_start)`, where the
+/// block excludes the line end before the blank line.
+pub fn find_end(buf: &[u8]) -> Option<(usize, usize)> {
+    if buf.starts_with(b"\n") {
+        return Some((0, 1));
+    }
+    if buf.starts_with(b"\r\n") {
+        return Some((0, 2));
+    }
+    let mut i = 0;
+    while let Some(off) = memchr(b'\n', &buf[i..]) {
+        let nl = i + off;
+        match &buf[nl + 1..] {
+            [b'\n', ..] => return Some((nl, nl + 2)),
+            [b'\r', b'\n', ..] => return Some((nl, nl + 3)),
+            _ => i = nl + 1,
+        }
+    }
+    None
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// Parses a header block (without its blank line) into what the script asked for.
+pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
+    if block.is_empty() {
+        return Err("no headers: output starts with a blank line".into());
+    }
+    let text = std::str::from_utf8(block).map_err(|_| "header block is not UTF-8".to_string())?;
+    let mut status = None;
+    let mut location = None;
+    let mut has_content_type = false;
+    let mut headers = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.starts_with([' ', '\t']) {
+            return Err(format!("folded header line `{}`", shorten(line)));
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("header line without a colon: `{}`", shorten(line)));
+        };
+        let value = value.trim_matches([' ', '\t']);
+        check_field(name, value)?;
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "status" => status = Some(parse_status(value)?),
+            "location" => location = Some(value.to_string()),
+            "content-type" => has_content_type = true,
+            _ if is_hop_by_hop(&lower) => continue,
+            _ => {}
+        }
+        if lower != "status" && lower != "location" {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
+    match location {
+        Some(loc) if loc.starts_with('/') && !loc.starts_with("//") && status.is_none() => {
+            Ok(CgiResponse::LocalRedirect(loc))
+        }
+        Some(loc) if loc.starts_with('/') || has_scheme(&loc) => {
+            headers.push(("Location".into(), loc));
+            let status = status.unwrap_or(302);
+            Ok(CgiResponse::Document(Head { status, headers }))
+        }
+        Some(loc) => Err(format!(
+            "Location `{}` is neither an absolute URL nor a local path",
+            shorten(&loc)
+        )),
+        None if status.is_none() && !has_content_type => {
+            Err("no Content-Type, Location or Status header".into())
+        }
+        None => Ok(CgiResponse::Document(Head {
+            status: status.unwrap_or(200),
+            headers,
+        })),
+    }
+}
+
+/// A field name must be a token, and a value must hold no control characters (CR, LF
+/// and NUL above all: they would let a script split the response).
+pub fn check_field(name: &str, value: &str) -> Result<(), String> {
+    if name.is_empty() || !name.bytes().all(is_tchar) {
+        return Err(format!("invalid header name `{}`", shorten(name)));
+    }
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(format!("control character in the value of `{name}`"));
+    }
+    Ok(())
+}
+
+/// True for fields about the connection or the framing, which only the server sets.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// `Status: 404 Not Found`: three digits, then an optional reason phrase (§6.3.3).
+fn parse_status(value: &str) -> Result<u16, String> {
+    let code = value.split([' ', '\t']).next().unwrap_or("");
+    match code.parse::<u16>() {
+        Ok(n) if code.len() == 3 && (200..=599).contains(&n) => Ok(n),
+        _ => Err(format!("malformed Status `{}`", shorten(value))),
+    }
+}
+
+/// RFC 3986 §3.1: `scheme ":"`, where a scheme is a letter then letters, digits, `+-.`.
+fn has_scheme(s: &str) -> bool {
+    match s.split_once(':') {
+        Some((scheme, _)) => {
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        }
+        None => false,
+    }
+}
+
+/// RFC 9110 §5.6.2 token characters.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A line for a log message: at most 60 characters, control characters escaped.
+fn shorten(s: &str) -> String {
+    let cut: String = s.chars().take(60).collect();
+    let more = if cut.len() < s.len() { "..." } else { "" };
+    format!("{}{more}", cut.escape_debug())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(status: u16, headers: &[(&str, &str)]) -> CgiResponse {
+        CgiResponse::Document(Head {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn header_block_ends_at_a_blank_line_with_lf_or_crlf() {
+        assert_eq!(find_end(b"A: b\n\nbody"), Some((4, 6)));
+        assert_eq!(find_end(b"A: b\r\n\r\nbody"), Some((5, 8)));
+        assert_eq!(find_end(b"A: b\nC: d\r\n"), None);
+        assert_eq!(find_end(b"\r\nbody"), Some((0, 2)));
+    }
+
+    #[test]
+    fn status_defaults_to_200_and_reason_is_optional() {
+        assert_eq!(
+            parse(b"Content-Type: text/plain").unwrap(),
+            doc(200, &[("Content-Type", "text/plain")])
+        );
+        assert_eq!(parse(b"Status: 404 Not Found").unwrap(), doc(404, &[]));
+        assert_eq!(parse(b"Status: 418").unwrap(), doc(418, &[]));
+    }
+
+    #[test]
+    fn absolute_location_without_status_is_302() {
+        assert_eq!(
+            parse(b"Location: http://x.test/").unwrap(),
+            doc(302, &[("Location", "http://x.test/")])
+        );
+        assert_eq!(
+            parse(b"Status: 301\nLocation: https://x/").unwrap(),
+            doc(301, &[("Location", "https://x/")])
+        );
+    }
+
+    #[test]
+    fn local_location_is_a_local_redirect() {
+        assert_eq!(
+            parse(b"Location: /cgi-bin/x?y").unwrap(),
+            CgiResponse::LocalRedirect("/cgi-bin/x?y".into())
+        );
+    }
+
+    #[test]
+    fn framing_headers_from_the_script_are_dropped() {
+        let got = parse(
+            b"Content-Type: a\nContent-Length: 9\nTransfer-Encoding: chunked\nConnection: close",
+        )
+        .unwrap();
+        assert_eq!(got, doc(200, &[("Content-Type", "a")]));
+    }
+
+    #[test]
+    fn bad_output_is_an_error_not_a_panic() {
+        for bad in [
+            &b"no colon here"[..],
+            b"Bad Name: x",
+            b"Status: abc",
+            b"Status: 99",
+            b"Status: 1000",
+            b"Content-Type: a\x00b",
+            b"Content-Type: a\n continued",
+            b"X-Only: header",
+            b"Location: relative/path",
+            b"\xff\xfe: x",
+            b"",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+}

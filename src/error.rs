@@ -1,0 +1,100 @@
+//! Every way a request can fail, as one enum: a noun with its context, a human message
+//! for the log line, and one `match` that chooses the HTTP status the client sees.
+
+use std::fmt;
+
+/// Why a request was not answered by a script or an app.
+#[derive(Debug)]
+pub enum RequestError {
+    /// The URL names no script, app or page.
+    NotFound { path: String },
+    /// The URL names something cgilab will not run (RFC 3875 §9.8).
+    Forbidden { path: String, why: &'static str },
+    /// The request itself is malformed.
+    BadRequest { why: String },
+    /// The request body is over `--max-body`.
+    BodyTooLarge { limit: u64 },
+    /// The request target is too long to pass to a script.
+    UriTooLong { len: usize, limit: usize },
+    /// The request header block is too large.
+    HeadersTooLarge { len: usize, limit: usize },
+    /// `--max-procs` scripts are already running.
+    TooManyProcesses { limit: usize },
+    /// The script could not be started.
+    SpawnFailed {
+        script: String,
+        cause: std::io::Error,
+    },
+    /// The script's output is not a valid CGI response (RFC 3875 §6).
+    BadOutput { script: String, why: String },
+    /// The script or app ran past `--timeout`.
+    Timeout { script: String, secs: f64 },
+    /// An app panicked.
+    AppPanicked { app: String, message: String },
+    /// A local redirect (RFC 3875 §6.2.2) led to another one too many times.
+    RedirectLoop { location: String },
+    /// Reading the request body or talking to a script failed.
+    Io {
+        context: &'static str,
+        cause: std::io::Error,
+    },
+}
+
+impl RequestError {
+    /// The HTTP status this failure is answered with.
+    pub fn status(&self) -> u16 {
+        use RequestError::*;
+        match self {
+            NotFound { .. } => 404,
+            Forbidden { .. } => 403,
+            BadRequest { .. } => 400,
+            BodyTooLarge { .. } => 413,
+            UriTooLong { .. } => 414,
+            HeadersTooLarge { .. } => 431,
+            TooManyProcesses { .. } => 503,
+            SpawnFailed { .. } | AppPanicked { .. } | RedirectLoop { .. } | Io { .. } => 500,
+            BadOutput { .. } => 502,
+            Timeout { .. } => 504,
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RequestError::*;
+        match self {
+            NotFound { path } => write!(f, "no script or app at `{path}`"),
+            Forbidden { path, why } => write!(f, "refused `{path}`: {why}"),
+            BadRequest { why } => write!(f, "bad request: {why}"),
+            BodyTooLarge { limit } => write!(f, "request body over --max-body {limit} bytes"),
+            UriTooLong { len, limit } => {
+                write!(
+                    f,
+                    "request target of {len} bytes is over the {limit}-byte limit"
+                )
+            }
+            HeadersTooLarge { len, limit } => {
+                write!(
+                    f,
+                    "request headers of {len} bytes are over the {limit}-byte limit"
+                )
+            }
+            TooManyProcesses { limit } => {
+                write!(
+                    f,
+                    "--max-procs {limit} scripts already running; answered 503"
+                )
+            }
+            SpawnFailed { script, cause } => write!(f, "cgi: cannot start `{script}`: {cause}"),
+            BadOutput { script, why } => write!(f, "cgi: `{script}`: {why}"),
+            Timeout { script, secs } => write!(f, "`{script}` ran past --timeout {secs}s"),
+            AppPanicked { app, message } => write!(f, "app `{app}` panicked: {message}"),
+            RedirectLoop { location } => {
+                write!(f, "cgi: too many local redirects, the last to `{location}`")
+            }
+            Io { context, cause } => write!(f, "{context}: {cause}"),
+        }
+    }
+}
+
+impl std::error::Error for RequestError {}

@@ -1,0 +1,79 @@
+//! Finding a script in cgi-bin, per request, so a script dropped in is live at once.
+//!
+//! An executable regular file runs directly (its `#!` line picks the interpreter). A file
+//! that is not executable but ends in `.sh`, `.py` or `.pl` runs through sh, python3 or
+//! perl, so a learner can drop a script in without `chmod`. Anything whose real path
+//! leaves cgi-bin (a symlink out, say) is refused; a script's source is never served.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::RequestError;
+
+/// A script that may run.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// Its file name in cgi-bin, as named in the URL.
+    pub name: String,
+    /// Its canonical path: `SCRIPT_FILENAME`.
+    pub path: PathBuf,
+    /// The interpreter it runs through, if it is not executable itself.
+    pub interpreter: Option<&'static str>,
+    /// `nph-` scripts write the whole HTTP response themselves (RFC 3875 §5).
+    pub nph: bool,
+}
+
+/// The interpreter for a non-executable script, by its extension.
+pub fn interpreter_for(name: &str) -> Option<&'static str> {
+    match Path::new(name).extension()?.to_str()? {
+        "sh" => Some("sh"),
+        "py" => Some("python3"),
+        "pl" => Some("perl"),
+        _ => None,
+    }
+}
+
+/// Looks `name` up in `cgi_bin` (which must be canonical).
+pub fn find(cgi_bin: &Path, name: &str, url_path: &str) -> Result<Script, RequestError> {
+    let refuse = |why| RequestError::Forbidden {
+        path: url_path.to_string(),
+        why,
+    };
+    let candidate = cgi_bin.join(name);
+    // Canonicalizing resolves every symlink, so the prefix check below sees the real file.
+    let path = match candidate.canonicalize() {
+        Ok(path) => path,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if candidate.symlink_metadata().is_ok() {
+                return Err(refuse("a symlink that points nowhere"));
+            }
+            return Err(RequestError::NotFound {
+                path: url_path.to_string(),
+            });
+        }
+        Err(_) => return Err(refuse("cannot resolve the script's path")),
+    };
+    if path.parent() != Some(cgi_bin) {
+        return Err(refuse("its real path leaves cgi-bin"));
+    }
+    let meta = path
+        .metadata()
+        .map_err(|_| refuse("cannot read the script's metadata"))?;
+    if !meta.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    let executable = meta.permissions().mode() & 0o111 != 0;
+    let interpreter = if executable {
+        None
+    } else {
+        Some(interpreter_for(name).ok_or_else(|| {
+            refuse("not executable, and no interpreter is known for its extension")
+        })?)
+    };
+    Ok(Script {
+        name: name.to_string(),
+        path,
+        interpreter,
+        nph: name.starts_with("nph-"),
+    })
+}

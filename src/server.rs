@@ -1,0 +1,142 @@
+//! The HTTP side: a listener, tiny_http on top of it, and worker threads that take one
+//! request at a time and hand it to [`crate::dispatch`].
+//!
+//! tiny_http has no read timeout of its own. A socket accepted on Linux inherits
+//! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
+//! client that stalls mid-request, sits idle on a keep-alive connection or stops reading
+//! a response is dropped after `--read-timeout` and holds up no one else.
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::dispatch::{self, Ctx};
+use crate::gateway::Apps;
+
+/// A bound server, not yet answering.
+pub struct Server {
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+}
+
+impl Server {
+    /// Binds the listening socket; the error says what to do about it.
+    pub fn bind(config: Config) -> Result<Server, String> {
+        Server::bind_with_apps(config, Apps::builtin())
+    }
+
+    /// Binds, with a set of gateway apps of the caller's choosing.
+    pub fn bind_with_apps(config: Config, apps: Apps) -> Result<Server, String> {
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {addr}: the address is in use; stop the other server or pass --listen {}:0 for a free port",
+                addr.ip()
+            ),
+            _ => format!("cannot listen on {addr}: {e}; pass --listen ADDR"),
+        })?;
+        set_timeouts(&listener, config.read_timeout)
+            .map_err(|e| format!("cannot set timeouts on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let ctx = Arc::new(Ctx::new(config, apps, local));
+        Ok(Server { listener, ctx })
+    }
+
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.ctx.local
+    }
+
+    /// Answers requests on the calling thread's behalf forever.
+    pub fn run(self) {
+        eprintln!(
+            "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
+            self.ctx.local,
+            self.ctx.config.cgi_bin.display(),
+            self.ctx.config.threads,
+            self.ctx.config.max_procs
+        );
+        let workers = self.start();
+        for w in workers {
+            let _ = w.join();
+        }
+    }
+
+    /// Answers requests on background threads; returns the address. For benches, tests
+    /// and programs that embed cgilab.
+    pub fn spawn(self) -> SocketAddr {
+        let addr = self.local_addr();
+        self.start();
+        addr
+    }
+
+    fn start(self) -> Vec<thread::JoinHandle<()>> {
+        let http = tiny_http::Server::from_listener(self.listener, None)
+            .expect("a bound TCP listener is accepted");
+        let http = Arc::new(http);
+        (0..self.ctx.config.threads)
+            .map(|i| {
+                let http = http.clone();
+                let ctx = self.ctx.clone();
+                thread::Builder::new()
+                    .name(format!("worker-{i}"))
+                    .spawn(move || work(&http, &ctx))
+                    .expect("worker thread starts")
+            })
+            .collect()
+    }
+}
+
+/// One worker: take a request, answer it, repeat.
+fn work(http: &tiny_http::Server, ctx: &Ctx) {
+    let mut last_accept_log = Instant::now() - Duration::from_secs(60);
+    loop {
+        match http.recv() {
+            Ok(request) => {
+                // A panic costs its request (tiny_http answers an unanswered request with
+                // 500 when it is dropped), never the worker.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    dispatch::handle(ctx, request)
+                }));
+                if outcome.is_err() {
+                    eprintln!("cgilab: a request handler panicked; answered 500");
+                }
+            }
+            // Accept errors (EMFILE) arrive here; the accept thread pauses and goes on.
+            Err(e) => {
+                if last_accept_log.elapsed() > Duration::from_secs(1) {
+                    eprintln!(
+                        "cgilab: accept failed: {e}; shedding load until descriptors free up"
+                    );
+                    last_accept_log = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// Sets the timeouts that accepted sockets inherit.
+fn set_timeouts(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
+        let rc = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
