@@ -18,6 +18,16 @@ pub struct Cli {
 pub enum Command {
     /// Serve scripts from cgi-bin (a process per request) and built-in apps (in-process).
     Serve(ServeArgs),
+    /// List every route: URL, mode, what runs behind it, and its twin.
+    Routes(RoutesArgs),
+}
+
+/// Arguments of `cgilab routes`.
+#[derive(Debug, Clone, Args)]
+pub struct RoutesArgs {
+    /// Directory of CGI scripts.
+    #[arg(long, value_name = "DIR", default_value = "./cgi-bin")]
+    pub cgi_bin: PathBuf,
 }
 
 /// Arguments of `cgilab serve`.
@@ -76,8 +86,20 @@ pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
             let config = crate::config::Config::from_args(&args)?;
+            crate::server::one_line_panics();
             let server = crate::server::Server::bind(config)?;
             server.run();
+            Ok(())
+        }
+        Command::Routes(args) => {
+            let dir = args.cgi_bin.canonicalize().map_err(|_| {
+                format!(
+                    "cgi-bin directory {} does not exist; pass --cgi-bin DIR",
+                    args.cgi_bin.display()
+                )
+            })?;
+            let rows = crate::routes::rows(&dir, &crate::gateway::Apps::builtin());
+            println!("{}", crate::routes::table(&rows));
             Ok(())
         }
     }

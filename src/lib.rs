@@ -16,7 +16,8 @@
 //!    ([`index`]) shows.
 //!
 //! [`error`] names every way a request can fail and the status each gets; [`cli`] and
-//! [`config`] turn the command line into a checked configuration.
+//! [`config`] turn the command line into a checked configuration; [`routes`] lists what
+//! the server answers.
 
 pub mod apps;
 pub mod body;
@@ -33,6 +34,7 @@ pub mod index;
 pub mod poll;
 pub mod response;
 pub mod route;
+pub mod routes;
 pub mod script;
 pub mod server;
 pub mod stats;

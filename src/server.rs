@@ -16,6 +16,9 @@ use crate::config::Config;
 use crate::dispatch::{self, Ctx};
 use crate::gateway::Apps;
 
+/// A route answered straight from the worker loop, as a baseline for benchmarks.
+pub const RAW_ROUTE: &str = "/raw";
+
 /// A bound server, not yet answering.
 pub struct Server {
     listener: TcpListener,
@@ -95,6 +98,12 @@ fn work(http: &tiny_http::Server, ctx: &Ctx) {
     let mut last_accept_log = Instant::now() - Duration::from_secs(60);
     loop {
         match http.recv() {
+            // The ceiling: an answer with no routing, environ, dispatch or log line, so
+            // benches can tell the cost of HTTP itself from the cost of a mode.
+            Ok(request) if request.url() == RAW_ROUTE => {
+                let headers = [("Content-Type".to_string(), "text/plain".to_string())];
+                let _ = crate::response::send(request, 200, &headers, b"Hello, world!\n", false);
+            }
             Ok(request) => {
                 // A panic costs its request (tiny_http answers an unanswered request with
                 // 500 when it is dropped), never the worker.
@@ -116,6 +125,28 @@ fn work(http: &tiny_http::Server, ctx: &Ctx) {
             }
         }
     }
+}
+
+/// Makes a panic print one log line (where, and what) instead of several.
+pub fn one_line_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        eprintln!(
+            "cgilab: panic in {name} at {place}: {}",
+            message.escape_debug()
+        );
+    }));
 }
 
 /// Sets the timeouts that accepted sockets inherit.
