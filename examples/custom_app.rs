@@ -33,6 +33,7 @@ fn main() {
         max_procs: 16,
         threads: 8,
         read_timeout: std::time::Duration::from_secs(15),
+        quiet: false,
     };
     let config = Config::from_args(&args).unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");

@@ -20,6 +20,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// List every route: URL, mode, what runs behind it, and its twin.
     Routes(RoutesArgs),
+    /// Load CGI and gateway twins side by side and print what a process costs.
+    Bench(crate::bench::BenchArgs),
+    /// List the lessons with your progress, or check a lesson's exercise.
+    Lessons(crate::lessons::LessonsArgs),
 }
 
 /// Arguments of `cgilab routes`.
@@ -69,6 +73,10 @@ pub struct ServeArgs {
     /// Seconds a client may stall mid-request or sit idle on a keep-alive connection.
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_secs)]
     pub read_timeout: Duration,
+
+    /// Write no access log lines (errors and script stderr are still logged).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// Parses seconds, whole or fractional (`30`, `0.5`).
@@ -102,5 +110,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("{}", crate::routes::table(&rows));
             Ok(())
         }
+        Command::Bench(args) => crate::bench::run(&args),
+        Command::Lessons(args) => crate::lessons::run(&args),
     }
 }

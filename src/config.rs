@@ -25,6 +25,8 @@ pub struct Config {
     pub max_procs: usize,
     /// Worker threads answering requests.
     pub threads: usize,
+    /// No access log lines.
+    pub quiet: bool,
     /// What every environment is built with.
     pub site: Site,
 }
@@ -91,6 +93,7 @@ impl Config {
             max_body: args.max_body,
             max_procs: args.max_procs,
             threads: args.threads,
+            quiet: args.quiet,
             site: Site {
                 software: crate::response::SERVER.to_string(),
                 document_root,

@@ -79,6 +79,9 @@ pub fn handle(ctx: &Ctx, request: Request) {
     let served = dispatch(ctx, request, head.clone(), &mut timing, 0);
     ctx.stats
         .record(&head.target, served.mode, served.status, timing.elapsed());
+    if ctx.config.quiet && served.error.is_none() {
+        return;
+    }
     let mut line = format!(
         "{} {} {} {} {}B mode={}{}",
         head.remote,

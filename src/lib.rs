@@ -20,6 +20,7 @@
 //! the server answers.
 
 pub mod apps;
+pub mod bench;
 pub mod body;
 pub mod cgi;
 pub mod cgi_response;
@@ -31,6 +32,7 @@ pub mod environ;
 pub mod error;
 pub mod gateway;
 pub mod index;
+pub mod lessons;
 pub mod poll;
 pub mod response;
 pub mod route;
