@@ -41,8 +41,8 @@ impl Server {
             ),
             _ => format!("cannot listen on {addr}: {e}; pass --listen ADDR"),
         })?;
-        set_timeouts(&listener, config.read_timeout)
-            .map_err(|e| format!("cannot set timeouts on {addr}: {e}"))?;
+        set_socket_options(&listener, config.read_timeout)
+            .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let ctx = Arc::new(Ctx::new(config, apps, local));
         Ok(Server { listener, ctx })
@@ -149,22 +149,37 @@ pub fn one_line_panics() {
     }));
 }
 
-/// Sets the timeouts that accepted sockets inherit.
-fn set_timeouts(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
+/// Sets the options that accepted sockets inherit: the read and write timeouts, and
+/// TCP_NODELAY, so the small last write of a response (the end of a chunked body) is not
+/// held back by Nagle's algorithm until the client's delayed ACK, 40 ms later.
+fn set_socket_options(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
     let tv = libc::timeval {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_usec: timeout.subsec_micros() as libc::suseconds_t,
     };
-    for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
-        let rc = unsafe {
-            libc::setsockopt(
-                listener.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
+    let one: libc::c_int = 1;
+    let fd = listener.as_raw_fd();
+    for (level, option, value, len) in [
+        (
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>(),
+        ),
+        (
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>(),
+        ),
+        (
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>(),
+        ),
+    ] {
+        let rc = unsafe { libc::setsockopt(fd, level, option, value, len as libc::socklen_t) };
         if rc != 0 {
             return Err(std::io::Error::last_os_error());
         }
