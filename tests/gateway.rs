@@ -281,8 +281,9 @@ fn routes_lists_scripts_apps_and_twins() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let row = |url: &str| {
+        let first_cell = format!("│ {url} ");
         text.lines()
-            .find(|l| l.contains(&format!(" {url} ")))
+            .find(|l| l.starts_with(&first_cell))
             .unwrap_or_default()
             .to_string()
     };
