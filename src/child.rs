@@ -67,11 +67,18 @@ pub struct Running {
 impl Running {
     /// Takes charge of a child spawned with `process_group(0)`.
     pub fn new(child: Child, slot: Slot) -> Running {
+        live_groups().push(child.id() as libc::pid_t);
         Running {
             child,
             reaped: None,
             _slot: slot,
         }
+    }
+
+    fn reap(&mut self) {
+        self.reaped = self.child.wait().ok();
+        let pid = self.child.id() as libc::pid_t;
+        live_groups().retain(|&p| p != pid);
     }
 
     /// The child itself, for its pipes.
@@ -101,7 +108,7 @@ impl Running {
                 self.kill_group();
             }
         }
-        self.reaped = self.child.wait().ok();
+        self.reap();
         (self.reaped, timed_out)
     }
 }
@@ -110,8 +117,23 @@ impl Drop for Running {
     fn drop(&mut self) {
         if self.reaped.is_none() {
             self.kill_group();
-            self.reaped = self.child.wait().ok();
+            self.reap();
         }
+    }
+}
+
+/// The process groups of the scripts running now, so a server that is told to stop
+/// (Ctrl-C, SIGTERM) can take its scripts down with it.
+fn live_groups() -> std::sync::MutexGuard<'static, Vec<libc::pid_t>> {
+    static LIVE: std::sync::Mutex<Vec<libc::pid_t>> = std::sync::Mutex::new(Vec::new());
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Kills every running script's process group. Scripts run in groups of their own, so a
+/// Ctrl-C at the terminal reaches only the server; without this they would outlive it.
+pub fn kill_all_groups() {
+    for &pgid in live_groups().iter() {
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
     }
 }
 

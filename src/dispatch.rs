@@ -76,17 +76,18 @@ pub struct Served {
 pub fn handle(ctx: &Ctx, request: Request) {
     let mut timing = Timing::start();
     let head = request_head(&request, ctx.local);
-    let served = dispatch(ctx, request, head.clone(), &mut timing, 0);
+    let (remote, method, target) = (head.remote, head.method.clone(), head.target.clone());
+    let served = dispatch(ctx, request, head, &mut timing, 0);
     ctx.stats
-        .record(&head.target, served.mode, served.status, timing.elapsed());
+        .record(&target, served.mode, served.status, timing.elapsed());
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
     let mut line = format!(
         "{} {} {} {} {}B mode={}{}",
-        head.remote,
-        head.method,
-        head.target.escape_debug(),
+        remote,
+        method,
+        target.escape_debug(),
         served.status,
         served.bytes,
         served.mode.as_str(),

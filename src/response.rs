@@ -92,7 +92,9 @@ pub fn start(
     let _ = write!(head, "{version} {status} {}\r\n", reason(status));
     let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if !has("Date") {
-        let _ = write!(head, "Date: {}\r\n", http_date(SystemTime::now()));
+        head.extend_from_slice(b"Date: ");
+        head.extend_from_slice(now_date().as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
     if !has("Server") {
         let _ = write!(head, "Server: {SERVER}\r\n");
@@ -244,6 +246,25 @@ pub fn reason(status: u16) -> &'static str {
             _ => "Server Error",
         },
     }
+}
+
+/// The current IMF-fixdate, formatted once a second per thread.
+fn now_date() -> std::rc::Rc<str> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<(u64, std::rc::Rc<str>)> =
+            std::cell::RefCell::new((u64::MAX, "".into()));
+    }
+    let now = SystemTime::now();
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs {
+            *c = (secs, http_date(now).into());
+        }
+        c.1.clone()
+    })
 }
 
 /// An IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.

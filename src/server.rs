@@ -53,8 +53,9 @@ impl Server {
         self.ctx.local
     }
 
-    /// Answers requests on the calling thread's behalf forever.
+    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
     pub fn run(self) {
+        stop_on_signal();
         eprintln!(
             "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
             self.ctx.local,
@@ -124,6 +125,26 @@ fn work(http: &tiny_http::Server, ctx: &Ctx) {
                 }
             }
         }
+    }
+}
+
+/// Blocks SIGINT and SIGTERM in every thread (call it before any is started; scripts get
+/// a clean signal mask from `Command`), and waits for them on a thread of their own, so
+/// stopping needs no async-signal-safe code: kill the scripts' process groups, then exit.
+fn stop_on_signal() {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        thread::spawn(move || {
+            let mut signal = 0;
+            libc::sigwait(&set, &mut signal);
+            crate::child::kill_all_groups();
+            eprintln!("cgilab: stopping on signal {signal}; running scripts were killed");
+            std::process::exit(128 + signal);
+        });
     }
 }
 

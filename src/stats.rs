@@ -39,7 +39,10 @@ impl Stats {
         }
         let path = crate::route::split_target(target).0;
         let mut map = self.by_path.lock().unwrap_or_else(|e| e.into_inner());
-        let recent = map.entry(path.to_string()).or_default();
+        if !map.contains_key(path) {
+            map.insert(path.to_string(), Recent::default());
+        }
+        let recent = map.get_mut(path).expect("inserted above");
         if recent.samples.len() < WINDOW {
             recent.samples.push(took);
         } else {
