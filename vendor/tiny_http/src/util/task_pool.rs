@@ -69,7 +69,12 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // cgilab patch: upstream queued the task whenever any thread was waiting, even when
+        // that thread had already been woken for an earlier queued task. The task then sat
+        // in the queue until some connection closed, so a new keep-alive client could wait
+        // for seconds, or for ever. A thread is free only if there are more waiting threads
+        // than queued tasks.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
