@@ -573,12 +573,17 @@ fn counter(c: &mut Check) -> Result<(), Failure> {
         "127.0.0.1:0",
     ])
     .current_dir(&c.opts.workdir);
-    let server = Served::start(cmd, Duration::from_secs(600)).map_err(|why| Failure {
-        what: "examples/counter.rs did not build, or did not start listening".into(),
-        details: last_lines(&why, 30),
-        hint:
+    let server = Served::start(cmd, Duration::from_secs(600)).map_err(|why| {
+        let hint = if why.contains("could not compile") {
+            "fix what the compiler says; `cargo build --example counter` shows it too"
+        } else {
             "like custom_app.rs, take the address from the first argument and call `server.run()`"
-                .into(),
+        };
+        Failure {
+            what: "examples/counter.rs did not build, or did not start listening".into(),
+            details: last_lines(&why, 30),
+            hint: hint.into(),
+        }
     })?;
     c.pass(format!("it listens on {}", server.addr));
     counter_requests(c, server.addr)

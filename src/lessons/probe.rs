@@ -67,7 +67,14 @@ impl Served {
                 served.addr = addr;
                 Ok(served)
             }
-            Err(_) => {
+            Err(e) => {
+                // Disconnected: stderr closed, so the process ended (or closed it).
+                let when = match e {
+                    mpsc::RecvTimeoutError::Disconnected => "it exited before saying".to_string(),
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("in {}s it did not say", wait.as_secs())
+                    }
+                };
                 let said = served.log().join("\n");
                 let said = if said.is_empty() {
                     "nothing".to_string()
@@ -75,8 +82,7 @@ impl Served {
                     said
                 };
                 Err(format!(
-                    "it did not say `listening on http://...` within {}s; it said:\n{said}",
-                    wait.as_secs()
+                    "{when} `listening on http://...`; it said:\n{said}"
                 ))
             }
         }
