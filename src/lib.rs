@@ -18,6 +18,10 @@
 //! [`error`] names every way a request can fail and the status each gets; [`cli`] and
 //! [`config`] turn the command line into a checked configuration; [`routes`] lists what
 //! the server answers.
+//!
+//! Measuring it: [`bench`] runs `cgilab bench`, loading twins side by side with the load
+//! generator in [`load`] and timing the bare spawn of each script. Learning it:
+//! [`lessons`] lists the course in `lessons/` and checks its exercises.
 
 pub mod apps;
 pub mod bench;
@@ -33,6 +37,7 @@ pub mod error;
 pub mod gateway;
 pub mod index;
 pub mod lessons;
+pub mod load;
 pub mod poll;
 pub mod response;
 pub mod route;
