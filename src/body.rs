@@ -40,11 +40,12 @@ impl Body {
     pub fn read_from(source: &mut dyn Read, limit: u64) -> Result<Body, BodyError> {
         let mut memory = Vec::new();
         let mut limited = source.take(limit.saturating_add(1));
+        // One byte past the memory limit tells whether the body fits in memory.
         let n = (&mut limited)
-            .take(MEMORY_LIMIT as u64)
+            .take(MEMORY_LIMIT as u64 + 1)
             .read_to_end(&mut memory)
             .map_err(BodyError::Io)?;
-        if n < MEMORY_LIMIT {
+        if n <= MEMORY_LIMIT {
             return check(Body::Memory(memory), limit);
         }
         let mut file = tempfile::tempfile().map_err(BodyError::Io)?;
@@ -96,6 +97,13 @@ mod tests {
         let mut back = Vec::new();
         body.into_reader().read_to_end(&mut back).unwrap();
         assert_eq!(back, data);
+    }
+
+    #[test]
+    fn a_body_of_exactly_the_memory_limit_stays_in_memory() {
+        let data = vec![7u8; MEMORY_LIMIT];
+        let body = Body::read_from(&mut &data[..], 1 << 20).unwrap();
+        assert!(matches!(body, Body::Memory(ref v) if v.len() == MEMORY_LIMIT));
     }
 
     #[test]
