@@ -1,0 +1,72 @@
+//! The command line: startup errors are one clear line and a non-zero exit.
+
+use std::net::TcpListener;
+
+use crate::support::{Site, run_cli};
+
+/// The `cgilab: error:` lines of a run, and every other line.
+fn error_lines(stderr: &str) -> (Vec<&str>, Vec<&str>) {
+    stderr
+        .lines()
+        .partition(|l| l.starts_with("cgilab: error:"))
+}
+
+/// A missing cgi-bin directory stops the server with one error line naming --cgi-bin.
+#[test]
+fn missing_cgi_bin_is_one_error_line() {
+    let site = Site::new();
+    let missing = site.root().join("no-such-dir");
+    let exit = run_cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cgi-bin",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!exit.status.success(), "{}", exit.stderr);
+    let (errors, others) = error_lines(&exit.stderr);
+    assert_eq!(errors.len(), 1, "{}", exit.stderr);
+    assert!(others.is_empty(), "{}", exit.stderr);
+    assert!(errors[0].contains("--cgi-bin"), "{}", errors[0]);
+    assert!(errors[0].contains("does not exist"), "{}", errors[0]);
+}
+
+/// A port that is already taken stops the server with a message that says so.
+#[test]
+fn port_in_use_is_a_clear_error() {
+    let site = Site::new();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let exit = run_cli(&[
+        "serve",
+        "--listen",
+        &addr,
+        "--cgi-bin",
+        site.cgi_bin().to_str().unwrap(),
+    ]);
+    assert!(!exit.status.success(), "{}", exit.stderr);
+    let (errors, _) = error_lines(&exit.stderr);
+    assert_eq!(errors.len(), 1, "{}", exit.stderr);
+    assert!(errors[0].contains("in use"), "{}", errors[0]);
+    assert!(errors[0].contains(&addr), "{}", errors[0]);
+}
+
+/// An --env without `=` is refused with a message showing the expected form.
+#[test]
+fn malformed_env_is_an_error() {
+    let site = Site::new();
+    let exit = run_cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cgi-bin",
+        site.cgi_bin().to_str().unwrap(),
+        "--env",
+        "NO_EQUALS_SIGN",
+    ]);
+    assert!(!exit.status.success(), "{}", exit.stderr);
+    let (errors, _) = error_lines(&exit.stderr);
+    assert_eq!(errors.len(), 1, "{}", exit.stderr);
+    assert!(errors[0].contains("NO_EQUALS_SIGN"), "{}", errors[0]);
+    assert!(errors[0].contains("KEY=VALUE"), "{}", errors[0]);
+}

@@ -1,0 +1,28 @@
+//! Integration tests for `cgilab`: each test starts the real binary on a free port with
+//! its own temporary cgi-bin, talks to it over raw HTTP/1.1, and reads its log.
+//!
+//! Modules:
+//!
+//! - [`support`]: the harness: a `Site` of fixture scripts, the `Server` it starts (killed
+//!   on drop), a raw HTTP client (`Conn`, `Response`), and bounded waits on log lines and
+//!   processes.
+//! - [`routing`]: URL to script: refused paths (RFC 3875 §9.8), 404s, symlinks,
+//!   directories, interpreters by extension, scripts added while running.
+//! - [`environ`]: the meta-variables (§4.1) a script sees, what must never reach it, and
+//!   search words as arguments (§4.4).
+//! - [`body`]: the request body on stdin (§4.2): chunked bodies, --max-body, pipes that
+//!   cannot deadlock.
+//! - [`response`]: the script's output (§5, §6): header blocks, Status, redirects, bad
+//!   output as 502, framing, HEAD, streaming.
+//! - [`lifecycle`]: Server-Timing and the access log, --timeout, --max-procs, clients that
+//!   disconnect or stall, request size limits, leaks under load, descriptor exhaustion.
+//! - [`cli`]: startup errors.
+
+mod support;
+
+mod body;
+mod cli;
+mod environ;
+mod lifecycle;
+mod response;
+mod routing;
