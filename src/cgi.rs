@@ -184,7 +184,8 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
     }
 }
 
-/// §5: an nph script's output goes to the client as it is.
+/// §5: an nph script's output goes to the client as it is. Nothing is sent before the
+/// script writes something, so a silent script still gets a proper 502 or 504.
 fn pass_through(
     request: Request,
     process: &mut Running,
@@ -193,21 +194,34 @@ fn pass_through(
     deadline: Instant,
     timeout_error: impl Fn() -> RequestError,
 ) -> Outcome {
+    let mut n = match pipes.read_stdout(buf, deadline) {
+        Output::Data(n) => n,
+        Output::Eof => {
+            pipes.finish(process, Instant::now() + CLEANUP_GRACE);
+            let why = "no output".to_string();
+            let error = RequestError::BadOutput {
+                script: pipes.name.clone(),
+                why,
+            };
+            return Outcome::Failed { error, request };
+        }
+        Output::Timeout => {
+            process.kill_group();
+            let error = timeout_error();
+            return Outcome::Failed { error, request };
+        }
+    };
+    let status = nph_status(&buf[..n]);
     let mut out = response::raw(request);
-    let mut status = 0;
     let mut error = None;
     loop {
+        if out.write(&buf[..n]).is_err() {
+            process.kill_group();
+            error = Some(client_gone());
+            break;
+        }
         match pipes.read_stdout(buf, deadline) {
-            Output::Data(n) => {
-                if status == 0 {
-                    status = nph_status(&buf[..n]);
-                }
-                if out.write(&buf[..n]).is_err() {
-                    process.kill_group();
-                    error = Some(client_gone());
-                    break;
-                }
-            }
+            Output::Data(m) => n = m,
             Output::Eof => break,
             Output::Timeout => {
                 process.kill_group();

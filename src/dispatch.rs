@@ -1,6 +1,7 @@
 //! One request, start to finish: check its size, route it, read its body, build its
 //! environ, hand it to the CGI host or the gateway, and write one access log line.
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 
 use tiny_http::Request;
@@ -102,15 +103,30 @@ pub fn handle(ctx: &Ctx, request: Request) {
 /// The request, as the environ sees it.
 pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
     let v = request.http_version();
+    let mut headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
+        .collect();
+    let mut target = request.url().to_string();
+    // RFC 9112 §3.2.2: a server must accept the absolute form (`GET http://host/path`),
+    // and its authority replaces the Host header.
+    if let Some(rest) = target.strip_prefix("http://") {
+        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        let path = if path.starts_with('/') {
+            path.to_string()
+        } else {
+            format!("/{path}")
+        };
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case("Host"));
+        headers.push(("Host".to_string(), authority.to_string()));
+        target = path;
+    }
     RequestHead {
         method: request.method().as_str().to_string(),
-        target: request.url().to_string(),
+        target,
         protocol: format!("HTTP/{}.{}", v.0, v.1),
-        headers: request
-            .headers()
-            .iter()
-            .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
-            .collect(),
+        headers,
         remote: request
             .remote_addr()
             .copied()
@@ -214,7 +230,9 @@ fn serve_cgi(
             next.target = location;
             next.method = "GET".to_string();
             next.headers.retain(|(n, _)| {
-                !n.eq_ignore_ascii_case("Content-Length") && !n.eq_ignore_ascii_case("Content-Type")
+                !["Content-Length", "Content-Type", "Transfer-Encoding"]
+                    .iter()
+                    .any(|h| n.eq_ignore_ascii_case(h))
             });
             dispatch(ctx, request, next, timing, redirects + 1)
         }
@@ -300,6 +318,13 @@ fn check_size(head: &RequestHead) -> Result<(), RequestError> {
             why: "the request target must be a path".into(),
         });
     }
+    // RFC 9112 §6.3: a body's length must be unambiguous, or the bytes after it could be
+    // taken for another request (request smuggling).
+    if head.header("Transfer-Encoding").is_some() && head.header("Content-Length").is_some() {
+        return Err(RequestError::BadRequest {
+            why: "both Transfer-Encoding and Content-Length".into(),
+        });
+    }
     let lengths: Vec<&str> = head
         .headers
         .iter()
@@ -317,26 +342,40 @@ fn check_size(head: &RequestHead) -> Result<(), RequestError> {
     Ok(())
 }
 
+/// The declared body length: `Ok(None)` without a Content-Length header; a length too
+/// large for any integer is over every limit.
+fn declared_length(head: &RequestHead, limit: u64) -> Result<Option<u64>, RequestError> {
+    match head.header("Content-Length") {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n <= limit => Ok(Some(n)),
+            _ => Err(RequestError::BodyTooLarge { limit }),
+        },
+    }
+}
+
 /// Reads the request body in full, if there is one (§4.2).
 fn read_body(
     request: &mut Request,
     head: &RequestHead,
     limit: u64,
 ) -> Result<Option<Body>, RequestError> {
+    // The head, not the request, says whether there is a body: a local redirect drops it.
     let chunked = head.header("Transfer-Encoding").is_some();
-    let declared = request.body_length();
+    let declared = declared_length(head, limit)?;
     if declared.is_none() && !chunked {
         return Ok(None);
-    }
-    if declared.is_some_and(|n| n as u64 > limit) {
-        return Err(RequestError::BodyTooLarge { limit });
     }
     match Body::read_from(request.as_reader(), limit) {
         Ok(body) => Ok(Some(body)),
         Err(BodyError::TooLarge) => Err(RequestError::BodyTooLarge { limit }),
-        Err(BodyError::Io(cause)) => Err(RequestError::Io {
-            context: "reading the request body",
-            cause,
+        Err(BodyError::Io(cause))
+            if matches!(cause.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+        {
+            Err(RequestError::ClientTimeout)
+        }
+        Err(BodyError::Io(cause)) => Err(RequestError::BadRequest {
+            why: format!("reading the request body: {cause}"),
         }),
     }
 }
@@ -368,7 +407,7 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             .headers()
             .iter()
             .any(|h| h.field.equiv("Transfer-Encoding"));
-    let close = has_body || status == 400;
+    let close = has_body || matches!(status, 400 | 408 | 413);
     let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
     Served {
         status,

@@ -155,8 +155,9 @@ fn add_protocol_variables(env: &mut Environ, req: &RequestHead) {
         match var.as_str() {
             // httpoxy: HTTP_PROXY would be read as the proxy setting by many HTTP clients.
             "HTTP_PROXY" => continue,
-            // Already given as CONTENT_LENGTH and CONTENT_TYPE.
-            "HTTP_CONTENT_LENGTH" | "HTTP_CONTENT_TYPE" => continue,
+            // Already given as CONTENT_LENGTH and CONTENT_TYPE; the body arrives
+            // de-chunked (§4.2), so its transfer coding is no longer the script's business.
+            "HTTP_CONTENT_LENGTH" | "HTTP_CONTENT_TYPE" | "HTTP_TRANSFER_ENCODING" => continue,
             // Credentials are not passed on, as §4.1.18 advises.
             "HTTP_AUTHORIZATION" | "HTTP_PROXY_AUTHORIZATION" => continue,
             _ => {}

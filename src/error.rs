@@ -12,6 +12,8 @@ pub enum RequestError {
     Forbidden { path: String, why: &'static str },
     /// The request itself is malformed.
     BadRequest { why: String },
+    /// The client stopped sending its body for longer than `--read-timeout`.
+    ClientTimeout,
     /// The request body is over `--max-body`.
     BodyTooLarge { limit: u64 },
     /// The request target is too long to pass to a script.
@@ -48,6 +50,7 @@ impl RequestError {
             NotFound { .. } => 404,
             Forbidden { .. } => 403,
             BadRequest { .. } => 400,
+            ClientTimeout => 408,
             BodyTooLarge { .. } => 413,
             UriTooLong { .. } => 414,
             HeadersTooLarge { .. } => 431,
@@ -66,6 +69,7 @@ impl fmt::Display for RequestError {
             NotFound { path } => write!(f, "no script or app at `{path}`"),
             Forbidden { path, why } => write!(f, "refused `{path}`: {why}"),
             BadRequest { why } => write!(f, "bad request: {why}"),
+            ClientTimeout => write!(f, "the client stopped sending its body (--read-timeout)"),
             BodyTooLarge { limit } => write!(f, "request body over --max-body {limit} bytes"),
             UriTooLong { len, limit } => {
                 write!(

@@ -250,7 +250,6 @@ fn headers_over_32_kib_is_431() {
 /// RFC 6585 §5: one header line over 64 KiB is over the 32 KiB limit too, and gets the
 /// same 431.
 #[test]
-#[ignore = "bug: a single header line over 64 KiB drops the connection without a response"]
 fn single_header_line_over_64_kib_is_431() {
     let server = Site::new().script("hello.sh", HELLO).start();
     let value = "v".repeat(70 * 1024);
@@ -456,7 +455,6 @@ fn descriptor_exhaustion_does_not_kill_the_server() {
 /// Under a low descriptor limit, once ~100 idle connections are gone, a normal request
 /// succeeds again, wherever in a connection's setup the descriptors ran out.
 #[test]
-#[ignore = "bug: when accept takes the last descriptor, tiny_http's try_clone().unwrap() panics the accept thread; the listener closes for good"]
 fn descriptor_exhaustion_is_recovered_from() {
     for limit in FD_LIMITS {
         let server = exhaust_descriptors(limit);

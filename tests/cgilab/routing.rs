@@ -203,7 +203,6 @@ fn non_executable_pl_runs_via_perl() {
 
 /// RFC 9112 §3.2.2: a server must accept a request target in absolute form.
 #[test]
-#[ignore = "bug: an absolute-form request target (http://host/path) is refused with 400"]
 fn absolute_form_target_is_accepted() {
     let server = site().start();
     let target = format!("http://{}/cgi-bin/hello.sh", server.addr());

@@ -52,6 +52,17 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    // cgilab patch: a line over MAX_LINE or more than MAX_HEADERS lines.
+    HeadersTooLarge,
+}
+
+// cgilab patch: only the line limit in `read_next_line` fails with InvalidData.
+fn line_error(e: IoError) -> ReadError {
+    if e.kind() == ErrorKind::InvalidData {
+        ReadError::HeadersTooLarge
+    } else {
+        ReadError::ReadIoError(e)
+    }
 }
 
 impl ClientConnection {
@@ -123,7 +134,7 @@ impl ClientConnection {
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line().map_err(line_error)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -136,9 +147,9 @@ impl ClientConnection {
                 loop {
                     // cgilab patch: bound the number of header lines too.
                     if headers.len() >= MAX_HEADERS {
-                        return Err(ReadError::WrongHeader(version));
+                        return Err(ReadError::HeadersTooLarge);
                     }
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line().map_err(line_error)?;
 
                     if line.is_empty() {
                         break;
@@ -223,6 +234,15 @@ impl Iterator for ClientConnection {
                     response.raw_print(writer, ver, &[], false, None).ok();
                     return None; // we don't know where the next request would start,
                                  // se we have to close
+                }
+
+                Err(ReadError::HeadersTooLarge) => {
+                    let writer = self.sink.next().unwrap();
+                    let response = Response::new_empty(StatusCode(431));
+                    response
+                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                        .ok();
+                    return None; // the rest of the request cannot be read; closing
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
