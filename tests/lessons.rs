@@ -17,6 +17,9 @@
 //!   the runner starts (or restarts) its own server with the same ARGS on a free port, and
 //!   compares the block's output with the server's first log lines. Every page starts with
 //!   a server with no ARGS.
+//! - In a ```` ```console timings ```` block every number is a measurement (a load test's
+//!   table): every number becomes `#`, and runs of spaces and of table rules (`─`, `═`)
+//!   shrink to one, so the page can show one real run and still be checked for its shape.
 //! - A ```` ```log ```` block is what the server's terminal shows: each line must appear in
 //!   the server's log, in order, after what the page's previous log block matched.
 //! - A block whose info string is `LANG file=PATH` is a file the learner creates: the
@@ -134,6 +137,31 @@ fn normalise(line: &str, port: &str) -> String {
     s = number_after(&s, "pid ");
     s = client_ports(&s);
     milliseconds(&s)
+}
+
+/// For `timings` blocks: numbers become `#`; runs of spaces and table rules shrink to one.
+fn measurements(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            while chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_digit() || *d == '.')
+            {
+                chars.next();
+            }
+            out.push('#');
+        } else if c == ' ' || c == '─' || c == '═' {
+            while chars.peek() == Some(&c) {
+                chars.next();
+            }
+            out.push(c);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Replaces the whole number `from` (not part of a longer one) with `to`.
@@ -549,10 +577,15 @@ fn run_page(rel: &str) -> PageRun {
         if lang != "console" {
             continue;
         }
+        let timings = block.info.split_whitespace().any(|w| w == "timings");
+        let norm = |line: &str, port: &str| {
+            let line = normalise(line, port);
+            if timings { measurements(&line) } else { line }
+        };
         for (cmd, expected) in commands(&block) {
             run.ran += 1;
             let expected: Vec<String> =
-                trim_blank_end(expected.iter().map(|l| normalise(l, PAGE_PORT)).collect());
+                trim_blank_end(expected.iter().map(|l| norm(l, PAGE_PORT)).collect());
             if let Some(args) = serve_args(&cmd) {
                 drop(server);
                 server = match Server::start(dir.path(), &args) {
@@ -586,7 +619,7 @@ fn run_page(rel: &str) -> PageRun {
             );
             let out = run_command(dir.path(), &real);
             let actual: Vec<String> =
-                trim_blank_end(out.lines().map(|l| normalise(l, &server.port)).collect());
+                trim_blank_end(out.lines().map(|l| norm(l, &server.port)).collect());
             if !lines_match(&expected, &actual) {
                 run.failures.push(mismatch(
                     rel,
@@ -831,10 +864,14 @@ fn the_runner_matches_and_normalises_as_documented() {
     );
     assert_eq!(
         normalise(
-            "HTTP_HOST=127.0.0.1:41234 SERVER_PORT=41234 x41234",
+            "HTTP_HOST=127.0.0.1:41234 SERVER_PORT=41234 141234",
             "41234"
         ),
-        "HTTP_HOST=127.0.0.1:8000 SERVER_PORT=8000 x41234"
+        "HTTP_HOST=127.0.0.1:8000 SERVER_PORT=8000 141234"
+    );
+    assert_eq!(
+        measurements("│ /app/hello  ┆ 8    ┆ 19641 ┆ 0.393   │ ──── ══"),
+        "│ /app/hello ┆ # ┆ # ┆ # │ ─ ═"
     );
     assert_eq!(
         normalise("hello.sh 1.10 ms, 3 ms", PAGE_PORT),
@@ -894,7 +931,7 @@ fn a_script_without_a_header_block_fails_with_the_servers_reason() {
         "{out}"
     );
     assert!(
-        out.contains("error=\"cgi: `me.sh`: header line without a colon"),
+        out.contains("error=\"cgi: `me.sh`: output ended inside the header block"),
         "{out}"
     );
     assert!(out.contains("hint: "), "{out}");

@@ -190,7 +190,7 @@ impl Check<'_> {
             403 => "cgilab refused to run it; the log line says why",
             500 => "the script could not start: if it is executable, check its `#!` line",
             502 => {
-                "the server could not read the script's output as a CGI response; the log line says why"
+                "the script's output is not a CGI response (header lines, an empty line, then the body); the log line says what is wrong"
             }
             504 => "the script ran past the timeout",
             _ => hint,
@@ -352,7 +352,7 @@ fn echo(c: &mut Check) -> Result<(), Failure> {
         (
             Req::post(&post_target, post_body.as_bytes()).header("X-Color", &color),
             [
-                format!("path /lesson/two"),
+                "path /lesson/two".to_string(),
                 format!("query color=teal&n={n}"),
                 format!("color {color}"),
                 format!("body {post_body}"),
@@ -787,19 +787,6 @@ fn notes(c: &mut Check) -> Result<(), Failure> {
     }
     c.pass("it serves the notes in $NOTES_DIR");
 
-    let target = format!("{base}no-such-note.txt");
-    let req = Req::get(&target);
-    let resp = c.fetch(&server, &req, &name)?;
-    c.expect_status(
-        &server,
-        &req,
-        &resp,
-        &name,
-        404,
-        "answer a note that does not exist with `Status: 404 Not Found`",
-    )?;
-    c.pass("a missing note is 404");
-
     let secret_path = dir.path().join("secret.txt").display().to_string();
     let attacks = [
         ("../secret.txt".to_string(), true),
@@ -834,6 +821,19 @@ fn notes(c: &mut Check) -> Result<(), Failure> {
         "{} ways out of $NOTES_DIR are refused",
         attacks.len()
     ));
+
+    let target = format!("{base}no-such-note.txt");
+    let req = Req::get(&target);
+    let resp = c.fetch(&server, &req, &name)?;
+    c.expect_status(
+        &server,
+        &req,
+        &resp,
+        &name,
+        404,
+        "answer a note that does not exist with `Status: 404 Not Found`",
+    )?;
+    c.pass("a missing note is 404");
     Ok(())
 }
 
