@@ -466,3 +466,34 @@ fn descriptor_exhaustion_is_recovered_from() {
         }
     }
 }
+
+/// Scripts run in process groups of their own, so Ctrl-C at a terminal reaches only the
+/// server: on SIGINT (and SIGTERM) it kills the running scripts' groups before it exits.
+#[test]
+fn stopping_the_server_kills_its_running_scripts() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut server = Site::new()
+            .script(
+                "wait.sh",
+                "#!/bin/sh\necho $$ > \"$STATE_DIR/wait.pid\"\nsleep 30\n",
+            )
+            .start();
+        let mut conn = server.connect();
+        conn.send(b"GET /cgi-bin/wait.sh HTTP/1.1\r\nHost: x\r\n\r\n");
+        let pid_file = server.state().join("wait.pid");
+        assert!(
+            eventually(KILLED_WITHIN, || pid_file.exists()),
+            "the script never started"
+        );
+        let pid = read_pid_file(&pid_file);
+        unsafe { libc::kill(server.pid() as libc::pid_t, signal) };
+        assert!(
+            eventually(KILLED_WITHIN, || !server.is_running()),
+            "the server did not stop on signal {signal}"
+        );
+        assert!(
+            eventually(KILLED_WITHIN, || process_gone(pid)),
+            "script {pid} outlived the server (signal {signal})"
+        );
+    }
+}
