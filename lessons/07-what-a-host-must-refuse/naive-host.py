@@ -40,7 +40,9 @@ def zombies():
         )
         os.close(devnull)
         pids.append(pid)
-    time.sleep(0.5)  # plenty for hello.sh to finish
+    deadline = time.time() + 5
+    while time.time() < deadline and any(state(p) != "Z" for p in pids):
+        time.sleep(0.05)  # until every hello.sh has finished
     print("naive host: ran cgi-bin/hello.sh 5 times and never waited for it")
     dead = [p for p in pids if state(p) == "Z"]
     print("its children now: %d of 5 are zombies (state Z), each holding a process id" % len(dead))

@@ -4,10 +4,14 @@
 # `sh runaway.sh --check` can tell whether the helper is still running.
 if [ "$1" = --check ]; then
   pid=$(cat runaway.pid) || exit 1
-  case $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) in
-    '' | Z) echo "the helper is gone" ;;
-    *) echo "the helper (pid $pid) is still running" ;;
-  esac
+  # A process just sent SIGKILL may take a moment to die: look for up to a second.
+  for try in 1 2 3 4 5; do
+    case $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null) in
+      '' | Z) echo "the helper is gone"; exit ;;
+    esac
+    sleep 0.2
+  done
+  echo "the helper (pid $pid) is still running"
   exit
 fi
 sleep 300 &
