@@ -144,11 +144,14 @@ fn list(dir: &Path, opts: &Options) -> Result<(), String> {
         } else if next.is_none() {
             next = Some(exercise.lesson);
         }
+        // A pass says what was done; a failure, the first thing still wrong.
+        let status = match &outcome.failure {
+            None => format!("✓ {}", exercise.task),
+            Some(failure) => format!("✗ {}", failure.what),
+        };
         println!(
-            "{:>2}  {:<width$}  {}",
-            exercise.lesson,
-            exercise.title,
-            outcome.summary()
+            "{:>2}  {:<width$}  {status}",
+            exercise.lesson, exercise.title
         );
     }
     println!();

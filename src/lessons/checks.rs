@@ -98,14 +98,6 @@ impl Outcome {
     pub fn ok(&self) -> bool {
         self.failure.is_none()
     }
-
-    /// One line: the failure, or the last step that passed.
-    pub fn summary(&self) -> String {
-        match &self.failure {
-            Some(f) => format!("✗ {}", f.what),
-            None => format!("✓ {}", self.passed.last().map_or("", String::as_str)),
-        }
-    }
 }
 
 /// The step that failed: what happened, what the server said about it, what to do.
