@@ -390,6 +390,13 @@ impl Server {
         cmd.arg("-c").arg(format!("exec cgilab serve {args}"));
         prepare(&mut cmd, dir);
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        // If the test process dies, its servers go too.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().map_err(|e| e.to_string())?;
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));

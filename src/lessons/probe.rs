@@ -34,6 +34,13 @@ impl Served {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .process_group(0);
+        // If the check itself is killed, its server goes too.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
