@@ -25,15 +25,7 @@ fn main() {
     let listen = std::env::args().nth(1).unwrap_or("127.0.0.1:8001".into());
     let args = ServeArgs {
         listen,
-        cgi_bin: "./cgi-bin".into(),
-        timeout: std::time::Duration::from_secs(30),
-        env: Vec::new(),
-        pass_env: Vec::new(),
-        max_body: 1 << 20,
-        max_procs: 16,
-        threads: 8,
-        read_timeout: std::time::Duration::from_secs(15),
-        quiet: false,
+        ..ServeArgs::default()
     };
     let config = Config::from_args(&args).unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");

@@ -124,7 +124,16 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     }
 
     let mut runs = Vec::new();
+    let mut floors: Vec<(String, Duration)> = Vec::new();
     for target in &targets {
+        // The floor is measured just before the script's own runs, so both see the
+        // machine in the same state.
+        if let (Some(s), Some(name)) = (&server, target.strip_prefix("/cgi-bin/")) {
+            eprintln!("bench: spawn floor of {name}");
+            if let Some(floor) = spawn_floor(s.cgi_bin.path(), name, args.duration) {
+                floors.push((target.clone(), floor));
+            }
+        }
         for &c in &args.concurrency {
             eprintln!(
                 "bench: {target} at concurrency {c} for {:.1}s",
@@ -133,20 +142,6 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             runs.push(load(addr, target, c, args.duration, args.max_requests));
         }
     }
-    let floors: Vec<(String, Duration)> = match &server {
-        Some(s) => targets
-            .iter()
-            .filter_map(|t| {
-                let name = t.strip_prefix("/cgi-bin/")?;
-                eprintln!("bench: spawn floor of {name}");
-                Some((
-                    t.clone(),
-                    spawn_floor(s.cgi_bin.path(), name, args.duration)?,
-                ))
-            })
-            .collect(),
-        None => Vec::new(),
-    };
     let rss = server.as_ref().and_then(|s| peak_rss_kib(s.child.id()));
     drop(server);
 

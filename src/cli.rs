@@ -79,6 +79,17 @@ pub struct ServeArgs {
     pub quiet: bool,
 }
 
+impl Default for ServeArgs {
+    /// The defaults of `cgilab serve` with no flags, so code that embeds the server sets
+    /// only what it changes: `ServeArgs { listen: "127.0.0.1:0".into(), ..Default::default() }`.
+    fn default() -> ServeArgs {
+        match Cli::parse_from(["cgilab", "serve"]).command {
+            Command::Serve(args) => args,
+            _ => unreachable!("`serve` parses as Command::Serve"),
+        }
+    }
+}
+
 /// Parses seconds, whole or fractional (`30`, `0.5`).
 pub fn parse_secs(s: &str) -> Result<Duration, String> {
     match s.parse::<f64>() {

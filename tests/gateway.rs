@@ -20,13 +20,11 @@ fn serve(apps: Apps, timeout_secs: f64) -> SocketAddr {
         listen: "127.0.0.1:0".into(),
         cgi_bin: CGI_BIN.into(),
         timeout: Duration::from_secs_f64(timeout_secs),
-        env: vec![],
-        pass_env: vec![],
         max_body: 1 << 20,
         max_procs: 8,
         threads: 8,
-        read_timeout: Duration::from_secs(5),
         quiet: true,
+        ..ServeArgs::default()
     };
     let config = Config::from_args(&args).expect("config");
     Server::bind_with_apps(config, apps).expect("bind").spawn()

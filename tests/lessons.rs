@@ -1010,13 +1010,12 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
             listen: "127.0.0.1:0".into(),
             cgi_bin: root().join("cgi-bin"),
             timeout: Duration::from_secs(5),
-            env: Vec::new(),
-            pass_env: Vec::new(),
             max_body: 1 << 20,
             max_procs: 4,
             threads: 4,
             read_timeout: Duration::from_secs(5),
             quiet: true,
+            ..cgilab::cli::ServeArgs::default()
         };
         let config = cgilab::config::Config::from_args(&args).unwrap();
         cgilab::server::Server::bind_with_apps(config, apps)

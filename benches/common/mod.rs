@@ -85,14 +85,13 @@ pub fn config(cgi_bin: &Path) -> Config {
         listen: "127.0.0.1:0".into(),
         cgi_bin: cgi_bin.to_path_buf(),
         timeout: Duration::from_secs(30),
-        env: Vec::new(),
-        pass_env: Vec::new(),
         max_body: 16 << 20,
         max_procs: 32,
         threads: 4,
         // Longer than criterion's pauses between benchmarks on one connection.
         read_timeout: Duration::from_secs(120),
         quiet: true,
+        ..ServeArgs::default()
     };
     Config::from_args(&args).expect("a valid bench configuration")
 }

@@ -280,6 +280,14 @@ impl Iterator for ClientConnection {
                 continue;
             }
 
+            // cgilab patch: when a request's body length is ambiguous (a Content-Length that
+            // is not a number, two that differ, or one beside Transfer-Encoding), the bytes
+            // after it cannot be trusted to start a request: read none (RFC 9112 §6.3).
+            // Upstream went on parsing them, so a smuggled request could be served.
+            if ambiguous_length(&rq) {
+                self.no_more_requests = true;
+            }
+
             // updating the status of the connection
             let connection_header = rq
                 .headers()
@@ -308,6 +316,20 @@ impl Iterator for ClientConnection {
 }
 
 /// Parses a "HTTP/1.1" string.
+// cgilab patch: see the call in `next`.
+fn ambiguous_length(rq: &Request) -> bool {
+    let lengths: Vec<&str> = rq
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("Content-Length"))
+        .map(|h| h.value.as_str().trim())
+        .collect();
+    let chunked = rq.headers().iter().any(|h| h.field.equiv("Transfer-Encoding"));
+    (chunked && !lengths.is_empty())
+        || lengths.iter().any(|v| v.parse::<usize>().is_err())
+        || lengths.windows(2).any(|w| w[0] != w[1])
+}
+
 fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
     let (major, minor) = match version {
         "HTTP/0.9" => (0, 9),
