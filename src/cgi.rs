@@ -263,7 +263,7 @@ fn client_gone() -> RequestError {
 pub fn command(script: &Script, env: &Environ, query: &str) -> Command {
     let mut cmd = match script.interpreter {
         Some(interpreter) => {
-            let mut cmd = Command::new(interpreter);
+            let mut cmd = Command::new(crate::script::interpreter_path(interpreter));
             cmd.arg(&script.path);
             cmd
         }
