@@ -29,7 +29,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
-    /// Seconds to load each target at each concurrency.
+    /// Seconds to load each target at each concurrency, in turns of half a second.
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
     pub duration: Duration,
 
@@ -68,6 +68,8 @@ const HELLO_SCRIPTS: [(&str, &str); 3] = [
     ("hello.pl", include_str!("../cgi-bin/hello.pl")),
     ("hello.py", include_str!("../cgi-bin/hello.py")),
 ];
+/// Length of one turn of a target, in seconds.
+const SLICE_SECS: f64 = 0.5;
 /// The compiled twin, built next to `cgilab`.
 const COMPILED: &str = "hello-cgi";
 
@@ -123,25 +125,46 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ));
     }
 
-    let mut runs = Vec::new();
-    let mut floors: Vec<(String, Duration)> = Vec::new();
-    for target in &targets {
-        // The floor is measured just before the script's own runs, so both see the
-        // machine in the same state.
-        if let (Some(s), Some(name)) = (&server, target.strip_prefix("/cgi-bin/")) {
-            eprintln!("bench: spawn floor of {name}");
-            if let Some(floor) = spawn_floor(s.cgi_bin.path(), name, args.duration) {
-                floors.push((target.clone(), floor));
+    // Targets take turns in short slices, round after round, so a machine that gets
+    // busier or quieter during the run weighs on every target alike: the ratios between
+    // them are what this command is for.
+    let rounds = (args.duration.as_secs_f64() / SLICE_SECS).ceil().max(1.0) as u32;
+    let slice = args.duration / rounds;
+    let per_slice = (args.max_requests / u64::from(rounds)).max(1);
+    let mut runs: Vec<Run> = Vec::new();
+    let mut floor_samples: Vec<(String, Vec<Duration>)> = Vec::new();
+    for &c in &args.concurrency {
+        for round in 1..=rounds {
+            eprintln!("bench: concurrency {c}, round {round} of {rounds}");
+            for target in &targets {
+                // The bare spawn takes its turn beside the script's own slices.
+                if let (Some(s), Some(name), true) = (
+                    &server,
+                    target.strip_prefix("/cgi-bin/"),
+                    c == args.concurrency[0],
+                ) {
+                    let times = spawn_times(s.cgi_bin.path(), name, slice / 2);
+                    match floor_samples.iter_mut().find(|(t, _)| t == target) {
+                        Some((_, all)) => all.extend(times),
+                        None => floor_samples.push((target.clone(), times)),
+                    }
+                }
+                let slice_run = load(addr, target, c, slice, per_slice);
+                match runs
+                    .iter_mut()
+                    .find(|r| r.target == *target && r.concurrency == c)
+                {
+                    Some(run) => run.merge(slice_run),
+                    None => runs.push(slice_run),
+                }
             }
         }
-        for &c in &args.concurrency {
-            eprintln!(
-                "bench: {target} at concurrency {c} for {:.1}s",
-                args.duration.as_secs_f64()
-            );
-            runs.push(load(addr, target, c, args.duration, args.max_requests));
-        }
     }
+    let floors: Vec<(String, Duration)> = floor_samples
+        .into_iter()
+        .filter(|(_, times)| !times.is_empty())
+        .map(|(t, times)| (t, times.iter().sum::<Duration>() / times.len() as u32))
+        .collect();
     let rss = server.as_ref().and_then(|s| peak_rss_kib(s.child.id()));
     drop(server);
 
@@ -228,26 +251,31 @@ fn target_addr(url: &str, allow_remote: bool) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
-/// Mean time to spawn `name` the way the server does, drain its stdout and wait for it.
-pub fn spawn_floor(cgi_bin: &Path, name: &str, budget: Duration) -> Option<Duration> {
-    let script = crate::script::find(cgi_bin, name, name).ok()?;
+/// Times of spawning `name` the way the server does, draining its stdout and waiting for
+/// it, repeated for `budget` (at least 3 times, at most 2000).
+pub fn spawn_times(cgi_bin: &Path, name: &str, budget: Duration) -> Vec<Duration> {
+    let mut times = Vec::new();
+    let Ok(script) = crate::script::find(cgi_bin, name, name) else {
+        return times;
+    };
     let env = sample_environ(&script);
     let deadline = Instant::now() + budget;
-    let mut times = Vec::new();
-    while times.len() < 2000 && (times.len() < 5 || Instant::now() < deadline) {
+    while times.len() < 2000 && (times.len() < 3 || Instant::now() < deadline) {
         let t = Instant::now();
-        let mut child = crate::cgi::command(&script, &env, "")
+        let spawned = crate::cgi::command(&script, &env, "")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .ok()?;
+            .spawn();
+        let Ok(mut child) = spawned else { break };
         let mut sink = Vec::new();
-        child.stdout.take()?.read_to_end(&mut sink).ok()?;
-        child.wait().ok()?;
+        if let Some(mut out) = child.stdout.take() {
+            let _ = out.read_to_end(&mut sink);
+        }
+        let _ = child.wait();
         times.push(t.elapsed());
     }
-    Some(times.iter().sum::<Duration>() / times.len() as u32)
+    times
 }
 
 /// The environ of a plain GET for `script`, as the server would build it.

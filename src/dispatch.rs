@@ -125,7 +125,11 @@ pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
     RequestHead {
         method: request.method().as_str().to_string(),
         target,
-        protocol: format!("HTTP/{}.{}", v.0, v.1),
+        protocol: match (v.0, v.1) {
+            (1, 1) => "HTTP/1.1".to_string(),
+            (1, 0) => "HTTP/1.0".to_string(),
+            (major, minor) => format!("HTTP/{major}.{minor}"),
+        },
         headers,
         remote: request
             .remote_addr()

@@ -4,6 +4,7 @@
 //! script as its environment; the gateway passes the same value to an app as a map (what
 //! WSGI calls `environ`). So a printenv script and the printenv app see the same request.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -60,17 +61,23 @@ pub struct Site {
 }
 
 /// An ordered set of meta-variables; setting a name again replaces its value.
+/// Names are mostly the RFC's own, so they are kept without copying them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Environ(Vec<(String, String)>);
+pub struct Environ(Vec<(Cow<'static, str>, String)>);
 
 impl Environ {
     /// Sets `name`, replacing an earlier value.
-    pub fn set(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
-        match self.0.iter_mut().find(|(n, _)| n == name) {
+    pub fn set(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        let (name, value) = (name.into(), value.into());
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((name.to_string(), value)),
+            None => self.0.push((name, value)),
         }
+    }
+
+    /// Adds a variable known not to be set yet.
+    fn push(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
     }
 
     /// The value of `name`, if set.
@@ -83,7 +90,7 @@ impl Environ {
 
     /// All variables, in the order they were first set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
 
     /// How many variables are set.
@@ -99,46 +106,49 @@ impl Environ {
 
 /// Builds the meta-variables for one request (RFC 3875 §4.1, in its order).
 pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
-    let mut env = Environ::default();
-    for (name, value) in &site.extra {
-        env.set(name, value.clone());
-    }
+    let mut env = Environ(Vec::with_capacity(32 + site.extra.len()));
     // §4.1.1 AUTH_TYPE and §4.1.11 REMOTE_USER are for a server that authenticates;
     // cgilab does not, so they stay unset.
     if let Some(len) = inv.content_length {
-        env.set("CONTENT_LENGTH", len.to_string()); // §4.1.2
+        env.push("CONTENT_LENGTH", len.to_string()); // §4.1.2
     }
     if let Some(ctype) = req.header("Content-Type") {
-        env.set("CONTENT_TYPE", ctype); // §4.1.3
+        env.push("CONTENT_TYPE", ctype); // §4.1.3
     }
-    env.set("GATEWAY_INTERFACE", "CGI/1.1"); // §4.1.4
+    env.push("GATEWAY_INTERFACE", "CGI/1.1"); // §4.1.4
     if !inv.path_info.is_empty() {
-        env.set("PATH_INFO", inv.path_info); // §4.1.5
-        env.set(
+        env.push("PATH_INFO", inv.path_info); // §4.1.5
+        env.push(
             "PATH_TRANSLATED",
             translate(&site.document_root, inv.path_info),
         ); // §4.1.6
     }
     let (_, query) = crate::route::split_target(&req.target);
-    env.set("QUERY_STRING", query); // §4.1.7: raw, and set even when empty
+    env.push("QUERY_STRING", query); // §4.1.7: raw, and set even when empty
     let remote_ip = req.remote.ip().to_string();
-    env.set("REMOTE_ADDR", remote_ip.clone()); // §4.1.8
-    env.set("REMOTE_HOST", remote_ip); // §4.1.9: no DNS lookups, so the address
-    env.set("REQUEST_METHOD", req.method.clone()); // §4.1.12
-    env.set("SCRIPT_NAME", inv.script_name); // §4.1.13
-    env.set("SERVER_NAME", server_name(req)); // §4.1.14
-    env.set("SERVER_PORT", req.local.port().to_string()); // §4.1.15
-    env.set("SERVER_PROTOCOL", req.protocol.clone()); // §4.1.16
-    env.set("SERVER_SOFTWARE", site.software.clone()); // §4.1.17
+    env.push("REMOTE_ADDR", remote_ip.clone()); // §4.1.8
+    env.push("REMOTE_HOST", remote_ip); // §4.1.9: no DNS lookups, so the address
+    env.push("REQUEST_METHOD", req.method.clone()); // §4.1.12
+    env.push("SCRIPT_NAME", inv.script_name); // §4.1.13
+    env.push("SERVER_NAME", server_name(req)); // §4.1.14
+    env.push("SERVER_PORT", req.local.port().to_string()); // §4.1.15
+    env.push("SERVER_PROTOCOL", req.protocol.clone()); // §4.1.16
+    env.push("SERVER_SOFTWARE", site.software.clone()); // §4.1.17
     add_protocol_variables(&mut env, req); // §4.1.18
 
     // Extensions that real programs (PHP, git http-backend, ...) rely on.
-    env.set("REQUEST_URI", req.target.clone());
-    env.set("REQUEST_SCHEME", "http");
-    env.set("SCRIPT_FILENAME", inv.script_filename);
-    env.set("REMOTE_PORT", req.remote.port().to_string());
-    env.set("SERVER_ADDR", req.local.ip().to_string());
-    env.set("DOCUMENT_ROOT", site.document_root.to_string_lossy());
+    env.push("REQUEST_URI", req.target.clone());
+    env.push("REQUEST_SCHEME", "http");
+    env.push("SCRIPT_FILENAME", inv.script_filename);
+    env.push("REMOTE_PORT", req.remote.port().to_string());
+    env.push("SERVER_ADDR", req.local.ip().to_string());
+    env.push("DOCUMENT_ROOT", site.document_root.to_string_lossy());
+    // PATH, --env and --pass-env; a meta-variable of the same name wins.
+    for (name, value) in &site.extra {
+        if env.get(name).is_none() {
+            env.push(name.clone(), value.clone());
+        }
+    }
     env
 }
 
@@ -172,7 +182,7 @@ fn add_protocol_variables(env: &mut Environ, req: &RequestHead) {
         }
     }
     for (name, value) in merged {
-        env.set(&name, value);
+        env.push(name, value);
     }
 }
 

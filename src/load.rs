@@ -22,6 +22,15 @@ pub struct Run {
 }
 
 impl Run {
+    /// Adds another slice of the same target and concurrency.
+    pub fn merge(&mut self, other: Run) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.seconds += other.seconds;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+    }
+
     pub fn rate(&self) -> f64 {
         self.requests as f64 / self.seconds.max(1e-9)
     }

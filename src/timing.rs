@@ -76,11 +76,11 @@ impl Timing {
 
     /// The `Server-Timing` header value, with `total` as of now.
     pub fn header(&self) -> (String, String) {
-        let mut value = String::new();
+        let mut value = String::with_capacity(64);
         for (name, d) in self.phases() {
-            let _ = write!(value, "{name};dur={:.3}, ", ms(d));
+            let _ = write!(value, "{name};dur={}, ", Millis(d));
         }
-        let _ = write!(value, "total;dur={:.3}", ms(self.elapsed()));
+        let _ = write!(value, "total;dur={}", Millis(self.elapsed()));
         ("Server-Timing".to_string(), value)
     }
 
@@ -92,6 +92,17 @@ impl Timing {
         }
         let _ = write!(out, " total={:.3}ms", ms(self.elapsed()));
         out
+    }
+}
+
+/// A duration in milliseconds with three decimals, written with integer arithmetic
+/// (this runs for every response).
+struct Millis(Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let micros = self.0.as_micros();
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }
 
