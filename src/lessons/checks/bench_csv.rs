@@ -1,0 +1,75 @@
+//! Lesson 6 (Head to head): the check of its exercise.
+
+use super::*;
+
+pub(super) fn bench_csv(c: &mut Check) -> Result<(), Failure> {
+    let how = "with the server running: cgilab bench --url http://127.0.0.1:8000 --targets /cgi-bin/hello.pl,/app/hello --concurrency 1,8 --format csv > bench.csv";
+    let Ok(text) = std::fs::read_to_string(c.opts.workdir.join("bench.csv")) else {
+        return Err(fail("bench.csv does not exist", how));
+    };
+    let mut lines = text.lines();
+    let columns: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let col = |name: &str| columns.iter().position(|c| *c == name);
+    let (Some(target), Some(conc), Some(requests), Some(mean), Some(rate)) = (
+        col("target"),
+        col("concurrency"),
+        col("requests"),
+        col("mean_ms"),
+        col("req_per_s"),
+    ) else {
+        return Err(fail(
+            "bench.csv is not the output of `cgilab bench --format csv`",
+            how,
+        ));
+    };
+    // (target, concurrency, requests, mean ms, requests per second)
+    let rows: Vec<(String, usize, u64, f64, f64)> = lines
+        .map(|l| l.split(',').collect::<Vec<&str>>())
+        .filter_map(|f| {
+            Some((
+                f.get(target)?.to_string(),
+                f.get(conc)?.parse().ok()?,
+                f.get(requests)?.parse().ok()?,
+                f.get(mean)?.parse().ok()?,
+                f.get(rate)?.parse().ok()?,
+            ))
+        })
+        .collect();
+    c.pass(format!(
+        "bench.csv holds {} runs of cgilab bench",
+        rows.len()
+    ));
+    let at = |t: &str| -> Vec<usize> {
+        let mut v: Vec<usize> = rows.iter().filter(|r| r.0 == t).map(|r| r.1).collect();
+        v.sort_unstable();
+        v
+    };
+    let gateway = at("/app/hello");
+    let script = rows
+        .iter()
+        .map(|r| r.0.as_str())
+        .find(|t| t.starts_with("/cgi-bin/") && at(t).len() >= 2 && at(t) == gateway);
+    let Some(script) = script else {
+        return Err(fail(
+            "bench.csv needs a /cgi-bin/ script and /app/hello, both at the same two or more concurrencies",
+            how,
+        ));
+    };
+    if let Some(r) = rows.iter().find(|r| r.2 == 0) {
+        return Err(fail(
+            format!("{} at concurrency {} answered no request", r.0, r.1),
+            "was the server running, and does the script answer 200? bench again",
+        ));
+    }
+    let row = |t: &str, n: usize| rows.iter().find(|r| r.0 == t && r.1 == n).expect("listed");
+    for n in &gateway {
+        let (s, g) = (row(script, *n), row("/app/hello", *n));
+        c.pass(format!(
+            "at concurrency {n}: {script} {:.2} ms a request, /app/hello {:.2} ms; the gateway answers {:.0}x as many per second",
+            s.3,
+            g.3,
+            g.4 / s.4.max(1e-9)
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Lesson 3 (Responses and failures): the check of its exercise.
+
+use super::*;
+
+pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
+    let Some(name) = find_script(&c.opts.cgi_bin, "create") else {
+        return Err(missing(
+            c,
+            "create",
+            "answer a POST with `Status: 201 Created` and a `Location:` line",
+        ));
+    };
+    c.pass(format!("{} exists", c.script_path(&name)));
+    let server = c.serve(&[])?;
+    let target = format!("/cgi-bin/{name}");
+    let req = Req::post(&target, b"title=hello")
+        .header("Content-Type", "application/x-www-form-urlencoded");
+    let resp = c.fetch(&server, &req, &name)?;
+    let hint = match resp.status {
+        302 => "a Location without a Status is a redirect: print `Status: 201 Created` too",
+        200 => "print `Status: 201 Created` among the header lines",
+        405 => "a POST is the one method to accept: compare $REQUEST_METHOD with POST",
+        _ => "print `Status: 201 Created` and `Location: /cgi-bin/...` for a POST",
+    };
+    c.expect_status(&server, &req, &resp, &name, 201, hint)?;
+    let Some(location) = resp.header("Location") else {
+        return Err(fail(
+            format!("POST {target} answered 201 with no Location"),
+            "print `Location: /cgi-bin/create.sh/1` (where the new thing lives) with the Status",
+        ));
+    };
+    c.pass(format!(
+        "POST {target} answers 201 Created, Location {location}"
+    ));
+    for method in ["GET", "PUT"] {
+        let req = Req {
+            method,
+            ..Req::get(&target)
+        };
+        let resp = c.fetch(&server, &req, &name)?;
+        c.expect_status(
+            &server,
+            &req,
+            &resp,
+            &name,
+            405,
+            "answer every method but POST with `Status: 405 Method Not Allowed`",
+        )?;
+        let allow = resp.header("Allow").unwrap_or("");
+        if !allow.split(',').any(|m| m.trim() == "POST") {
+            return Err(fail(
+                format!("{method} {target} answered 405 with Allow `{allow}`"),
+                "a 405 must say what is allowed: print `Allow: POST`",
+            ));
+        }
+    }
+    c.pass(format!("GET and PUT {target} answer 405, Allow: POST"));
+    Ok(())
+}

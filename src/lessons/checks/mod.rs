@@ -1,0 +1,291 @@
+//! The exercises, one check each. A check looks at the learner's work the way a client
+//! would: it starts a server of its own on 127.0.0.1 and sends real requests.
+//!
+//! A check is a list of steps; each passing step prints a `✓` line, and the first step that
+//! fails ends the check with a `✗` line, what the server logged about it, and a hint.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::probe::{Req, Response, Served};
+
+mod bench_csv;
+mod client_ip;
+mod compiled;
+mod counter;
+mod create;
+mod echo;
+mod hello;
+mod notes;
+
+use bench_csv::bench_csv;
+use client_ip::client_ip;
+use compiled::compiled;
+pub use counter::check_counter_app;
+use counter::counter;
+use create::create;
+use echo::echo;
+use hello::hello;
+use notes::notes;
+
+/// One lesson's exercise.
+pub struct Exercise {
+    /// The lesson's number.
+    pub lesson: usize,
+    /// The lesson's title, as in its README's first heading.
+    pub title: &'static str,
+    /// The exercise in one line.
+    pub task: &'static str,
+    check: fn(&mut Check) -> Result<(), Failure>,
+}
+
+/// The eight exercises, in order.
+pub const EXERCISES: [Exercise; 8] = [
+    Exercise {
+        lesson: 1,
+        title: "Hello, CGI",
+        task: "cgi-bin/me.sh answers 200 text/plain with `Hello from NAME!`",
+        check: hello,
+    },
+    Exercise {
+        lesson: 2,
+        title: "The environment",
+        task: "cgi-bin/echo.sh echoes PATH_INFO, QUERY_STRING, an X-Color header and the body",
+        check: echo,
+    },
+    Exercise {
+        lesson: 3,
+        title: "Responses and failures",
+        task: "cgi-bin/create.sh answers a POST with 201 and a Location, anything else with 405",
+        check: create,
+    },
+    Exercise {
+        lesson: 4,
+        title: "The price of a process",
+        task: "a compiled cgi-bin/hello-cgi answers faster than hello.py",
+        check: compiled,
+    },
+    Exercise {
+        lesson: 5,
+        title: "The gateway idea",
+        task: "examples/counter.rs serves /app/counter, which counts the requests it has answered",
+        check: counter,
+    },
+    Exercise {
+        lesson: 6,
+        title: "Head to head",
+        task: "bench.csv holds a `cgilab bench` run of a CGI script and /app/hello at two concurrencies",
+        check: bench_csv,
+    },
+    Exercise {
+        lesson: 7,
+        title: "What a host must refuse",
+        task: "cgi-bin/notes.sh serves a note from $NOTES_DIR and refuses every way out of it",
+        check: notes,
+    },
+    Exercise {
+        lesson: 8,
+        title: "The three layers",
+        task: "cgi-bin/client-ip.sh names the real client, trusting X-Forwarded-For only from the proxy",
+        check: client_ip,
+    },
+];
+
+/// Where a check looks.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The learner's scripts.
+    pub cgi_bin: PathBuf,
+    /// The cgilab binary that serves them.
+    pub cgilab: PathBuf,
+    /// The directory commands run in: the repository's root, where `examples/` and
+    /// `bench.csv` are.
+    pub workdir: PathBuf,
+}
+
+/// How a check went: the steps that passed, then the failure, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub passed: Vec<String>,
+    pub failure: Option<Failure>,
+}
+
+impl Outcome {
+    /// True when every step passed.
+    pub fn ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// The step that failed: what happened, what the server said about it, what to do.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub what: String,
+    pub details: Vec<String>,
+    pub hint: String,
+}
+
+fn fail(what: impl Into<String>, hint: impl Into<String>) -> Failure {
+    Failure {
+        what: what.into(),
+        details: Vec::new(),
+        hint: hint.into(),
+    }
+}
+
+/// A check in progress.
+pub struct Check<'a> {
+    opts: &'a Options,
+    outcome: Outcome,
+    /// Print each step as it passes (for `check`; `list` only wants the summary).
+    live: bool,
+}
+
+impl Check<'_> {
+    fn pass(&mut self, step: impl Into<String>) {
+        let step = step.into();
+        if self.live {
+            println!("  ✓ {step}");
+        }
+        self.outcome.passed.push(step);
+    }
+
+    /// A path under cgi-bin, as the learner would write it.
+    fn script_path(&self, name: &str) -> String {
+        shown(&self.opts.cgi_bin.join(name))
+    }
+
+    /// Starts `cgilab serve` on the learner's cgi-bin, with `extra` arguments.
+    fn serve(&self, extra: &[String]) -> Result<Served, Failure> {
+        let mut cmd = Command::new(&self.opts.cgilab);
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--quiet", "--timeout", "10"])
+            .arg("--cgi-bin")
+            .arg(&self.opts.cgi_bin)
+            .args(extra)
+            .current_dir(&self.opts.workdir);
+        Served::start(cmd, Duration::from_secs(10)).map_err(|why| Failure {
+            what: "cgilab serve did not start".into(),
+            details: why.lines().map(String::from).collect(),
+            hint: "run `cgilab serve --cgi-bin DIR` yourself to see why".into(),
+        })
+    }
+
+    /// Sends a request; a failure says which request and, from the log, why.
+    fn fetch(&self, server: &Served, req: &Req<'_>, script: &str) -> Result<Response, Failure> {
+        server.request(req).map_err(|why| Failure {
+            what: why,
+            details: logged(server, script),
+            hint: "the script must finish its answer; does it wait for input that never comes?"
+                .into(),
+        })
+    }
+
+    /// Fails unless `resp` has status `want`, quoting the server's log about `script`.
+    fn expect_status(
+        &self,
+        server: &Served,
+        req: &Req<'_>,
+        resp: &Response,
+        script: &str,
+        want: u16,
+        hint: &str,
+    ) -> Result<(), Failure> {
+        if resp.status == want {
+            return Ok(());
+        }
+        let general = match resp.status {
+            404 => "there is no such script: is the file in cgi-bin, under that name?",
+            403 => "cgilab refused to run it; the log line says why",
+            500 => "the script could not start: if it is executable, check its `#!` line",
+            502 => {
+                "the script's output is not a CGI response (header lines, an empty line, then the body); the log line says what is wrong"
+            }
+            504 => "the script ran past the timeout",
+            _ => hint,
+        };
+        Err(Failure {
+            what: format!(
+                "{} {} answered {}, not {want}",
+                req.method,
+                req.target,
+                resp.status_line()
+            ),
+            details: logged(server, script),
+            hint: general.to_string(),
+        })
+    }
+}
+
+/// What the server logged about `script`, ready to print.
+fn logged(server: &Served, script: &str) -> Vec<String> {
+    let lines = server.log_about(script);
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec!["the server logged:".to_string()];
+    out.extend(lines.into_iter().rev().take(5).rev());
+    out
+}
+
+/// Runs exercise `n`'s check. `live` prints each step as it passes.
+pub fn run(n: usize, opts: &Options, live: bool) -> Outcome {
+    let exercise = &EXERCISES[n - 1];
+    let mut check = Check {
+        opts,
+        outcome: Outcome::default(),
+        live,
+    };
+    if let Err(failure) = (exercise.check)(&mut check) {
+        check.outcome.failure = Some(failure);
+    }
+    check.outcome
+}
+
+/// A path for messages: relative paths without their leading `./`.
+pub fn shown(path: &Path) -> String {
+    let s = path.display().to_string();
+    s.strip_prefix("./").map(String::from).unwrap_or(s)
+}
+
+/// The script named `stem` in cgi-bin, in any of the languages cgilab runs.
+fn find_script(cgi_bin: &Path, stem: &str) -> Option<String> {
+    [".sh", ".py", ".pl", ""]
+        .iter()
+        .map(|ext| format!("{stem}{ext}"))
+        .find(|name| cgi_bin.join(name).is_file())
+}
+
+fn missing(c: &Check, stem: &str, hint: &str) -> Failure {
+    fail(
+        format!(
+            "{} does not exist (nor {stem}.py, {stem}.pl)",
+            c.script_path(&format!("{stem}.sh"))
+        ),
+        hint,
+    )
+}
+
+/// The last `n` lines of `text`.
+fn last_lines(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[lines.len().saturating_sub(n)..].to_vec()
+}
+
+/// A number that differs from run to run, so an answer cannot be written in advance.
+fn nonce() -> u32 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    1000 + (nanos ^ std::process::id()) % 9000
+}
+
+/// The body's lines, without trailing whitespace.
+fn lines(resp: &Response) -> Vec<String> {
+    resp.text()
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}

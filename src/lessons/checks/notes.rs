@@ -1,0 +1,109 @@
+//! Lesson 7 (What a host must refuse): the check of its exercise.
+
+use super::*;
+
+pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
+    let Some(name) = find_script(&c.opts.cgi_bin, "notes") else {
+        return Err(missing(
+            c,
+            "notes",
+            "start from lessons/07-what-a-host-must-refuse/naive-notes.sh",
+        ));
+    };
+    c.pass(format!("{} exists", c.script_path(&name)));
+    let n = nonce();
+    let dir = tempfile::tempdir()
+        .map_err(|e| fail(format!("cannot make a temporary directory: {e}"), ""))?;
+    let notes_dir = dir.path().join("notes");
+    let secret = format!("the secret is {n}\n");
+    let write = |path: PathBuf, text: &str| {
+        std::fs::create_dir_all(path.parent().expect("has a parent"))
+            .and_then(|_| std::fs::write(&path, text))
+            .map_err(|e| fail(format!("cannot write {}: {e}", path.display()), ""))
+    };
+    write(notes_dir.join("welcome.txt"), "welcome to the notes\n")?;
+    write(notes_dir.join(format!("n{n}.txt")), &format!("note {n}\n"))?;
+    write(dir.path().join("secret.txt"), &secret)?;
+    let server = c.serve(&[format!("--env=NOTES_DIR={}", notes_dir.display())])?;
+    let base = format!("/cgi-bin/{name}?name=");
+
+    for (note, text) in [
+        (
+            "welcome.txt".to_string(),
+            "welcome to the notes\n".to_string(),
+        ),
+        (format!("n{n}.txt"), format!("note {n}\n")),
+    ] {
+        let target = format!("{base}{note}");
+        let req = Req::get(&target);
+        let resp = c.fetch(&server, &req, &name)?;
+        c.expect_status(
+            &server,
+            &req,
+            &resp,
+            &name,
+            200,
+            "print the note with the default status",
+        )?;
+        if resp.text() != text {
+            return Err(fail(
+                format!(
+                    "GET {target}: the body is `{}`, expected `{}`",
+                    resp.text().escape_debug(),
+                    text.escape_debug()
+                ),
+                "print the file $NOTES_DIR/NAME, where NAME comes from the query `name=NAME`",
+            ));
+        }
+    }
+    c.pass("it serves the notes in $NOTES_DIR");
+
+    let secret_path = dir.path().join("secret.txt").display().to_string();
+    let attacks = [
+        ("../secret.txt".to_string(), true),
+        ("welcome.txt/../../secret.txt".to_string(), true),
+        (secret_path, true),
+        ("..%2fsecret.txt".to_string(), false),
+        ("%2e%2e%2fsecret.txt".to_string(), false),
+    ];
+    for (attack, must_be_403) in &attacks {
+        let target = format!("{base}{attack}");
+        let req = Req::get(&target);
+        let resp = c.fetch(&server, &req, &name)?;
+        if resp.text().contains(secret.trim_end()) {
+            return Err(fail(
+                format!("GET {target} leaked the file next to $NOTES_DIR"),
+                "refuse any name that contains `/` or `..` before you build a path from it",
+            ));
+        }
+        let refused = if *must_be_403 {
+            resp.status == 403
+        } else {
+            matches!(resp.status, 400 | 403 | 404)
+        };
+        if !refused {
+            return Err(fail(
+                format!("GET {target} answered {}", resp.status_line()),
+                "answer a name that contains `/` or `..` with `Status: 403 Forbidden`",
+            ));
+        }
+    }
+    c.pass(format!(
+        "{} ways out of $NOTES_DIR are refused",
+        attacks.len()
+    ));
+
+    let target = format!("{base}no-such-note.txt");
+    let req = Req::get(&target);
+    let resp = c.fetch(&server, &req, &name)?;
+    c.expect_status(
+        &server,
+        &req,
+        &resp,
+        &name,
+        404,
+        "answer a note that does not exist with `Status: 404 Not Found`",
+    )?;
+    c.pass("a missing note is 404");
+    Ok(())
+}
