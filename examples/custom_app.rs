@@ -27,6 +27,8 @@ fn main() {
         listen,
         ..ServeArgs::default()
     };
+    // As `cgilab serve` does: a panicking app costs its request one log line.
+    cgilab::server::one_line_panics();
     let config = Config::from_args(&args).unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");
         std::process::exit(1);

@@ -17,6 +17,7 @@
 //! and stops pulling a streamed body at `--timeout`; this is why pre-fork servers such as
 //! gunicorn keep apps in worker processes that they can kill.
 
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -145,7 +146,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing) -> Outcome {
         environ: call.environ,
         input: &mut *input,
     };
-    let answer = catch_unwind(AssertUnwindSafe(|| call.app.call(req)));
+    let answer = guarded(|| call.app.call(req));
     timing.call = Some(started.elapsed());
     let mut answer = match answer {
         Ok(answer) => answer,
@@ -178,7 +179,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing) -> Outcome {
                 if error.is_some() {
                     break;
                 }
-                match catch_unwind(AssertUnwindSafe(|| pieces.next())) {
+                match guarded(|| pieces.next()) {
                     Ok(Some(piece)) => {
                         if out.write(&piece).is_err() {
                             break;
@@ -222,12 +223,43 @@ fn timeout(name: &str, limit: Duration) -> RequestError {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs app code, so the panic hook leaves the report to us.
+    static IN_APP: Cell<bool> = const { Cell::new(false) };
+    /// Where the last panic in app code happened.
+    static PANIC_PLACE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Runs app code, catching a panic.
+fn guarded<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    IN_APP.with(|a| a.set(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    IN_APP.with(|a| a.set(false));
+    result
+}
+
+/// For the panic hook: inside app code, keeps where the panic happened for the request's
+/// log line and returns true (the hook then prints nothing).
+pub fn keep_panic_place(place: &str) -> bool {
+    let inside = IN_APP.with(Cell::get);
+    if inside {
+        PANIC_PLACE.with(|p| *p.borrow_mut() = place.to_string());
+    }
+    inside
+}
+
 fn panicked(app: &str, payload: Box<dyn std::any::Any + Send>) -> RequestError {
-    let message = payload
+    let text = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-text panic".to_string());
+    let place = PANIC_PLACE.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    let message = if place.is_empty() {
+        text
+    } else {
+        format!("{text} (at {place})")
+    };
     RequestError::AppPanicked {
         app: app.to_string(),
         message,

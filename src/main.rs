@@ -3,7 +3,25 @@
 use clap::Parser;
 
 fn main() {
-    let cli = cgilab::cli::Cli::parse();
+    let cli = match cgilab::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print as clap formats them.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // One line, in the same form as every other error.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let message = first.strip_prefix("error: ").unwrap_or(first);
+            let values = rendered
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("[possible values"))
+                .map(|l| format!(" {l}"))
+                .unwrap_or_default();
+            eprintln!("cgilab: error: {message}{values}; see `cgilab --help`");
+            std::process::exit(2);
+        }
+    };
     if let Err(message) = cgilab::cli::run(cli) {
         eprintln!("cgilab: error: {message}");
         std::process::exit(1);

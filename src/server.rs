@@ -148,7 +148,8 @@ fn stop_on_signal() {
     }
 }
 
-/// Makes a panic print one log line (where, and what) instead of several.
+/// Makes a panic print one log line (where, and what) instead of several; a panic in a
+/// gateway app prints none here, since its request's access log line reports it.
 pub fn one_line_panics() {
     std::panic::set_hook(Box::new(|info| {
         let message = info
@@ -161,6 +162,10 @@ pub fn one_line_panics() {
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
+        // A panic inside an app call is reported once, on that request's log line.
+        if crate::gateway::keep_panic_place(&place) {
+            return;
+        }
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("?");
         eprintln!(

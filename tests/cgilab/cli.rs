@@ -70,3 +70,23 @@ fn malformed_env_is_an_error() {
     assert!(errors[0].contains("NO_EQUALS_SIGN"), "{}", errors[0]);
     assert!(errors[0].contains("KEY=VALUE"), "{}", errors[0]);
 }
+
+/// A flag clap cannot parse is reported like every other startup error: one line, in the
+/// `cgilab: error:` form, saying where to look.
+#[test]
+fn malformed_flags_are_one_error_line() {
+    for args in [
+        &["serve", "--timeout", "abc"][..],
+        &["serve", "--no-such-flag"],
+        &["bench", "--format", "xml"],
+    ] {
+        let exit = run_cli(args);
+        assert!(!exit.status.success(), "{args:?}");
+        let lines: Vec<&str> = exit.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", exit.stderr);
+        assert!(lines[0].starts_with("cgilab: error: "), "{}", lines[0]);
+        assert!(lines[0].ends_with("see `cgilab --help`"), "{}", lines[0]);
+    }
+    let exit = run_cli(&["bench", "--format", "xml"]);
+    assert!(exit.stderr.contains("table, csv, json"), "{}", exit.stderr);
+}
