@@ -497,3 +497,42 @@ fn stopping_the_server_kills_its_running_scripts() {
         );
     }
 }
+
+/// A client that trickles its request head, each piece inside --read-timeout (slowloris),
+/// is still dropped: the whole head must arrive within twice the read timeout of its first
+/// byte, or the client gets a 408.
+#[test]
+fn trickling_request_head_is_dropped_with_408() {
+    let server = Site::new()
+        .script("hello.sh", HELLO)
+        .read_timeout("1")
+        .start();
+    let mut conn = server.connect();
+    conn.send(b"GET /cgi-bin/hello.sh HTTP/1.1\r\n");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    // Up to 8 s of one header line every 0.4 s: each read is well inside the timeout.
+    for i in 0..20 {
+        thread::sleep(Duration::from_millis(400));
+        if conn
+            .try_send(format!("X-Slow-{i}: {i}\r\n").as_bytes())
+            .is_err()
+        {
+            break;
+        }
+        if let Ok(bytes) = conn.take_available() {
+            answer.extend(bytes);
+            if !answer.is_empty() {
+                break;
+            }
+        }
+    }
+    let took = started.elapsed();
+    let text = String::from_utf8_lossy(&answer).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "got {text:?} after {took:?}"
+    );
+    assert!(took < Duration::from_secs(7), "dropped only after {took:?}");
+    assert_eq!(server.get("/cgi-bin/hello.sh").status, 200);
+}

@@ -412,6 +412,31 @@ impl Conn {
         self.stream.write_all(bytes).expect("sending to the server");
     }
 
+    /// Sends bytes, reporting a failure (the server closed the connection) instead of
+    /// panicking.
+    pub fn try_send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Whatever the server has sent so far, waiting at most 50 ms for it.
+    pub fn take_available(&mut self) -> io::Result<Vec<u8>> {
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut chunk = [0u8; 4096];
+        let got = match self.stream.read(&mut chunk) {
+            Ok(n) => Ok(chunk[..n].to_vec()),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
+            {
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        };
+        self.stream.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+        got
+    }
+
     /// Sends a request, adding `Host` unless given and, for a body, `Content-Length`.
     pub fn send_request(
         &mut self,

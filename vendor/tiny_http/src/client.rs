@@ -16,6 +16,8 @@ use crate::Request;
 /// and return Request objects.
 /// cgilab patch: longest request or header line read before the connection is dropped.
 const MAX_LINE: usize = 64 * 1024;
+/// cgilab patch: a request head may take this many read timeouts from its first byte.
+const HEAD_TIME_FACTOR: u32 = 2;
 /// cgilab patch: most header lines accepted in one request.
 const MAX_HEADERS: usize = 256;
 
@@ -42,6 +44,11 @@ pub struct ClientConnection {
 
     // cgilab patch: shared with every request, so a handler can end the connection
     closer: Option<std::sync::Arc<crate::connection::Connection>>,
+
+    // cgilab patch: how long a request head may take from its first byte, and when the
+    // one being read began
+    head_limit: Option<std::time::Duration>,
+    head_started: Option<std::time::Instant>,
 }
 
 /// Error that can happen when reading a request.
@@ -74,6 +81,7 @@ impl ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
         let closer = read_socket.closer().map(std::sync::Arc::new);
+        let head_limit = read_socket.read_timeout().map(|t| t * HEAD_TIME_FACTOR);
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -86,6 +94,8 @@ impl ClientConnection {
             no_more_requests: false,
             secure,
             closer,
+            head_limit,
+            head_started: None,
         }
     }
 
@@ -118,6 +128,17 @@ impl ClientConnection {
 
             prev_byte_was_cr = byte == b'\r';
 
+            // cgilab patch: the socket's read timeout bounds each read, so a client that
+            // trickles a byte at a time (slowloris) could hold a connection for ever.
+            // The whole request head must arrive within HEAD_TIME_FACTOR read timeouts of
+            // its first byte; checked every 64 bytes, and at each line's start.
+            if buf.len() % 64 == 0 {
+                let started = *self.head_started.get_or_insert_with(std::time::Instant::now);
+                if self.head_limit.is_some_and(|limit| started.elapsed() > limit) {
+                    return Err(IoError::new(ErrorKind::TimedOut, "request head too slow"));
+                }
+            }
+
             // cgilab patch: upstream grew this line without bound, so a client that
             // never sent a newline could exhaust memory. The server above answers
             // 431 for header blocks past its own (smaller) limit.
@@ -131,6 +152,7 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        self.head_started = None;
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {

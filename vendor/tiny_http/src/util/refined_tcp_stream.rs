@@ -124,6 +124,15 @@ impl RefinedTcpStream {
         self.stream.peer_addr()
     }
 
+    /// cgilab patch: the socket's read timeout, if any.
+    pub(crate) fn read_timeout(&self) -> Option<std::time::Duration> {
+        match &self.stream {
+            Stream::Http(conn) => conn.read_timeout(),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => None,
+        }
+    }
+
     /// cgilab patch: a handle that can shut the connection down from another thread.
     pub(crate) fn closer(&self) -> Option<Connection> {
         match &self.stream {
