@@ -77,18 +77,17 @@ pub struct Served {
 pub fn handle(ctx: &Ctx, request: Request) {
     let mut timing = Timing::start();
     let head = request_head(&request, ctx.local);
-    let (remote, method, target) = (head.remote, head.method.clone(), head.target.clone());
-    let served = dispatch(ctx, request, head, &mut timing, 0);
+    let served = dispatch(ctx, request, &head, &mut timing, 0);
     ctx.stats
-        .record(&target, served.mode, served.status, timing.elapsed());
+        .record(&head.target, served.mode, served.status, timing.elapsed());
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
     let mut line = format!(
         "{} {} {} {} {}B mode={}{}",
-        remote,
-        method,
-        target.escape_debug(),
+        head.remote,
+        head.method,
+        head.target.escape_debug(),
         served.status,
         served.bytes,
         served.mode.as_str(),
@@ -142,11 +141,11 @@ pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
 fn dispatch(
     ctx: &Ctx,
     request: Request,
-    head: RequestHead,
+    head: &RequestHead,
     timing: &mut Timing,
     redirects: usize,
 ) -> Served {
-    if let Err(e) = check_size(&head) {
+    if let Err(e) = check_size(head) {
         return refuse(request, e, Mode::Server, timing);
     }
     match route::route(&head.target) {
@@ -167,8 +166,8 @@ fn dispatch(
                 error: None,
             }
         }
-        Ok(Route::Cgi(target)) => serve_cgi(ctx, request, &head, &target, timing, redirects),
-        Ok(Route::App(target)) => serve_app(ctx, request, &head, &target, timing),
+        Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
+        Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
         Err(e) => refuse(request, e, Mode::Server, timing),
     }
 }
@@ -238,7 +237,7 @@ fn serve_cgi(
                     .iter()
                     .any(|h| n.eq_ignore_ascii_case(h))
             });
-            dispatch(ctx, request, next, timing, redirects + 1)
+            dispatch(ctx, request, &next, timing, redirects + 1)
         }
     }
 }
