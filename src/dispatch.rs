@@ -71,6 +71,8 @@ pub struct Served {
     pub bytes: u64,
     pub mode: Mode,
     pub error: Option<RequestError>,
+    /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
+    pub redirects: Vec<String>,
 }
 
 /// Answers one request and logs it.
@@ -93,6 +95,13 @@ pub fn handle(ctx: &Ctx, request: Request) {
         served.mode.as_str(),
         timing.log_fields()
     );
+    // A local redirect is served inside this one request: name where it led.
+    if !served.redirects.is_empty() {
+        line.push_str(&format!(
+            " local-redirect={}",
+            served.redirects.join(",").escape_debug()
+        ));
+    }
     if let Some(e) = &served.error {
         line.push_str(&format!(" error=\"{}\"", e.to_string().escape_debug()));
     }
@@ -164,6 +173,7 @@ fn dispatch(
                 bytes,
                 mode: Mode::Server,
                 error: None,
+                redirects: Vec::new(),
             }
         }
         Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
@@ -220,6 +230,7 @@ fn serve_cgi(
             bytes,
             mode: Mode::Cgi,
             error,
+            redirects: Vec::new(),
         },
         Outcome::Failed { error, request } => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
@@ -237,7 +248,9 @@ fn serve_cgi(
                     .iter()
                     .any(|h| n.eq_ignore_ascii_case(h))
             });
-            dispatch(ctx, request, &next, timing, redirects + 1)
+            let mut served = dispatch(ctx, request, &next, timing, redirects + 1);
+            served.redirects.insert(0, next.target);
+            served
         }
     }
 }
@@ -283,6 +296,7 @@ fn serve_app(
             bytes,
             mode: Mode::Gateway,
             error,
+            redirects: Vec::new(),
         },
         Outcome::Failed { error, request } => refuse(request, error, Mode::Gateway, timing),
         // The gateway answers with what the app returned; it has no local redirects.
@@ -417,5 +431,6 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
         bytes,
         mode,
         error: Some(error),
+        redirects: Vec::new(),
     }
 }

@@ -88,6 +88,9 @@ fn local_location_is_served_internally() {
     assert_eq!(res.status, 200, "{}", server.log_text());
     assert_eq!(res.header("Location"), None);
     assert_eq!(res.text(), "target GET x=1\n");
+    // One request, one log line, which says where the redirect led.
+    let line = server.access_line("GET", "/cgi-bin/from.sh");
+    assert!(line.contains("local-redirect=/cgi-bin/to.sh?x=1"), "{line}");
 }
 
 /// §6.2.2: a script that redirects locally to itself ends in 500, not a hang.
