@@ -747,7 +747,7 @@ fn the_course_is_well_formed() {
     }
     if numbers.len() != cgilab::lessons::EXERCISES.len() {
         problems.push(format!(
-            "{} lesson folders but {} exercises in src/lessons/checks.rs: every lesson needs an exercise with a check, and every check a lesson",
+            "{} lesson folders but {} exercises in EXERCISES (src/lessons/checks/mod.rs): every lesson needs an exercise with a check, and every check a lesson",
             numbers.len(),
             cgilab::lessons::EXERCISES.len()
         ));
@@ -772,7 +772,7 @@ fn lesson_problems(dir: &Path, name: &str, n: usize, index: &str) -> Vec<String>
                 && e.title != title
             {
                 problems.push(format!(
-                    "{rel}: the title `{title}` differs from `{}` in src/lessons/checks.rs; make them the same",
+                    "{rel}: the title `{title}` differs from `{}` in EXERCISES (src/lessons/checks/mod.rs); make them the same",
                     e.title
                 ));
             }
@@ -967,6 +967,30 @@ fn a_created_resource_without_status_is_a_redirect() {
 }
 
 #[test]
+fn a_created_resource_with_a_local_location_and_no_status_is_a_local_redirect() {
+    // The POST's Location is only a path, so the server serves it itself, as a GET:
+    // the 405 that comes back is the GET's, not the POST's.
+    let script = "if [ \"$REQUEST_METHOD\" != POST ]; then\n\
+                  \x20 printf 'Status: 405 Method Not Allowed\\nAllow: POST\\n\\n'; exit\n\
+                  fi\n\
+                  printf 'Location: /cgi-bin/create.sh/1\\n\\n'\n";
+    let (ok, out) = check(3, &[("create.sh", script)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("✗ POST /cgi-bin/create.sh answered 405 Method Not Allowed, not 201: the server followed its Location, /cgi-bin/create.sh/1, as a GET"),
+        "{out}"
+    );
+    assert!(
+        out.contains("POST /cgi-bin/create.sh 405 ")
+            && out.contains("local-redirect=/cgi-bin/create.sh/1"),
+        "{out}"
+    );
+    assert!(out.contains("local redirect"), "{out}");
+    assert!(out.contains("Status: 201 Created"), "{out}");
+    assert!(!out.contains("compare $REQUEST_METHOD"), "{out}");
+}
+
+#[test]
 fn a_script_is_not_a_compiled_hello() {
     let (ok, out) = check(4, &[("hello-cgi", "#!/bin/sh\necho hi\n")]);
     assert!(!ok, "{out}");
@@ -1037,8 +1061,26 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
     let outcome = cgilab::lessons::checks::check_counter_app(forgetful);
     assert_eq!(
         outcome.failure.map(|f| f.what),
-        Some("two requests in a row answered count 1 then count 1".to_string())
+        Some(
+            "two requests in a row answered count 1 then count 1, not count 1 then count 2"
+                .to_string()
+        )
     );
+
+    // Counting, but from 0: a fresh example's first answer must be `count 1`.
+    let from_zero = AtomicU64::new(0);
+    let off_by_one = serve(Apps::empty().with("counter", move |_: AppRequest<'_>| {
+        let n = from_zero.fetch_add(1, Ordering::SeqCst);
+        AppResponse::text(200, format!("count {n}\n"))
+    }));
+    let failure = cgilab::lessons::checks::check_counter_app(off_by_one)
+        .failure
+        .expect("count 0, then count 1, fails");
+    assert_eq!(
+        failure.what,
+        "two requests in a row answered count 0 then count 1, not count 1 then count 2"
+    );
+    assert!(failure.hint.contains("fetch_add"), "{}", failure.hint);
 
     let missing = serve(Apps::builtin());
     let outcome = cgilab::lessons::checks::check_counter_app(missing);

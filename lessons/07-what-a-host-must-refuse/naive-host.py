@@ -100,11 +100,12 @@ def runaway():
         proc.wait()
     time.sleep(0.2)
     if state(helper) not in (None, "Z"):
-        print("runaway.sh is gone, but the sleep it started (pid %d) still runs," % helper)
-        print("and still holds the output pipe: reading it to the end would wait 300 s")
+        print("runaway.sh is gone, but the sleep it started (pid %d) is still running," % helper)
+        print("and still holds the output pipe: reading it to the end would wait 300 s;")
+        print("a naive host would leave it there, so this demo kills it now, as it exits")
+        os.kill(helper, signal.SIGKILL)  # clean up what the naive host left behind
     else:
         print("the helper is gone")
-    os.kill(helper, signal.SIGKILL)  # clean up what the naive host left behind
     os.remove(os.path.join(os.getcwd(), "runaway.pid"))
 
 

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn bench_csv(c: &mut Check) -> Result<(), Failure> {
-    let how = "with the server running: cgilab bench --url http://127.0.0.1:8000 --targets /cgi-bin/hello.pl,/app/hello --concurrency 1,8 --format csv > bench.csv";
+    let how = "save a run: cgilab bench --targets /cgi-bin/hello.pl,/app/hello --concurrency 1,8 --format csv > bench.csv (it starts a server of its own; with --url http://127.0.0.1:8000 it loads your running one)";
     let Ok(text) = std::fs::read_to_string(c.opts.workdir.join("bench.csv")) else {
         return Err(fail("bench.csv does not exist", how));
     };
@@ -58,7 +58,7 @@ pub(super) fn bench_csv(c: &mut Check) -> Result<(), Failure> {
     if let Some(r) = rows.iter().find(|r| r.2 == 0) {
         return Err(fail(
             format!("{} at concurrency {} answered no request", r.0, r.1),
-            "was the server running, and does the script answer 200? bench again",
+            "with --url, was that server running? And does the script answer 200? bench again",
         ));
     }
     let row = |t: &str, n: usize| rows.iter().find(|r| r.0 == t && r.1 == n).expect("listed");

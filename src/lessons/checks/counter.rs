@@ -40,7 +40,8 @@ pub(super) fn counter(c: &mut Check) -> Result<(), Failure> {
     counter_requests(c, server.addr)
 }
 
-/// Checks a running counter app: two GETs of /app/counter, counted in-process.
+/// Checks a counter app that has just started: two GETs of /app/counter, counted
+/// in-process, must answer `count 1`, then `count 2`.
 fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
     let mut counts = Vec::new();
     for _ in 0..2 {
@@ -71,13 +72,21 @@ fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
         };
         counts.push(n);
     }
-    if counts[1] != counts[0] + 1 {
+    // The example was just started: its first request is the first it answers.
+    if counts != [1, 2] {
+        let hint = if counts == [0, 1] {
+            "count the request being answered too: `fetch_add` returns the value before the add, so answer that plus one"
+        } else if counts[1] == counts[0] + 1 {
+            "start the count at 0, so that a fresh server answers `count 1`, then `count 2`"
+        } else {
+            "keep the count in an AtomicU64 that outlives the calls, and add one per call"
+        };
         return Err(fail(
             format!(
-                "two requests in a row answered count {} then count {}",
+                "two requests in a row answered count {} then count {}, not count 1 then count 2",
                 counts[0], counts[1]
             ),
-            "keep the count in an AtomicU64 that outlives the calls, and add one per call",
+            hint,
         ));
     }
     c.pass(format!(
@@ -87,8 +96,8 @@ fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Checks a counter app already listening on `addr` (what lesson 5's check does once
-/// the example is running).
+/// Checks a counter app already listening on `addr` that has answered no request yet
+/// (what lesson 5's check does once the example is running).
 pub fn check_counter_app(addr: SocketAddr) -> Outcome {
     let opts = Options {
         cgi_bin: PathBuf::new(),

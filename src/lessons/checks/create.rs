@@ -11,15 +11,32 @@ pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
         ));
     };
     c.pass(format!("{} exists", c.script_path(&name)));
-    let server = c.serve(&[])?;
+    // With every access line logged, a local redirect shows as `local-redirect=PATH`.
+    let server = c.serve_logging(&[])?;
     let target = format!("/cgi-bin/{name}");
     let req = Req::post(&target, b"title=hello")
         .header("Content-Type", "application/x-www-form-urlencoded");
     let resp = c.fetch(&server, &req, &name)?;
+    if resp.status != 201
+        && let Some(to) = local_redirect(&server, "POST", &target)
+    {
+        return Err(Failure {
+            what: format!(
+                "POST {target} answered {}, not 201: the server followed its Location, {to}, as a GET",
+                resp.status_line()
+            ),
+            details: logged(&server, &name),
+            hint: format!(
+                "a Location that is only a path, with no Status, is a local redirect (RFC 3875 §6.2.2): the server serves {to} in the script's place, with a GET, and that GET's answer is what came back; print `Status: 201 Created` before the Location"
+            ),
+        });
+    }
     let hint = match resp.status {
         302 => "a Location without a Status is a redirect: print `Status: 201 Created` too",
         200 => "print `Status: 201 Created` among the header lines",
-        405 => "a POST is the one method to accept: compare $REQUEST_METHOD with POST",
+        405 => {
+            "a POST is the one method to accept: compare $REQUEST_METHOD with POST (and print `Status: 201 Created`: without it, a Location that is only a path is followed by the server as a GET)"
+        }
         _ => "print `Status: 201 Created` and `Location: /cgi-bin/...` for a POST",
     };
     c.expect_status(&server, &req, &resp, &name, 201, hint)?;
@@ -56,4 +73,23 @@ pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
     }
     c.pass(format!("GET and PUT {target} answer 405, Allow: POST"));
     Ok(())
+}
+
+/// Where the server's access line for `method target` says a local redirect led, if it
+/// did: the line ends with ` local-redirect=PATH`. Waits a little for the line, which the
+/// server writes once the response has gone.
+fn local_redirect(server: &Served, method: &str, target: &str) -> Option<String> {
+    let request = format!(" {method} {target} ");
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let line = server.log().into_iter().find(|l| l.contains(&request));
+        if let Some(line) = line {
+            let (_, rest) = line.split_once(" local-redirect=")?;
+            return rest.split_whitespace().next().map(String::from);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -157,11 +157,22 @@ impl Check<'_> {
         shown(&self.opts.cgi_bin.join(name))
     }
 
-    /// Starts `cgilab serve` on the learner's cgi-bin, with `extra` arguments.
+    /// Starts `cgilab serve` on the learner's cgi-bin, with `extra` arguments. It logs
+    /// errors and the scripts' stderr, not every request (`--quiet`).
     fn serve(&self, extra: &[String]) -> Result<Served, Failure> {
+        self.start_server(true, extra)
+    }
+
+    /// Like [`Check::serve`], but the server logs every request's access line too.
+    fn serve_logging(&self, extra: &[String]) -> Result<Served, Failure> {
+        self.start_server(false, extra)
+    }
+
+    fn start_server(&self, quiet: bool, extra: &[String]) -> Result<Served, Failure> {
         let mut cmd = Command::new(&self.opts.cgilab);
         cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--quiet", "--timeout", "10"])
+            .args(["--listen", "127.0.0.1:0", "--timeout", "10"])
+            .args(quiet.then_some("--quiet"))
             .arg("--cgi-bin")
             .arg(&self.opts.cgi_bin)
             .args(extra)
