@@ -75,6 +75,18 @@ pub struct Served {
     pub redirects: Vec<String>,
 }
 
+impl Served {
+    fn new(status: u16, bytes: u64, mode: Mode, error: Option<RequestError>) -> Served {
+        Served {
+            status,
+            bytes,
+            mode,
+            error,
+            redirects: Vec::new(),
+        }
+    }
+}
+
 /// Answers one request and logs it.
 pub fn handle(ctx: &Ctx, request: Request) {
     let mut timing = Timing::start();
@@ -168,13 +180,7 @@ fn dispatch(
                 timing.header(),
             ];
             let bytes = response::send(request, 200, &headers, page.as_bytes(), false).unwrap_or(0);
-            Served {
-                status: 200,
-                bytes,
-                mode: Mode::Server,
-                error: None,
-                redirects: Vec::new(),
-            }
+            Served::new(200, bytes, Mode::Server, None)
         }
         Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
         Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
@@ -225,13 +231,7 @@ fn serve_cgi(
             status,
             bytes,
             error,
-        } => Served {
-            status,
-            bytes,
-            mode: Mode::Cgi,
-            error,
-            redirects: Vec::new(),
-        },
+        } => Served::new(status, bytes, Mode::Cgi, error),
         Outcome::Failed { error, request } => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
             if redirects >= MAX_REDIRECTS {
@@ -291,13 +291,7 @@ fn serve_app(
             status,
             bytes,
             error,
-        } => Served {
-            status,
-            bytes,
-            mode: Mode::Gateway,
-            error,
-            redirects: Vec::new(),
-        },
+        } => Served::new(status, bytes, Mode::Gateway, error),
         Outcome::Failed { error, request } => refuse(request, error, Mode::Gateway, timing),
         // The gateway answers with what the app returned; it has no local redirects.
         Outcome::LocalRedirect { request, location } => {
@@ -426,11 +420,5 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             .any(|h| h.field.equiv("Transfer-Encoding"));
     let close = has_body || matches!(status, 400 | 408 | 413);
     let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
-    Served {
-        status,
-        bytes,
-        mode,
-        error: Some(error),
-        redirects: Vec::new(),
-    }
+    Served::new(status, bytes, mode, Some(error))
 }
