@@ -536,3 +536,37 @@ fn trickling_request_head_is_dropped_with_408() {
     assert!(took < Duration::from_secs(7), "dropped only after {took:?}");
     assert_eq!(server.get("/cgi-bin/hello.sh").status, 200);
 }
+
+/// Keep-alive clients that connect at once are each served at once: no new connection
+/// waits for another to close. (tiny_http's pool could hand a connection to a thread that
+/// was already taken, so its first request waited until some other connection ended.)
+#[test]
+fn simultaneous_keep_alive_clients_are_all_served_promptly() {
+    for _ in 0..5 {
+        let server = Site::new().script("hello.sh", HELLO).start();
+        let addr = server.addr();
+        let clients: Vec<_> = (0..8)
+            .map(|_| {
+                thread::spawn(move || {
+                    let mut conn = Conn::open(addr);
+                    let started = Instant::now();
+                    let status = conn
+                        .try_response_to("GET", "/app/hello")
+                        .map(|r| r.status)
+                        .unwrap_or(0);
+                    // Stay connected and idle until every client has its answer.
+                    thread::sleep(Duration::from_secs(2));
+                    (status, started.elapsed() - Duration::from_secs(2))
+                })
+            })
+            .collect();
+        for client in clients {
+            let (status, took) = client.join().unwrap();
+            assert_eq!(status, 200);
+            assert!(
+                took < Duration::from_millis(1500),
+                "a first request took {took:?}"
+            );
+        }
+    }
+}
