@@ -542,7 +542,8 @@ fn trickling_request_head_is_dropped_with_408() {
 /// was already taken, so its first request waited until some other connection ended.)
 #[test]
 fn simultaneous_keep_alive_clients_are_all_served_promptly() {
-    for _ in 0..5 {
+    // The race needs a fresh server; three tries caught it every time.
+    for _ in 0..3 {
         let server = Site::new().script("hello.sh", HELLO).start();
         let addr = server.addr();
         let clients: Vec<_> = (0..8)
