@@ -3,14 +3,7 @@
 use super::*;
 
 pub(super) fn client_ip(c: &mut Check) -> Result<(), Failure> {
-    let Some(name) = find_script(&c.opts.cgi_bin, "client-ip") else {
-        return Err(missing(
-            c,
-            "client-ip",
-            "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.1",
-        ));
-    };
-    c.pass(format!("{} exists", c.script_path(&name)));
+    let name = require_script(c, "client-ip", "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.1")?;
     let server = c.serve(&[])?;
     let target = format!("/cgi-bin/{name}");
     let other = Ipv4Addr::new(127, 0, 0, 2);

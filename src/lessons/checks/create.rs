@@ -3,14 +3,7 @@
 use super::*;
 
 pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
-    let Some(name) = find_script(&c.opts.cgi_bin, "create") else {
-        return Err(missing(
-            c,
-            "create",
-            "answer a POST with `Status: 201 Created` and a `Location:` line",
-        ));
-    };
-    c.pass(format!("{} exists", c.script_path(&name)));
+    let name = require_script(c, "create", "answer a POST with `Status: 201 Created` and a `Location:` line")?;
     // With every access line logged, a local redirect shows as `local-redirect=PATH`.
     let server = c.serve_logging(&[])?;
     let target = format!("/cgi-bin/{name}");

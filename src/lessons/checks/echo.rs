@@ -3,14 +3,7 @@
 use super::*;
 
 pub(super) fn echo(c: &mut Check) -> Result<(), Failure> {
-    let Some(name) = find_script(&c.opts.cgi_bin, "echo") else {
-        return Err(missing(
-            c,
-            "echo",
-            "lesson 2's exercise says what it prints: path, query, color and body lines",
-        ));
-    };
-    c.pass(format!("{} exists", c.script_path(&name)));
+    let name = require_script(c, "echo", "lesson 2's exercise says what it prints: path, query, color and body lines")?;
     let server = c.serve(&[])?;
     let n = nonce();
     let post_target = format!("/cgi-bin/{name}/lesson/two?color=teal&n={n}");

@@ -269,14 +269,20 @@ fn find_script(cgi_bin: &Path, stem: &str) -> Option<String> {
         .find(|name| cgi_bin.join(name).is_file())
 }
 
-fn missing(c: &Check, stem: &str, hint: &str) -> Failure {
-    fail(
-        format!(
-            "{} does not exist (nor {stem}.py, {stem}.pl)",
-            c.script_path(&format!("{stem}.sh"))
-        ),
-        hint,
-    )
+/// The learner's script `stem.sh` (or `.py`, `.pl`, no extension): its file name, with a
+/// passing step, or the failure that says it is missing, with `hint`.
+fn require_script(c: &mut Check, stem: &str, hint: &str) -> Result<String, Failure> {
+    let Some(name) = find_script(&c.opts.cgi_bin, stem) else {
+        return Err(fail(
+            format!(
+                "{} does not exist (nor {stem}.py, {stem}.pl)",
+                c.script_path(&format!("{stem}.sh"))
+            ),
+            hint,
+        ));
+    };
+    c.pass(format!("{} exists", c.script_path(&name)));
+    Ok(name)
 }
 
 /// The last `n` lines of `text`.

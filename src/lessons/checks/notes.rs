@@ -3,14 +3,7 @@
 use super::*;
 
 pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
-    let Some(name) = find_script(&c.opts.cgi_bin, "notes") else {
-        return Err(missing(
-            c,
-            "notes",
-            "start from lessons/07-what-a-host-must-refuse/naive-notes.sh",
-        ));
-    };
-    c.pass(format!("{} exists", c.script_path(&name)));
+    let name = require_script(c, "notes", "start from lessons/07-what-a-host-must-refuse/naive-notes.sh")?;
     let n = nonce();
     let dir = tempfile::tempdir()
         .map_err(|e| fail(format!("cannot make a temporary directory: {e}"), ""))?;
