@@ -347,15 +347,20 @@ impl Pipes {
             let Some(stdout) = &self.stdout else {
                 return Output::Eof;
             };
-            let mut fds = vec![poll::want(stdout.as_raw_fd(), libc::POLLIN)];
+            // At most three descriptors: no allocation on this per-read path.
+            let mut fds = [poll::want(stdout.as_raw_fd(), libc::POLLIN); 3];
+            let mut n = 1;
             if let Some(err) = &self.stderr {
-                fds.push(poll::want(err.as_raw_fd(), libc::POLLIN));
+                fds[n] = poll::want(err.as_raw_fd(), libc::POLLIN);
+                n += 1;
             }
             if let Some(feeder) = &self.stdin {
-                fds.push(poll::want(feeder.pipe.as_raw_fd(), libc::POLLOUT));
+                fds[n] = poll::want(feeder.pipe.as_raw_fd(), libc::POLLOUT);
+                n += 1;
             }
+            let fds = &mut fds[..n];
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if poll::poll(&mut fds, Some(remaining)) == 0 {
+            if poll::poll(fds, Some(remaining)) == 0 {
                 return Output::Timeout;
             }
             let ready = |fd: i32| fds.iter().any(|p| p.fd == fd && p.revents != 0);

@@ -43,11 +43,6 @@ impl Slots {
     pub fn limit(&self) -> usize {
         self.limit
     }
-
-    /// How many scripts are running now.
-    pub fn running(&self) -> usize {
-        self.running.load(Ordering::Acquire)
-    }
 }
 
 impl Drop for Slot {

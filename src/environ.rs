@@ -92,16 +92,6 @@ impl Environ {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
-
-    /// How many variables are set.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when no variable is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Builds the meta-variables for one request (RFC 3875 §4.1, in its order).

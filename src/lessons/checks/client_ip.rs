@@ -3,7 +3,11 @@
 use super::*;
 
 pub(super) fn client_ip(c: &mut Check) -> Result<(), Failure> {
-    let name = require_script(c, "client-ip", "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.1")?;
+    let name = require_script(
+        c,
+        "client-ip",
+        "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.1",
+    )?;
     let server = c.serve(&[])?;
     let target = format!("/cgi-bin/{name}");
     let other = Ipv4Addr::new(127, 0, 0, 2);

@@ -3,7 +3,11 @@
 use super::*;
 
 pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
-    let name = require_script(c, "create", "answer a POST with `Status: 201 Created` and a `Location:` line")?;
+    let name = require_script(
+        c,
+        "create",
+        "answer a POST with `Status: 201 Created` and a `Location:` line",
+    )?;
     // With every access line logged, a local redirect shows as `local-redirect=PATH`.
     let server = c.serve_logging(&[])?;
     let target = format!("/cgi-bin/{name}");

@@ -3,7 +3,11 @@
 use super::*;
 
 pub(super) fn echo(c: &mut Check) -> Result<(), Failure> {
-    let name = require_script(c, "echo", "lesson 2's exercise says what it prints: path, query, color and body lines")?;
+    let name = require_script(
+        c,
+        "echo",
+        "lesson 2's exercise says what it prints: path, query, color and body lines",
+    )?;
     let server = c.serve(&[])?;
     let n = nonce();
     let post_target = format!("/cgi-bin/{name}/lesson/two?color=teal&n={n}");

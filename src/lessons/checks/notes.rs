@@ -3,7 +3,11 @@
 use super::*;
 
 pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
-    let name = require_script(c, "notes", "start from lessons/07-what-a-host-must-refuse/naive-notes.sh")?;
+    let name = require_script(
+        c,
+        "notes",
+        "start from lessons/07-what-a-host-must-refuse/naive-notes.sh",
+    )?;
     let n = nonce();
     let dir = tempfile::tempdir()
         .map_err(|e| fail(format!("cannot make a temporary directory: {e}"), ""))?;
