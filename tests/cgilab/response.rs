@@ -410,3 +410,26 @@ fn script_that_cannot_start_is_500() {
     let line = server.access_line("GET", "/cgi-bin/badbang.sh");
     assert!(line.contains(" 500 ") && line.contains("error="), "{line}");
 }
+
+/// RFC 9112 §6.3: HTTP/1.0 has no chunked coding, so a streamed script's body reaches an
+/// HTTP/1.0 client unframed and the connection closes to end it; a body of known length
+/// (a gateway app) keeps the connection open when the client asked for keep-alive.
+#[test]
+fn http10_clients_get_a_close_delimited_stream_or_a_length() {
+    let server = Site::new().script("hello.sh", HELLO).start();
+    let mut conn = server.connect();
+    conn.send(b"GET /cgi-bin/hello.sh HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    let raw = String::from_utf8(conn.read_to_close().unwrap()).unwrap();
+    assert!(raw.starts_with("HTTP/1.0 200 "), "{raw}");
+    assert!(!raw.contains("Transfer-Encoding"), "{raw}");
+    assert!(raw.contains("Connection: close\r\n"), "{raw}");
+    assert!(raw.ends_with("\r\n\r\nHello, world!\n"), "{raw}");
+
+    let mut conn = server.connect();
+    conn.send(b"GET /app/hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    let first = conn.response();
+    assert_eq!(first.header("Content-Length"), Some("14"));
+    assert_eq!(first.header("Connection"), Some("keep-alive"));
+    conn.send(b"GET /app/hello HTTP/1.0\r\n\r\n");
+    assert_eq!(conn.response().text(), "Hello, world!\n");
+}
