@@ -12,8 +12,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use cgilab::cgi;
-use cgilab::environ::{self, Environ, Invocation};
-use cgilab::script::{self, Script};
+use cgilab::cgi::script::{self, Script};
+use cgilab::request::environ::{self, Environ, Invocation};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 
 /// Runs `script` as the server would for a GET, and returns its stdout.

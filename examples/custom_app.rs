@@ -14,7 +14,7 @@ use cgilab::server::Server;
 /// An app is a function from the request to a response: WSGI's callable.
 fn greet(req: AppRequest<'_>) -> AppResponse {
     let query = req.environ.get("QUERY_STRING").unwrap_or("");
-    let name = cgilab::apps::parse_form(query)
+    let name = cgilab::gateway::apps::parse_form(query)
         .into_iter()
         .find(|(k, _)| k == "name")
         .map_or("world".to_string(), |(_, v)| v);
@@ -38,7 +38,7 @@ fn main() {
         .with("greet", greet)
         .with("time", |_: AppRequest<'_>| {
             let now = std::time::SystemTime::now();
-            AppResponse::text(200, cgilab::response::http_date(now) + "\n")
+            AppResponse::text(200, cgilab::http::response::http_date(now) + "\n")
         });
     let server = Server::bind_with_apps(config, apps).unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::ServeArgs;
-use crate::environ::Site;
+use crate::request::environ::Site;
 
 /// The server's settings.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl Config {
             threads: args.threads,
             quiet: args.quiet,
             site: Site {
-                software: crate::response::SERVER.to_string(),
+                software: crate::http::response::SERVER.to_string(),
                 document_root,
                 extra,
             },

@@ -23,26 +23,15 @@
 //! generator in [`load`] and timing the bare spawn of each script. Learning it:
 //! [`lessons`] lists the course in `lessons/` and checks its exercises.
 
-pub mod apps;
 pub mod bench;
-pub mod body;
 pub mod cgi;
-pub mod cgi_response;
-pub mod child;
 pub mod cli;
+pub mod client;
 pub mod config;
-pub mod dispatch;
-pub mod environ;
-pub mod error;
 pub mod gateway;
-pub mod index;
+pub mod http;
 pub mod lessons;
-pub mod load;
-pub mod poll;
-pub mod response;
-pub mod route;
-pub mod routes;
-pub mod script;
+pub mod measure;
+pub mod process;
+pub mod request;
 pub mod server;
-pub mod stats;
-pub mod timing;

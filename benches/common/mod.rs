@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use cgilab::cli::ServeArgs;
 use cgilab::config::Config;
-use cgilab::environ::RequestHead;
 use cgilab::gateway::{AppBody, AppRequest, AppResponse, Apps};
+use cgilab::request::environ::RequestHead;
 use tempfile::TempDir;
 
 /// The compiled CGI hello, built by cargo for the benches of this package.

@@ -46,7 +46,7 @@ fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
     let mut counts = Vec::new();
     for _ in 0..2 {
         let req = Req::get("/app/counter");
-        let resp = crate::lessons::probe::request(addr, &req).map_err(|why| fail(why, ""))?;
+        let resp = crate::client::request(addr, &req).map_err(|why| fail(why, ""))?;
         if resp.status != 200 {
             return Err(fail(
                 format!("GET /app/counter answered {}", resp.status_line()),

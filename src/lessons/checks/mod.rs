@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::probe::{Req, Response, Served};
+use crate::client::{Req, Response, Served};
 
 mod bench_csv;
 mod client_ip;

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::dispatch::Ctx;
-use crate::timing::ms;
+use crate::measure::timing::ms;
+use crate::server::dispatch::Ctx;
 
 /// The scripts in cgi-bin, sorted; dotfiles left out, as the router refuses them.
 pub fn scripts(cgi_bin: &std::path::Path) -> Vec<String> {

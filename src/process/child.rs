@@ -153,7 +153,7 @@ fn wait_exit(child: &mut Child, deadline: Instant) -> bool {
         events: libc::POLLIN,
         revents: 0,
     };
-    let exited = crate::poll::poll(std::slice::from_mut(&mut pfd), Some(remaining)) > 0;
+    let exited = crate::process::poll::poll(std::slice::from_mut(&mut pfd), Some(remaining)) > 0;
     unsafe { libc::close(fd) };
     exited
 }

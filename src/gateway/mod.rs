@@ -5,7 +5,7 @@
 //! | WSGI                                  | cgilab                                          |
 //! |---------------------------------------|-------------------------------------------------|
 //! | `application(environ, start_response)`| [`App::call`]                                   |
-//! | `environ`                             | [`AppRequest::environ`]: the same meta-variables a CGI script gets, from the same [`crate::environ::build`] |
+//! | `environ`                             | [`AppRequest::environ`]: the same meta-variables a CGI script gets, from the same [`crate::request::environ::build`] |
 //! | `environ['wsgi.input']`               | [`AppRequest::input`]: the request body         |
 //! | `start_response(status, headers)`     | [`AppResponse::status`] and [`AppResponse::headers`] |
 //! | the returned iterable of bytes        | [`AppBody`]: all at once, or a stream of pieces |
@@ -17,6 +17,8 @@
 //! and stops pulling a streamed body at `--timeout`; this is why pre-fork servers such as
 //! gunicorn keep apps in worker processes that they can kill.
 
+pub mod apps;
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -26,13 +28,13 @@ use std::time::{Duration, Instant};
 
 use tiny_http::Request;
 
-use crate::body::Body;
-use crate::cgi_response;
-use crate::dispatch::Outcome;
-use crate::environ::Environ;
-use crate::error::RequestError;
-use crate::response::{self, Framing};
-use crate::timing::Timing;
+use crate::http::body::Body;
+use crate::http::response::{self, Framing};
+use crate::measure::timing::Timing;
+use crate::request::cgi_response;
+use crate::request::environ::Environ;
+use crate::request::error::RequestError;
+use crate::server::dispatch::Outcome;
 
 /// A gateway app. Closures `Fn(AppRequest) -> AppResponse` are apps too.
 pub trait App: Send + Sync {
@@ -108,7 +110,7 @@ impl Apps {
 
     /// The built-in apps, twins of the scripts in cgi-bin.
     pub fn builtin() -> Apps {
-        crate::apps::register(Apps::empty())
+        crate::gateway::apps::register(Apps::empty())
     }
 
     /// Adds (or replaces) app `name`, served at `/app/NAME`.

@@ -7,7 +7,7 @@
 //! they look through.
 
 pub mod checks;
-pub mod probe;
+pub use crate::client as probe;
 
 use std::path::{Path, PathBuf};
 

@@ -113,7 +113,7 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
             translate(&site.document_root, inv.path_info),
         ); // §4.1.6
     }
-    let (_, query) = crate::route::split_target(&req.target);
+    let (_, query) = crate::request::route::split_target(&req.target);
     env.push("QUERY_STRING", query); // §4.1.7: raw, and set even when empty
     let remote_ip = req.remote.ip().to_string();
     env.push("REMOTE_ADDR", remote_ip.clone()); // §4.1.8

@@ -6,19 +6,19 @@ use std::net::SocketAddr;
 
 use tiny_http::Request;
 
-use crate::body::{Body, BodyError};
 use crate::cgi;
-use crate::child::Slots;
+use crate::cgi::script;
 use crate::config::Config;
-use crate::environ::{self, Invocation, RequestHead};
-use crate::error::RequestError;
 use crate::gateway::{self, Apps};
-use crate::index;
-use crate::response;
-use crate::route::{self, Route, Target};
-use crate::script;
-use crate::stats::Stats;
-use crate::timing::{Mode, Timing};
+use crate::http::body::{Body, BodyError};
+use crate::http::response;
+use crate::measure::stats::Stats;
+use crate::measure::timing::{Mode, Timing};
+use crate::process::child::Slots;
+use crate::request::environ::{self, Invocation, RequestHead};
+use crate::request::error::RequestError;
+use crate::request::route::{self, Route, Target};
+use crate::server::index;
 
 /// Longest request target passed on: env strings go through exec, which caps each one.
 pub const MAX_TARGET: usize = 8 * 1024;

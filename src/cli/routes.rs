@@ -4,9 +4,9 @@ use std::path::Path;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use crate::cgi::script;
 use crate::gateway::Apps;
-use crate::index;
-use crate::script;
+use crate::server::index;
 
 /// One row of the routes table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 //! exactly once, segment by segment, and `.`/`..` segments (raw or encoded), encoded
 //! slashes, NUL bytes and dotfile names are refused.
 
-use crate::error::RequestError;
+use crate::request::error::RequestError;
 
 /// Where the URL prefix for scripts ends; `SCRIPT_NAME` starts with it.
 pub const CGI_PREFIX: &str = "/cgi-bin/";

@@ -8,7 +8,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::error::RequestError;
+use crate::request::error::RequestError;
 
 /// A script that may run.
 #[derive(Debug, Clone)]

@@ -7,6 +7,8 @@
 //! difference between a CGI hello and the gateway hello is what a process per request
 //! costs; the floor says how much of that is the operating system's.
 
+pub mod load;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -16,10 +18,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use crate::bench::load::{Run, load};
+use crate::cgi::script::Script;
 use crate::cli::parse_secs;
-use crate::environ::{self, Invocation, RequestHead, Site};
-use crate::load::{Run, load};
-use crate::script::Script;
+use crate::request::environ::{self, Invocation, RequestHead, Site};
 
 /// Arguments of `cgilab bench`.
 #[derive(Debug, Clone, Args)]
@@ -64,9 +66,9 @@ pub enum Format {
 
 /// The hello twins, as they stand in cgi-bin, so the bench needs no checkout.
 const HELLO_SCRIPTS: [(&str, &str); 3] = [
-    ("hello.sh", include_str!("../cgi-bin/hello.sh")),
-    ("hello.pl", include_str!("../cgi-bin/hello.pl")),
-    ("hello.py", include_str!("../cgi-bin/hello.py")),
+    ("hello.sh", include_str!("../../cgi-bin/hello.sh")),
+    ("hello.pl", include_str!("../../cgi-bin/hello.pl")),
+    ("hello.py", include_str!("../../cgi-bin/hello.py")),
 ];
 /// Length of one turn of a target, in seconds.
 const SLICE_SECS: f64 = 0.5;
@@ -255,7 +257,7 @@ fn target_addr(url: &str, allow_remote: bool) -> Result<SocketAddr, String> {
 /// it, repeated for `budget` (at least 3 times, at most 2000).
 pub fn spawn_times(cgi_bin: &Path, name: &str, budget: Duration) -> Vec<Duration> {
     let mut times = Vec::new();
-    let Ok(script) = crate::script::find(cgi_bin, name, name) else {
+    let Ok(script) = crate::cgi::script::find(cgi_bin, name, name) else {
         return times;
     };
     let env = sample_environ(&script);
@@ -300,7 +302,7 @@ pub fn sample_environ(script: &Script) -> environ::Environ {
         content_length: None,
     };
     let site = Site {
-        software: crate::response::SERVER.into(),
+        software: crate::http::response::SERVER.into(),
         document_root: script.path.parent().map(PathBuf::from).unwrap_or_default(),
         extra: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
     };

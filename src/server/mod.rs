@@ -1,10 +1,13 @@
 //! The HTTP side: a listener, tiny_http on top of it, and worker threads that take one
-//! request at a time and hand it to [`crate::dispatch`].
+//! request at a time and hand it to [`crate::server::dispatch`].
 //!
 //! tiny_http has no read timeout of its own. A socket accepted on Linux inherits
 //! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
 //! client that stalls mid-request, sits idle on a keep-alive connection or stops reading
 //! a response is dropped after `--read-timeout` and holds up no one else.
+
+pub mod dispatch;
+pub mod index;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
@@ -13,8 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::dispatch::{self, Ctx};
 use crate::gateway::Apps;
+use dispatch::Ctx;
 
 /// A route answered straight from the worker loop, as a baseline for benchmarks.
 pub const RAW_ROUTE: &str = "/raw";
@@ -103,7 +106,8 @@ fn work(http: &tiny_http::Server, ctx: &Ctx) {
             // benches can tell the cost of HTTP itself from the cost of a mode.
             Ok(request) if request.url() == RAW_ROUTE => {
                 let headers = [("Content-Type".to_string(), "text/plain".to_string())];
-                let _ = crate::response::send(request, 200, &headers, b"Hello, world!\n", false);
+                let _ =
+                    crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
             }
             Ok(request) => {
                 // A panic costs its request (tiny_http answers an unanswered request with
@@ -141,7 +145,7 @@ fn stop_on_signal() {
         thread::spawn(move || {
             let mut signal = 0;
             libc::sigwait(&set, &mut signal);
-            crate::child::kill_all_groups();
+            crate::process::child::kill_all_groups();
             eprintln!("cgilab: stopping on signal {signal}; running scripts were killed");
             std::process::exit(128 + signal);
         });

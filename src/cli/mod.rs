@@ -1,6 +1,8 @@
 //! The command line: what the user typed, as clap parses it. Checking it is
 //! [`crate::config`]'s job; running it is [`run`]'s.
 
+pub mod routes;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -117,8 +119,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
                     args.cgi_bin.display()
                 )
             })?;
-            let rows = crate::routes::rows(&dir, &crate::gateway::Apps::builtin());
-            println!("{}", crate::routes::table(&rows));
+            let rows = crate::cli::routes::rows(&dir, &crate::gateway::Apps::builtin());
+            println!("{}", crate::cli::routes::table(&rows));
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(&args),

@@ -3,16 +3,18 @@
 //! Read this file next to the RFC. A request goes through these steps, in this order:
 //!
 //! 1. The meta-variables (§4.1) become the script's whole environment; the caller builds
-//!    them with [`crate::environ::build`], the same function the gateway uses.
+//!    them with [`crate::request::environ::build`], the same function the gateway uses.
 //! 2. The command line (§4.4, §7.2): the script, or its interpreter and the script, plus
 //!    the search words of an `isindex`-style query. The working directory is the script's.
 //! 3. The request body goes to stdin (§4.2) while stdout and stderr are read, all three at
 //!    once in one `poll` loop, so a script that writes before it reads cannot deadlock.
-//! 4. The header block is parsed (§6, [`crate::cgi_response`]) and the status chosen.
+//! 4. The header block is parsed (§6, [`crate::request::cgi_response`]) and the status chosen.
 //! 5. The body streams to the client as the script writes it, in bounded memory.
 //! 6. The script is reaped. At `--timeout` its whole process group is killed.
 //!
 //! `nph-` scripts (§5) skip steps 4 and 5: what they write goes to the client unchanged.
+
+pub mod script;
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -22,17 +24,17 @@ use std::time::{Duration, Instant};
 
 use tiny_http::Request;
 
-use crate::body::Body;
-use crate::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
-use crate::child::{Running, Slot};
-use crate::dispatch::Outcome;
-use crate::environ::Environ;
-use crate::error::RequestError;
-use crate::poll;
-use crate::response::{self, Framing};
-use crate::route::percent_decode;
-use crate::script::Script;
-use crate::timing::Timing;
+use crate::cgi::script::Script;
+use crate::http::body::Body;
+use crate::http::response::{self, Framing};
+use crate::measure::timing::Timing;
+use crate::process::child::{Running, Slot};
+use crate::process::poll;
+use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
+use crate::request::environ::Environ;
+use crate::request::error::RequestError;
+use crate::request::route::percent_decode;
+use crate::server::dispatch::Outcome;
 
 /// How long a failed script may go on writing to stderr before it is killed.
 const CLEANUP_GRACE: Duration = Duration::from_secs(2);
@@ -263,7 +265,7 @@ fn client_gone() -> RequestError {
 pub fn command(script: &Script, env: &Environ, query: &str) -> Command {
     let mut cmd = match script.interpreter {
         Some(interpreter) => {
-            let mut cmd = Command::new(crate::script::interpreter_path(interpreter));
+            let mut cmd = Command::new(crate::cgi::script::interpreter_path(interpreter));
             cmd.arg(&script.path);
             cmd
         }

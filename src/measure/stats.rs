@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::timing::Mode;
+use crate::measure::timing::Mode;
 
 /// How many recent latencies are kept per path.
 const WINDOW: usize = 100;
@@ -37,7 +37,7 @@ impl Stats {
         if mode == Mode::Server || status >= 500 {
             return;
         }
-        let path = crate::route::split_target(target).0;
+        let path = crate::request::route::split_target(target).0;
         let mut map = self.by_path.lock().unwrap_or_else(|e| e.into_inner());
         if !map.contains_key(path) {
             map.insert(path.to_string(), Recent::default());

@@ -1,0 +1,5 @@
+//! The process plumbing every host shares: spawning into a process group and reaping
+//! ([`child`]), and waiting on several pipes at once ([`poll`]).
+
+pub mod child;
+pub mod poll;
