@@ -6,7 +6,6 @@
 //! Hello, Ada!
 //! ```
 
-use cgilab::cli::ServeArgs;
 use cgilab::config::Config;
 use cgilab::gateway::{AppRequest, AppResponse, Apps};
 use cgilab::server::Server;
@@ -23,13 +22,10 @@ fn greet(req: AppRequest<'_>) -> AppResponse {
 
 fn main() {
     let listen = std::env::args().nth(1).unwrap_or("127.0.0.1:8001".into());
-    let args = ServeArgs {
-        listen,
-        ..ServeArgs::default()
-    };
     // As `cgilab serve` does: a panicking app costs its request one log line.
     cgilab::server::one_line_panics();
-    let config = Config::from_args(&args).unwrap_or_else(|e| {
+    // Every setting of `cgilab serve` at its default, but the address.
+    let config = Config::new(&listen, "./cgi-bin").unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");
         std::process::exit(1);
     });

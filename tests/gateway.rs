@@ -6,7 +6,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
-use cgilab::cli::ServeArgs;
 use cgilab::config::Config;
 use cgilab::gateway::{AppRequest, AppResponse, Apps};
 use cgilab::server::Server;
@@ -16,17 +15,12 @@ const CGI_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/cgi-bin");
 
 /// A server on a free port over the repository's cgi-bin, with extra apps.
 fn serve(apps: Apps, timeout_secs: f64) -> SocketAddr {
-    let args = ServeArgs {
-        listen: "127.0.0.1:0".into(),
-        cgi_bin: CGI_BIN.into(),
-        timeout: Duration::from_secs_f64(timeout_secs),
-        max_body: 1 << 20,
-        max_procs: 8,
-        threads: 8,
-        quiet: true,
-        ..ServeArgs::default()
-    };
-    let config = Config::from_args(&args).expect("config");
+    let mut config = Config::new("127.0.0.1:0", CGI_BIN).expect("config");
+    config.timeout = Duration::from_secs_f64(timeout_secs);
+    config.max_body = 1 << 20;
+    config.max_procs = 8;
+    config.threads = 8;
+    config.quiet = true;
     Server::bind_with_apps(config, apps).expect("bind").spawn()
 }
 

@@ -1030,18 +1030,14 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
     use std::sync::atomic::{AtomicU64, Ordering};
 
     fn serve(apps: Apps) -> std::net::SocketAddr {
-        let args = cgilab::cli::ServeArgs {
-            listen: "127.0.0.1:0".into(),
-            cgi_bin: root().join("cgi-bin"),
-            timeout: Duration::from_secs(5),
-            max_body: 1 << 20,
-            max_procs: 4,
-            threads: 4,
-            read_timeout: Duration::from_secs(5),
-            quiet: true,
-            ..cgilab::cli::ServeArgs::default()
-        };
-        let config = cgilab::config::Config::from_args(&args).unwrap();
+        let mut config =
+            cgilab::config::Config::new("127.0.0.1:0", root().join("cgi-bin")).unwrap();
+        config.timeout = Duration::from_secs(5);
+        config.max_body = 1 << 20;
+        config.max_procs = 4;
+        config.threads = 4;
+        config.read_timeout = Duration::from_secs(5);
+        config.quiet = true;
         cgilab::server::Server::bind_with_apps(config, apps)
             .unwrap()
             .spawn()

@@ -11,7 +11,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cgilab::cli::ServeArgs;
 use cgilab::config::Config;
 use cgilab::gateway::{AppBody, AppRequest, AppResponse, Apps};
 use cgilab::request::environ::RequestHead;
@@ -81,19 +80,12 @@ fn write_script(path: &Path, text: &str) {
 
 /// A quiet configuration serving `cgi_bin` on a free loopback port.
 pub fn config(cgi_bin: &Path) -> Config {
-    let args = ServeArgs {
-        listen: "127.0.0.1:0".into(),
-        cgi_bin: cgi_bin.to_path_buf(),
-        timeout: Duration::from_secs(30),
-        max_body: 16 << 20,
-        max_procs: 32,
-        threads: 4,
-        // Longer than criterion's pauses between benchmarks on one connection.
-        read_timeout: Duration::from_secs(120),
-        quiet: true,
-        ..ServeArgs::default()
-    };
-    Config::from_args(&args).expect("a valid bench configuration")
+    let mut config = Config::new("127.0.0.1:0", cgi_bin).expect("a valid bench configuration");
+    config.threads = 4;
+    // Longer than criterion's pauses between benchmarks on one connection.
+    config.read_timeout = Duration::from_secs(120);
+    config.quiet = true;
+    config
 }
 
 /// The built-in apps plus the twins of echo.sh and zeros.sh.

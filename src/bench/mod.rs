@@ -15,49 +15,33 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::bench::load::{Run, load};
 use crate::cgi::script::Script;
-use crate::cli::parse_secs;
 use crate::request::environ::{self, Invocation, RequestHead, Site};
 
-/// Arguments of `cgilab bench`.
-#[derive(Debug, Clone, Args)]
-pub struct BenchArgs {
-    /// Load a server that is already running (e.g. http://127.0.0.1:8000) instead of
-    /// starting one.
-    #[arg(long, value_name = "URL")]
+/// What `cgilab bench` runs: the command line's arguments, as plain values.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// A server that is already running (e.g. http://127.0.0.1:8000), or `None` to start one.
     pub url: Option<String>,
-
-    /// Seconds to load each target at each concurrency, in turns of half a second.
-    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    /// How long to load each target at each concurrency, in turns of half a second.
     pub duration: Duration,
-
-    /// Concurrent keep-alive connections, as a list: 1,8,64.
-    #[arg(long, value_name = "N,N", value_delimiter = ',', default_values_t = [1usize, 8])]
+    /// Concurrent keep-alive connections.
     pub concurrency: Vec<usize>,
-
-    /// Paths to load, as a list; by default the hello twins and /raw.
-    #[arg(long, value_name = "PATH,PATH", value_delimiter = ',')]
+    /// Paths to load; empty for the hello twins and /raw.
     pub targets: Vec<String>,
-
-    /// Most requests in one run, a bound besides --duration.
-    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    /// Most requests in one run, a bound besides `duration`.
     pub max_requests: u64,
-
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-
-    /// Allow a --url that is not on this machine.
-    #[arg(long)]
+    /// Allow a `url` that is not on this machine.
     pub allow_remote: bool,
 }
 
 /// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Csv,
@@ -90,7 +74,7 @@ impl Drop for OwnServer {
 }
 
 /// Runs `cgilab bench`.
-pub fn run(args: &BenchArgs) -> Result<(), String> {
+pub fn run(args: &Plan) -> Result<(), String> {
     if args.concurrency.iter().any(|&c| c == 0 || c > 1024) {
         return Err("--concurrency takes numbers from 1 to 1024, e.g. --concurrency 1,8".into());
     }

@@ -33,8 +33,8 @@ use crate::process::poll;
 use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
 use crate::request::error::RequestError;
+use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::percent_decode;
-use crate::server::dispatch::Outcome;
 
 /// How long a failed script may go on writing to stderr before it is killed.
 const CLEANUP_GRACE: Duration = Duration::from_secs(2);
@@ -74,7 +74,7 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
                 script: name,
                 cause,
             };
-            return Outcome::Failed { error, request };
+            return Failed { error, request }.into();
         }
     };
     timing.spawn = Some(spawn_started.elapsed());
@@ -112,19 +112,19 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
             Output::Timeout => {
                 process.kill_group();
                 let error = timeout_error();
-                return Outcome::Failed { error, request };
+                return Failed { error, request }.into();
             }
         };
         pipes.finish(&mut process, Instant::now() + CLEANUP_GRACE);
         let error = RequestError::BadOutput { script: name, why };
-        return Outcome::Failed { error, request };
+        return Failed { error, request }.into();
     };
     let parsed = match cgi_response::parse(&head[..block_len]) {
         Ok(parsed) => parsed,
         Err(why) => {
             pipes.finish(&mut process, Instant::now() + CLEANUP_GRACE);
             let error = RequestError::BadOutput { script: name, why };
-            return Outcome::Failed { error, request };
+            return Failed { error, request }.into();
         }
     };
     timing.mark_headers();
@@ -179,11 +179,11 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
 
     // Step 6: reap.
     pipes.finish(&mut process, deadline);
-    Outcome::Sent {
+    Outcome::Sent(Sent {
         status,
         bytes,
         error,
-    }
+    })
 }
 
 /// §5: an nph script's output goes to the client as it is. Nothing is sent before the
@@ -205,12 +205,12 @@ fn pass_through(
                 script: pipes.name.clone(),
                 why,
             };
-            return Outcome::Failed { error, request };
+            return Failed { error, request }.into();
         }
         Output::Timeout => {
             process.kill_group();
             let error = timeout_error();
-            return Outcome::Failed { error, request };
+            return Failed { error, request }.into();
         }
     };
     let status = nph_status(&buf[..n]);
@@ -237,11 +237,11 @@ fn pass_through(
         out.abort();
     }
     pipes.finish(process, deadline);
-    Outcome::Sent {
+    Outcome::Sent(Sent {
         status,
         bytes,
         error,
-    }
+    })
 }
 
 /// The status code from an nph script's status line (`HTTP/1.1 200 OK`), for the log.

@@ -107,3 +107,32 @@ pub fn find(cgi_bin: &Path, name: &str, url_path: &str) -> Result<Script, Reques
         nph: name.starts_with("nph-"),
     })
 }
+
+/// The scripts in cgi-bin, sorted; dotfiles left out, as the router refuses them.
+pub fn list(cgi_bin: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cgi_bin)
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The app a script is the twin of: its name without the extension (`hello.py` ->
+/// `hello`); `None` for a name without one.
+pub fn twin_app(name: &str) -> Option<&str> {
+    name.rsplit_once('.').map(|(stem, _)| stem)
+}
+
+/// The scripts that are twins of app `app`: `app.sh`, `app.py`, `app.pl`, ...
+pub fn twins<'a>(app: &str, scripts: &'a [String]) -> Vec<&'a String> {
+    scripts
+        .iter()
+        .filter(|s| twin_app(s) == Some(app))
+        .collect()
+}

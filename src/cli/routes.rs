@@ -6,7 +6,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::cgi::script;
 use crate::gateway::Apps;
-use crate::server::index;
+use crate::request::route::{APP_PREFIX, CGI_PREFIX};
 
 /// One row of the routes table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +19,10 @@ pub struct RouteRow {
 
 /// The routes for the scripts in `cgi_bin` and the apps in `apps`.
 pub fn rows(cgi_bin: &Path, apps: &Apps) -> Vec<RouteRow> {
-    let scripts = index::scripts(cgi_bin);
+    let scripts = script::list(cgi_bin);
     let mut rows = Vec::new();
     for name in &scripts {
-        let url = format!("/cgi-bin/{name}");
+        let url = format!("{CGI_PREFIX}{name}");
         let runs = match script::find(cgi_bin, name, &url) {
             Ok(s) => match s.interpreter {
                 Some(i) => format!("{i} {name}"),
@@ -30,11 +30,8 @@ pub fn rows(cgi_bin: &Path, apps: &Apps) -> Vec<RouteRow> {
             },
             Err(e) => format!("refused: {e}"),
         };
-        let stem = name
-            .rsplit_once('.')
-            .map_or(name.as_str(), |(stem, _)| stem);
-        let twin = match apps.get(stem) {
-            Some(_) => format!("/app/{stem}"),
+        let twin = match script::twin_app(name).filter(|app| apps.get(app).is_some()) {
+            Some(app) => format!("{APP_PREFIX}{app}"),
             None => String::new(),
         };
         rows.push(RouteRow {
@@ -45,12 +42,12 @@ pub fn rows(cgi_bin: &Path, apps: &Apps) -> Vec<RouteRow> {
         });
     }
     for app in apps.names() {
-        let twins: Vec<String> = index::twins(app, &scripts)
+        let twins: Vec<String> = script::twins(app, &scripts)
             .iter()
-            .map(|s| format!("/cgi-bin/{s}"))
+            .map(|s| format!("{CGI_PREFIX}{s}"))
             .collect();
         rows.push(RouteRow {
-            url: format!("/app/{app}"),
+            url: format!("{APP_PREFIX}{app}"),
             mode: "gateway",
             runs: format!("app {app} (in-process)"),
             twin: twins.join(" "),

@@ -4,7 +4,14 @@
 use std::io::Read;
 use std::time::Duration;
 
-use crate::gateway::{AppBody, AppRequest, AppResponse, Apps};
+use crate::gateway::app::{AppBody, AppRequest, AppResponse, Apps};
+
+impl Apps {
+    /// The built-in apps, twins of the scripts in cgi-bin.
+    pub fn builtin() -> Apps {
+        register(Apps::empty())
+    }
+}
 
 /// Adds the built-in apps to `apps`.
 pub fn register(apps: Apps) -> Apps {

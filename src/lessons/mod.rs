@@ -11,36 +11,7 @@ pub use crate::client as probe;
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
-
 pub use checks::{EXERCISES, Exercise, Options, Outcome};
-
-/// Arguments of `cgilab lessons`.
-#[derive(Debug, Clone, Args)]
-pub struct LessonsArgs {
-    #[command(subcommand)]
-    pub command: Option<LessonsCommand>,
-
-    /// The course's directory.
-    #[arg(long, value_name = "DIR", default_value = "./lessons", global = true)]
-    pub lessons: PathBuf,
-
-    /// Your CGI scripts, where the checks look for your work.
-    #[arg(long, value_name = "DIR", default_value = "./cgi-bin", global = true)]
-    pub cgi_bin: PathBuf,
-}
-
-#[derive(Debug, Clone, Subcommand)]
-pub enum LessonsCommand {
-    /// List the lessons, checking each exercise (the default).
-    List,
-    /// Check lesson N's exercise and say what is wrong, if anything.
-    Check {
-        /// The lesson's number.
-        #[arg(value_name = "N")]
-        lesson: usize,
-    },
-}
 
 /// A lesson folder: `lessons/NN-slug/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +75,11 @@ pub fn title_of(readme: &str, number: usize) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-/// Runs `cgilab lessons`.
-pub fn run(args: &LessonsArgs) -> Result<(), String> {
+/// Runs `cgilab lessons`: checks lesson `check`'s exercise, or lists them all (`None`),
+/// with the course in `lessons` and the learner's scripts in `cgi_bin`.
+pub fn run(check_lesson: Option<usize>, lessons: &Path, cgi_bin: &Path) -> Result<(), String> {
     let opts = Options {
-        cgi_bin: args.cgi_bin.clone(),
+        cgi_bin: cgi_bin.to_path_buf(),
         cgilab: std::env::current_exe()
             .map_err(|e| format!("cannot find the cgilab binary itself: {e}"))?,
         workdir: PathBuf::from("."),
@@ -118,9 +90,9 @@ pub fn run(args: &LessonsArgs) -> Result<(), String> {
             checks::shown(&opts.cgi_bin)
         ));
     }
-    match &args.command {
-        None | Some(LessonsCommand::List) => list(&args.lessons, &opts),
-        Some(LessonsCommand::Check { lesson }) => check(*lesson, &args.lessons, &opts),
+    match check_lesson {
+        None => list(lessons, &opts),
+        Some(lesson) => check(lesson, lessons, &opts),
     }
 }
 

@@ -5,4 +5,5 @@
 pub mod cgi_response;
 pub mod environ;
 pub mod error;
+pub mod outcome;
 pub mod route;

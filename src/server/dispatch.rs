@@ -17,6 +17,7 @@ use crate::measure::timing::{Mode, Timing};
 use crate::process::child::Slots;
 use crate::request::environ::{self, Invocation, RequestHead};
 use crate::request::error::RequestError;
+use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::{self, Route, Target};
 use crate::server::index;
 
@@ -48,23 +49,6 @@ impl Ctx {
     }
 }
 
-/// How a script run or an app call ended.
-pub enum Outcome {
-    /// A response was sent; `error` says what went wrong after it started, if anything.
-    Sent {
-        status: u16,
-        bytes: u64,
-        error: Option<RequestError>,
-    },
-    /// The script asked for a local redirect (§6.2.2): serve `location` instead.
-    LocalRedirect { location: String, request: Request },
-    /// Nothing was sent; the caller answers with the error's status.
-    Failed {
-        error: RequestError,
-        request: Request,
-    },
-}
-
 /// How a request was answered, for the access log.
 pub struct Served {
     pub status: u16,
@@ -76,12 +60,12 @@ pub struct Served {
 }
 
 impl Served {
-    fn new(status: u16, bytes: u64, mode: Mode, error: Option<RequestError>) -> Served {
+    fn new(sent: Sent, mode: Mode) -> Served {
         Served {
-            status,
-            bytes,
+            status: sent.status,
+            bytes: sent.bytes,
             mode,
-            error,
+            error: sent.error,
             redirects: Vec::new(),
         }
     }
@@ -171,7 +155,8 @@ fn dispatch(
     }
     match route::route(&head.target) {
         Ok(Route::Index) => {
-            let page = index::page(ctx);
+            let scripts = script::list(&ctx.config.cgi_bin);
+            let page = index::page(ctx.apps.names(), &scripts, &ctx.stats);
             let headers = vec![
                 (
                     "Content-Type".to_string(),
@@ -180,7 +165,14 @@ fn dispatch(
                 timing.header(),
             ];
             let bytes = response::send(request, 200, &headers, page.as_bytes(), false).unwrap_or(0);
-            Served::new(200, bytes, Mode::Server, None)
+            Served::new(
+                Sent {
+                    status: 200,
+                    bytes,
+                    error: None,
+                },
+                Mode::Server,
+            )
         }
         Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
         Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
@@ -227,12 +219,8 @@ fn serve_cgi(
         timeout: ctx.config.timeout,
     };
     match cgi::run(job, request, slot, timing) {
-        Outcome::Sent {
-            status,
-            bytes,
-            error,
-        } => Served::new(status, bytes, Mode::Cgi, error),
-        Outcome::Failed { error, request } => refuse(request, error, Mode::Cgi, timing),
+        Outcome::Sent(sent) => Served::new(sent, Mode::Cgi),
+        Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
             if redirects >= MAX_REDIRECTS {
                 let e = RequestError::RedirectLoop { location };
@@ -287,21 +275,8 @@ fn serve_app(
         timeout: ctx.config.timeout,
     };
     match gateway::serve(call, request, timing) {
-        Outcome::Sent {
-            status,
-            bytes,
-            error,
-        } => Served::new(status, bytes, Mode::Gateway, error),
-        Outcome::Failed { error, request } => refuse(request, error, Mode::Gateway, timing),
-        // The gateway answers with what the app returned; it has no local redirects.
-        Outcome::LocalRedirect { request, location } => {
-            let why = format!("local redirect to `{location}` from an app");
-            let e = RequestError::BadOutput {
-                script: target.name.clone(),
-                why,
-            };
-            refuse(request, e, Mode::Gateway, timing)
-        }
+        Ok(sent) => Served::new(sent, Mode::Gateway),
+        Err(Failed { error, request }) => refuse(request, error, Mode::Gateway, timing),
     }
 }
 
@@ -420,5 +395,12 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             .any(|h| h.field.equiv("Transfer-Encoding"));
     let close = has_body || matches!(status, 400 | 408 | 413);
     let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
-    Served::new(status, bytes, mode, Some(error))
+    Served::new(
+        Sent {
+            status,
+            bytes,
+            error: Some(error),
+        },
+        mode,
+    )
 }

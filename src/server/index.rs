@@ -3,35 +3,14 @@
 
 use std::fmt::Write as _;
 
+use crate::cgi::script;
+use crate::measure::stats::Stats;
 use crate::measure::timing::ms;
-use crate::server::dispatch::Ctx;
+use crate::request::route::{APP_PREFIX, CGI_PREFIX};
 
-/// The scripts in cgi-bin, sorted; dotfiles left out, as the router refuses them.
-pub fn scripts(cgi_bin: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(cgi_bin)
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .filter(|e| e.file_type().is_ok_and(|t| !t.is_dir()))
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-/// The scripts that are twins of app `app`: `app.sh`, `app.py`, `app.pl`, ...
-pub fn twins<'a>(app: &str, scripts: &'a [String]) -> Vec<&'a String> {
-    scripts
-        .iter()
-        .filter(|s| s.rsplit_once('.').is_some_and(|(stem, _)| stem == app))
-        .collect()
-}
-
-/// Renders the page.
-pub fn page(ctx: &Ctx) -> String {
-    let scripts = scripts(&ctx.config.cgi_bin);
+/// Renders the page: the apps named `apps`, the scripts in `scripts`, and their latency
+/// from `stats`.
+pub fn page<'a>(apps: impl Iterator<Item = &'a str>, scripts: &[String], stats: &Stats) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cgilab</title></head><body>\n\
          <h1>cgilab</h1>\n<p>Each row is one app, as a CGI script (a new process per request) \
@@ -42,8 +21,8 @@ pub fn page(ctx: &Ctx) -> String {
          <th>gateway</th><th>last</th><th>median</th></tr>\n",
     );
     let mut twinned = Vec::new();
-    for app in ctx.apps.names() {
-        let cgi_twins = twins(app, &scripts);
+    for app in apps {
+        let cgi_twins = script::twins(app, scripts);
         twinned.extend(cgi_twins.iter().map(|s| s.as_str()));
         let rows = cgi_twins.len().max(1);
         for i in 0..rows {
@@ -54,11 +33,11 @@ pub fn page(ctx: &Ctx) -> String {
                 if i == 0 { escape(app) } else { String::new() }
             );
             match cgi_twins.get(i) {
-                Some(script) => cell(&mut html, ctx, &format!("/cgi-bin/{script}"), script),
+                Some(script) => cell(&mut html, stats, &format!("{CGI_PREFIX}{script}"), script),
                 None => html.push_str("<td>-</td><td></td><td></td>"),
             }
             if i == 0 {
-                cell(&mut html, ctx, &format!("/app/{app}"), app);
+                cell(&mut html, stats, &format!("{APP_PREFIX}{app}"), app);
             } else {
                 html.push_str("<td></td><td></td><td></td>");
             }
@@ -67,7 +46,7 @@ pub fn page(ctx: &Ctx) -> String {
     }
     html.push_str("</table>\n<h2>Other scripts in cgi-bin</h2>\n<ul>\n");
     for script in scripts.iter().filter(|s| !twinned.contains(&s.as_str())) {
-        let url = format!("/cgi-bin/{script}");
+        let url = format!("{CGI_PREFIX}{script}");
         let _ = writeln!(
             html,
             "<li><a href=\"{}\">{}</a></li>",
@@ -79,14 +58,14 @@ pub fn page(ctx: &Ctx) -> String {
     html
 }
 
-fn cell(html: &mut String, ctx: &Ctx, url: &str, label: &str) {
+fn cell(html: &mut String, stats: &Stats, url: &str, label: &str) {
     let _ = write!(
         html,
         "<td><a href=\"{}\">{}</a></td>",
         escape(url),
         escape(label)
     );
-    match ctx.stats.summary(url) {
+    match stats.summary(url) {
         Some(s) => {
             let _ = write!(
                 html,

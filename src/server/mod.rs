@@ -156,18 +156,13 @@ fn stop_on_signal() {
 /// gateway app prints none here, since its request's access log line reports it.
 pub fn one_line_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_default();
+        let message = crate::gateway::panics::payload_text(info.payload()).unwrap_or_default();
         let place = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
         // A panic inside an app call is reported once, on that request's log line.
-        if crate::gateway::keep_panic_place(&place) {
+        if crate::gateway::panics::keep_panic_place(&place) {
             return;
         }
         let thread = std::thread::current();
