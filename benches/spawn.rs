@@ -1,6 +1,7 @@
 //! The physical floor of CGI: spawn a hello, drain its stdout, wait for it. No HTTP, no
 //! dispatch: the same `Command` the server builds (`cgi::command`, with an environ from
-//! `environ::build` and the server's stdio), run to its end.
+//! `environ::build` and the server's stdio), run to its end by `bench::floor::run_once`,
+//! the loop `cgilab bench` times too.
 //!
 //! ```console
 //! $ cargo bench --bench spawn
@@ -8,32 +9,19 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use cgilab::cgi;
+use cgilab::bench::floor;
 use cgilab::cgi::script::{self, Script};
 use cgilab::request::environ::{self, Environ, Invocation};
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 
 /// Runs `script` as the server would for a GET, and returns its stdout.
 fn run(script: &Script, env: &Environ) -> Vec<u8> {
-    let mut cmd = cgi::command(script, env, "");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", script.name))
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("wait for {}: {e}", script.name));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.name,
-        out.status
-    );
-    out.stdout
+    let (out, status) =
+        floor::run_once(script, env).unwrap_or_else(|e| panic!("run {}: {e}", script.name));
+    assert!(status.success(), "{} failed: {status}", script.name);
+    out
 }
 
 fn spawn(c: &mut Criterion) {

@@ -2,11 +2,14 @@
 //! thread of its own, sending one request after another and timing each response.
 //! Every run is bounded twice, by time and by a request count.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::client::read_response;
+use crate::request::route::{APP_PREFIX, CGI_PREFIX};
 
 /// One target at one concurrency.
 #[derive(Debug, Clone)]
@@ -69,9 +72,9 @@ pub fn load(addr: SocketAddr, path: &str, concurrency: usize, duration: Duration
         }
     }
     latencies.sort();
-    let mode = if path.starts_with("/cgi-bin/") {
+    let mode = if path.starts_with(CGI_PREFIX) {
         "cgi"
-    } else if path.starts_with("/app/") {
+    } else if path.starts_with(APP_PREFIX) {
         "gateway"
     } else {
         "server"
@@ -118,14 +121,14 @@ fn client(
         match c
             .get_mut()
             .write_all(request.as_bytes())
-            .and_then(|_| read_response(c))
+            .and_then(|_| read_response(c, false))
         {
-            Ok((status, keep)) => {
+            Ok(response) => {
                 latencies.push(t.elapsed());
-                if status >= 400 {
+                if response.status >= 400 {
                     errors += 1;
                 }
-                if !keep {
+                if !response.keep_alive {
                     conn = None;
                 }
             }
@@ -136,53 +139,4 @@ fn client(
         }
     }
     (latencies, errors)
-}
-
-/// Reads one response; returns its status and whether the connection stays open.
-pub fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(u16, bool)> {
-    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
-    let mut line = String::new();
-    r.read_line(&mut line)?;
-    let status: u16 = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("status line"))?;
-    let (mut length, mut chunked, mut keep) = (None, false, true);
-    loop {
-        line.clear();
-        if r.read_line(&mut line)? == 0 {
-            return Err(bad("end of headers"));
-        }
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        let (name, value) = l.split_once(':').unwrap_or((l, ""));
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse::<u64>().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.eq_ignore_ascii_case("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            keep = !value.eq_ignore_ascii_case("close");
-        }
-    }
-    if chunked {
-        loop {
-            line.clear();
-            r.read_line(&mut line)?;
-            let size = u64::from_str_radix(line.trim(), 16).map_err(|_| bad("chunk size"))?;
-            std::io::copy(&mut r.by_ref().take(size + 2), &mut std::io::sink())?;
-            if size == 0 {
-                break;
-            }
-        }
-    } else if let Some(n) = length {
-        std::io::copy(&mut r.by_ref().take(n), &mut std::io::sink())?;
-    } else if status != 204 && status != 304 {
-        std::io::copy(r, &mut std::io::sink())?;
-        keep = false;
-    }
-    Ok((status, keep))
 }

@@ -7,19 +7,19 @@
 //! difference between a CGI hello and the gateway hello is what a process per request
 //! costs; the floor says how much of that is the operating system's.
 
+pub mod floor;
 pub mod load;
+pub mod report;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-
+use crate::bench::floor::spawn_times;
 use crate::bench::load::{Run, load};
-use crate::cgi::script::Script;
-use crate::request::environ::{self, Invocation, RequestHead, Site};
+use crate::bench::report::{csv, json, table};
+use crate::client::ServerProcess;
+use crate::request::route::{APP_PREFIX, CGI_PREFIX};
 
 /// What `cgilab bench` runs: the command line's arguments, as plain values.
 #[derive(Debug, Clone)]
@@ -61,16 +61,8 @@ const COMPILED: &str = "hello-cgi";
 
 /// A server the bench started, and where its scripts are.
 struct OwnServer {
-    child: Child,
-    addr: SocketAddr,
+    process: ServerProcess,
     cgi_bin: tempfile::TempDir,
-}
-
-impl Drop for OwnServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Runs `cgilab bench`.
@@ -82,14 +74,14 @@ pub fn run(args: &Plan) -> Result<(), String> {
         Some(url) => (None, target_addr(url, args.allow_remote)?),
         None => {
             let s = start_server()?;
-            let addr = s.addr;
+            let addr = s.process.addr;
             (Some(s), addr)
         }
     };
     let targets = if args.targets.is_empty() {
         let mut t: Vec<String> = HELLO_SCRIPTS
             .iter()
-            .map(|(n, _)| format!("/cgi-bin/{n}"))
+            .map(|(n, _)| format!("{CGI_PREFIX}{n}"))
             .collect();
         let compiled = server
             .as_ref()
@@ -98,7 +90,7 @@ pub fn run(args: &Plan) -> Result<(), String> {
             t.insert(0, format!("/cgi-bin/{COMPILED}"));
         }
         t.extend([
-            "/app/hello".to_string(),
+            format!("{APP_PREFIX}hello"),
             crate::server::RAW_ROUTE.to_string(),
         ]);
         t
@@ -126,7 +118,7 @@ pub fn run(args: &Plan) -> Result<(), String> {
                 // The bare spawn takes its turn beside the script's own slices.
                 if let (Some(s), Some(name), true) = (
                     &server,
-                    target.strip_prefix("/cgi-bin/"),
+                    target.strip_prefix(CGI_PREFIX),
                     c == args.concurrency[0],
                 ) {
                     let times = spawn_times(s.cgi_bin.path(), name, slice / 2);
@@ -151,7 +143,7 @@ pub fn run(args: &Plan) -> Result<(), String> {
         .filter(|(_, times)| !times.is_empty())
         .map(|(t, times)| (t, times.iter().sum::<Duration>() / times.len() as u32))
         .collect();
-    let rss = server.as_ref().and_then(|s| peak_rss_kib(s.child.id()));
+    let rss = server.as_ref().and_then(|s| peak_rss_kib(s.process.pid()));
     drop(server);
 
     let out = match args.format {
@@ -178,39 +170,25 @@ fn start_server() -> Result<OwnServer, String> {
             "bench: no {COMPILED} next to cgilab (build it with `cargo build --release`); skipping it"
         );
     }
-    let mut child = Command::new(&exe)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--quiet",
-            "--max-procs",
-            "256",
-            "--threads",
-            "128",
-        ])
-        .arg("--cgi-bin")
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
-    let addr = lines.next().and_then(Result::ok).and_then(|l| {
-        let rest = l.split("http://").nth(1)?;
-        rest.split_whitespace().next()?.parse().ok()
-    });
-    // Keep draining the server's stderr so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    let mut server = OwnServer {
-        child,
-        addr: "127.0.0.1:0".parse().unwrap(),
+    let mut cmd = Command::new(&exe);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--quiet",
+        "--max-procs",
+        "256",
+        "--threads",
+        "128",
+    ])
+    .arg("--cgi-bin")
+    .arg(dir.path());
+    let process = ServerProcess::start(cmd, Duration::from_secs(10))
+        .map_err(|e| format!("the server did not start: {e}"))?;
+    Ok(OwnServer {
+        process,
         cgi_bin: dir,
-    };
-    // On error, dropping `server` stops the child.
-    server.addr = addr.ok_or("the server did not say where it listens")?;
-    Ok(server)
+    })
 }
 
 /// The address of `--url`, refusing one that is not on this machine.
@@ -237,200 +215,9 @@ fn target_addr(url: &str, allow_remote: bool) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
-/// Times of spawning `name` the way the server does, draining its stdout and waiting for
-/// it, repeated for `budget` (at least 3 times, at most 2000).
-pub fn spawn_times(cgi_bin: &Path, name: &str, budget: Duration) -> Vec<Duration> {
-    let mut times = Vec::new();
-    let Ok(script) = crate::cgi::script::find(cgi_bin, name, name) else {
-        return times;
-    };
-    let env = sample_environ(&script);
-    let deadline = Instant::now() + budget;
-    while times.len() < 2000 && (times.len() < 3 || Instant::now() < deadline) {
-        let t = Instant::now();
-        let spawned = crate::cgi::command(&script, &env, "")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let Ok(mut child) = spawned else { break };
-        let mut sink = Vec::new();
-        if let Some(mut out) = child.stdout.take() {
-            let _ = out.read_to_end(&mut sink);
-        }
-        let _ = child.wait();
-        times.push(t.elapsed());
-    }
-    times
-}
-
-/// The environ of a plain GET for `script`, as the server would build it.
-pub fn sample_environ(script: &Script) -> environ::Environ {
-    let head = RequestHead {
-        method: "GET".into(),
-        target: format!("/cgi-bin/{}", script.name),
-        protocol: "HTTP/1.1".into(),
-        headers: vec![
-            ("Host".into(), "127.0.0.1:8000".into()),
-            ("User-Agent".into(), "cgilab-bench".into()),
-        ],
-        remote: "127.0.0.1:40000".parse().unwrap(),
-        local: "127.0.0.1:8000".parse().unwrap(),
-    };
-    let filename = script.path.to_string_lossy();
-    let script_name = format!("/cgi-bin/{}", script.name);
-    let inv = Invocation {
-        script_name: &script_name,
-        path_info: "",
-        script_filename: &filename,
-        content_length: None,
-    };
-    let site = Site {
-        software: crate::http::response::SERVER.into(),
-        document_root: script.path.parent().map(PathBuf::from).unwrap_or_default(),
-        extra: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
-    };
-    environ::build(&head, &inv, &site)
-}
-
 /// The server's peak resident set (VmHWM), in KiB.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1000.0)
-}
-
-fn table(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> String {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).set_header([
-        "target", "mode", "conc", "requests", "req/s", "mean ms", "p50 ms", "p90 ms", "p99 ms",
-        "max ms", "errors",
-    ]);
-    for r in runs {
-        t.add_row([
-            r.target.clone(),
-            r.mode.to_string(),
-            r.concurrency.to_string(),
-            r.requests.to_string(),
-            format!("{:.0}", r.rate()),
-            ms(r.mean()),
-            ms(r.pct(0.5)),
-            ms(r.pct(0.9)),
-            ms(r.pct(0.99)),
-            ms(r.pct(1.0)),
-            r.errors.to_string(),
-        ]);
-    }
-    let mut out = format!("{}\n", t.trim_fmt());
-    let gateway = |c: usize| {
-        runs.iter()
-            .find(|r| r.target == "/app/hello" && r.concurrency == c)
-    };
-    let mut costs = Table::new();
-    costs.load_style(UTF8_FULL_CONDENSED).set_header([
-        "script",
-        "conc",
-        "cgi mean ms",
-        "gateway mean ms",
-        "process cost ms",
-        "spawn floor ms",
-        "cgi / floor",
-    ]);
-    let mut any = false;
-    for r in runs.iter().filter(|r| r.mode == "cgi") {
-        let Some(g) = gateway(r.concurrency) else {
-            continue;
-        };
-        let floor = floors.iter().find(|(t, _)| *t == r.target).map(|(_, d)| *d);
-        let cost = r.mean().saturating_sub(g.mean());
-        costs.add_row([
-            r.target.clone(),
-            r.concurrency.to_string(),
-            ms(r.mean()),
-            ms(g.mean()),
-            ms(cost),
-            floor.map_or("-".into(), ms),
-            floor.map_or("-".into(), |f| {
-                format!("{:.2}x", r.mean().as_secs_f64() / f.as_secs_f64())
-            }),
-        ]);
-        any = true;
-    }
-    if any {
-        out.push_str("\nWhat a process per request costs (CGI minus gateway), next to the bare spawn of the same script:\n");
-        out.push_str(&costs.trim_fmt());
-        out.push('\n');
-    }
-    for g in runs.iter().filter(|r| r.target == "/app/hello") {
-        if let Some(raw) = runs
-            .iter()
-            .find(|r| r.target == crate::server::RAW_ROUTE && r.concurrency == g.concurrency)
-        {
-            out.push_str(&format!(
-                "gateway /app/hello at concurrency {}: {:.2}x the req/s of /raw (no dispatch)\n",
-                g.concurrency,
-                g.rate() / raw.rate().max(1e-9)
-            ));
-        }
-    }
-    if let Some(kib) = rss {
-        out.push_str(&format!(
-            "server peak RSS: {:.1} MiB\n",
-            kib as f64 / 1024.0
-        ));
-    }
-    out.push_str("One benchmark is never the whole story: rerun, vary --concurrency, and compare ratios, not lone numbers.\n");
-    out
-}
-
-fn csv(runs: &[Run]) -> String {
-    let mut out = String::from(
-        "target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors\n",
-    );
-    for r in runs {
-        out.push_str(&format!(
-            "{},{},{},{},{:.1},{},{},{},{},{},{}\n",
-            r.target,
-            r.mode,
-            r.concurrency,
-            r.requests,
-            r.rate(),
-            ms(r.mean()),
-            ms(r.pct(0.5)),
-            ms(r.pct(0.9)),
-            ms(r.pct(0.99)),
-            ms(r.pct(1.0)),
-            r.errors
-        ));
-    }
-    out
-}
-
-fn json(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    let rows: Vec<String> = runs
-        .iter()
-        .map(|r| {
-            format!(
-                "{{\"target\":\"{}\",\"mode\":\"{}\",\"concurrency\":{},\"requests\":{},\"req_per_s\":{:.1},\"mean_ms\":{},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"errors\":{}}}",
-                esc(&r.target), r.mode, r.concurrency, r.requests, r.rate(), ms(r.mean()),
-                ms(r.pct(0.5)), ms(r.pct(0.9)), ms(r.pct(0.99)), ms(r.pct(1.0)), r.errors
-            )
-        })
-        .collect();
-    let floors: Vec<String> = floors
-        .iter()
-        .map(|(t, d)| format!("{{\"target\":\"{}\",\"mean_ms\":{}}}", esc(t), ms(*d)))
-        .collect();
-    let rss = rss.map_or("null".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
-    format!(
-        "{{\"runs\":[{}],\"spawn_floors\":[{}],\"server_peak_rss_mib\":{}}}\n",
-        rows.join(","),
-        floors.join(","),
-        rss
-    )
 }

@@ -34,7 +34,7 @@ use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
 use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
-use crate::request::route::percent_decode;
+use crate::request::percent;
 
 /// How long a failed script may go on writing to stderr before it is killed.
 const CLEANUP_GRACE: Duration = Duration::from_secs(2);
@@ -289,7 +289,7 @@ pub fn search_words(query: &str) -> Vec<String> {
     let words: Option<Vec<String>> = query
         .split('+')
         .map(|w| {
-            let bytes = percent_decode(w)?;
+            let bytes = percent::decode(w)?;
             String::from_utf8(bytes).ok().filter(|s| !s.contains('\0'))
         })
         .collect();

@@ -3,11 +3,10 @@
 //! Each lesson is a folder `lessons/NN-slug/` with a README.md, and ends with an exercise.
 //! `cgilab lessons` lists the lessons and runs every exercise's check, live;
 //! `cgilab lessons check N` runs lesson N's check step by step and says what is wrong.
-//! The checks themselves are in [`checks`]; [`probe`] is the server and the HTTP client
-//! they look through.
+//! The checks themselves are in [`checks`]; they look through [`crate::client`]: a server
+//! process of their own and an HTTP client.
 
 pub mod checks;
-pub use crate::client as probe;
 
 use std::path::{Path, PathBuf};
 

@@ -88,16 +88,16 @@ impl Timing {
     pub fn log_fields(&self) -> String {
         let mut out = String::new();
         for (name, d) in self.phases() {
-            let _ = write!(out, " {name}={:.3}ms", ms(d));
+            let _ = write!(out, " {name}={}ms", Millis(d));
         }
-        let _ = write!(out, " total={:.3}ms", ms(self.elapsed()));
+        let _ = write!(out, " total={}ms", Millis(self.elapsed()));
         out
     }
 }
 
 /// A duration in milliseconds with three decimals, written with integer arithmetic
 /// (this runs for every response).
-struct Millis(Duration);
+pub struct Millis(pub Duration);
 
 impl std::fmt::Display for Millis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -6,11 +6,14 @@
 //! slashes, NUL bytes and dotfile names are refused.
 
 use crate::request::error::RequestError;
+use crate::request::percent;
 
 /// Where the URL prefix for scripts ends; `SCRIPT_NAME` starts with it.
 pub const CGI_PREFIX: &str = "/cgi-bin/";
 /// Where the URL prefix for gateway apps ends.
 pub const APP_PREFIX: &str = "/app/";
+/// Where the URL prefix for worker pools ends (routed once pools exist).
+pub const POOL_PREFIX: &str = "/pool/";
 
 /// What a request target asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub fn route(target: &str) -> Result<Route, RequestError> {
 fn decode_segments(raw_path: &str, rest: &str) -> Result<Vec<String>, RequestError> {
     let mut out = Vec::new();
     for raw in rest.split('/') {
-        let bytes = percent_decode(raw).ok_or_else(|| RequestError::BadRequest {
+        let bytes = percent::decode(raw).ok_or_else(|| RequestError::BadRequest {
             why: format!("malformed percent-encoding in `{raw_path}`"),
         })?;
         if bytes.contains(&b'/') {
@@ -111,26 +114,6 @@ fn forbidden(path: &str, why: &'static str) -> RequestError {
         path: path.to_string(),
         why,
     }
-}
-
-/// Decodes `%XX` escapes; `None` if an escape is malformed. `+` stays `+` in a path.
-pub fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hi = (hex[0] as char).to_digit(16)?;
-            let lo = (hex[1] as char).to_digit(16)?;
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub(super) fn counter(c: &mut Check) -> Result<(), Failure> {
         "127.0.0.1:0",
     ])
     .current_dir(&c.opts.workdir);
-    let server = Served::start(cmd, Duration::from_secs(600)).map_err(|why| {
+    let server = ServerProcess::start(cmd, Duration::from_secs(600)).map_err(|why| {
         let hint = if why.contains("could not compile") {
             "fix what the compiler says; `cargo build --example counter` shows it too"
         } else {
