@@ -7,37 +7,42 @@
 //! 2. The command line (§4.4, §7.2): the script, or its interpreter and the script, plus
 //!    the search words of an `isindex`-style query. The working directory is the script's.
 //! 3. The request body goes to stdin (§4.2) while stdout and stderr are read, all three at
-//!    once in one `poll` loop, so a script that writes before it reads cannot deadlock.
+//!    once in one `poll` loop ([`crate::process::pipes`]), so a script that writes before
+//!    it reads cannot deadlock.
 //! 4. The header block is parsed (§6, [`crate::request::cgi_response`]) and the status chosen.
 //! 5. The body streams to the client as the script writes it, in bounded memory.
 //! 6. The script is reaped. At `--timeout` its whole process group is killed.
 //!
 //! `nph-` scripts (§5) skip steps 4 and 5: what they write goes to the client unchanged.
 
+//!
+//! [`run`] is the walk; each step below it is a function named for what it does.
+
 pub mod script;
 
-use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::io;
 use std::os::unix::process::CommandExt;
-use std::process::{ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tiny_http::Request;
 
-use crate::cgi::script::Script;
 use crate::http::body::Body;
-use crate::http::response::{self, Framing};
+use crate::http::response::{self, BodyWriter, Framing};
 use crate::measure::timing::Timing;
 use crate::process::child::{Running, Slot};
-use crate::process::poll;
+use crate::process::pipes::{Output, Pipes};
 use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
 use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::percent;
+use script::Script;
 
 /// How long a failed script may go on writing to stderr before it is killed.
 const CLEANUP_GRACE: Duration = Duration::from_secs(2);
+/// The size of one read from the script's stdout.
+const READ_SIZE: usize = 16 * 1024;
 
 /// One script run: everything but the HTTP request.
 pub struct Job<'a> {
@@ -48,126 +53,81 @@ pub struct Job<'a> {
     pub timeout: Duration,
 }
 
+/// A running script with what the walk needs at every step.
+struct Run<'a> {
+    name: &'a str,
+    process: Running,
+    pipes: Pipes,
+    buf: Vec<u8>,
+    deadline: Instant,
+    timeout: Duration,
+}
+
 /// Runs `job` for `request`, holding `slot` until the script is reaped.
 pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> Outcome {
-    let name = job.script.name.clone();
-    let deadline = Instant::now() + job.timeout;
-    let timeout_error = || RequestError::Timeout {
-        script: name.clone(),
-        secs: job.timeout.as_secs_f64(),
-    };
+    let name = job.script.name.as_str();
 
-    // Steps 1 and 2: environment, command line, spawn.
-    let mut cmd = command(job.script, job.env, job.query);
-    cmd.stdin(if job.body.is_empty() {
-        Stdio::null()
-    } else {
-        Stdio::piped()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    // Steps 1 and 2: the environment and the command line; spawn.
     let spawn_started = Instant::now();
-    let child = match cmd.spawn() {
+    let child = match spawn(&job) {
         Ok(child) => child,
         Err(cause) => {
-            let error = RequestError::SpawnFailed {
-                script: name,
-                cause,
-            };
+            let script = name.to_string();
+            let error = RequestError::SpawnFailed { script, cause };
             return Failed { error, request }.into();
         }
     };
     timing.spawn = Some(spawn_started.elapsed());
-    let mut process = Running::new(child, slot);
-    let mut pipes = Pipes::new(&mut process, job.body, &name);
-    let mut buf = vec![0u8; 16 * 1024];
 
+    // Step 3: stdin is fed while stdout and stderr are read, from here to the end.
+    let mut process = Running::new(child, slot);
+    let pipes = Pipes::new(&mut process, job.body, name);
+    let mut run = Run {
+        name,
+        process,
+        pipes,
+        buf: vec![0u8; READ_SIZE],
+        deadline: Instant::now() + job.timeout,
+        timeout: job.timeout,
+    };
     if job.script.nph {
-        return pass_through(
-            request,
-            &mut process,
-            &mut pipes,
-            &mut buf,
-            deadline,
-            timeout_error,
-        );
+        return pass_through(run, request);
     }
 
-    // Step 3 and 4: read until the header block is complete, then parse it.
-    let mut head = Vec::new();
-    let (block_len, body_start) = loop {
-        let why = match pipes.read_stdout(&mut buf, deadline) {
-            Output::Data(n) => {
-                head.extend_from_slice(&buf[..n]);
-                if let Some(end) = cgi_response::find_end(&head) {
-                    break end;
-                }
-                if head.len() <= MAX_HEADER_BLOCK {
-                    continue;
-                }
-                format!("header block over {} KiB", MAX_HEADER_BLOCK / 1024)
-            }
-            Output::Eof if head.is_empty() => "no output".to_string(),
-            Output::Eof => "output ended inside the header block".to_string(),
-            Output::Timeout => {
-                process.kill_group();
-                let error = timeout_error();
-                return Failed { error, request }.into();
-            }
-        };
-        pipes.finish(&mut process, Instant::now() + CLEANUP_GRACE);
-        let error = RequestError::BadOutput { script: name, why };
-        return Failed { error, request }.into();
+    // Step 4: read the header block, parse it, choose the status.
+    let (block, (block_len, body_start)) = match read_header_block(&mut run) {
+        Ok(block) => block,
+        Err(error) => return Failed { error, request }.into(),
     };
-    let parsed = match cgi_response::parse(&head[..block_len]) {
+    let parsed = match cgi_response::parse(&block[..block_len]) {
         Ok(parsed) => parsed,
         Err(why) => {
-            pipes.finish(&mut process, Instant::now() + CLEANUP_GRACE);
-            let error = RequestError::BadOutput { script: name, why };
-            return Failed { error, request }.into();
+            return Failed {
+                error: run.bad_output(why),
+                request,
+            }
+            .into();
         }
     };
     timing.mark_headers();
-    let mut head_fields = match parsed {
+    let mut head = match parsed {
         CgiResponse::Document(head) => head,
         CgiResponse::LocalRedirect(location) => {
-            pipes.finish(&mut process, deadline);
+            run.reap();
             return Outcome::LocalRedirect { location, request };
         }
     };
-    head_fields.headers.push(timing.header());
+    head.headers.push(timing.header());
 
-    // Step 5: stream the body as the script writes it.
-    let status = head_fields.status;
+    // Step 5: stream the body as the script writes it (not at all for HEAD: the script
+    // gets SIGPIPE when it writes).
     let head_only = *request.method() == tiny_http::Method::Head;
-    let mut out = response::start(
-        request,
-        status,
-        &head_fields.headers,
-        Framing::Stream,
-        false,
-    );
-    let mut error = None;
-    let mut data = &head[body_start..];
-    loop {
-        if head_only {
-            break; // The body is not wanted: stop reading, the script gets SIGPIPE.
-        }
-        if out.write(data).is_err() {
-            process.kill_group();
-            error = Some(client_gone());
-            break;
-        }
-        match pipes.read_stdout(&mut buf, deadline) {
-            Output::Data(n) => data = &buf[..n],
-            Output::Eof => break,
-            Output::Timeout => {
-                process.kill_group();
-                error = Some(timeout_error());
-                break;
-            }
-        }
-    }
+    let mut out = response::start(request, head.status, &head.headers, Framing::Stream, false);
+    let mut error = if head_only {
+        None
+    } else {
+        stream_body(&mut run, &block[body_start..], &mut out)
+    };
     let bytes = if error.is_some() {
         out.abort()
     } else {
@@ -178,7 +138,102 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
     };
 
     // Step 6: reap.
-    pipes.finish(&mut process, deadline);
+    run.reap();
+    Outcome::Sent(Sent {
+        status: head.status,
+        bytes,
+        error,
+    })
+}
+
+/// Steps 1 and 2: spawns the script with its command line, environment and pipes.
+fn spawn(job: &Job<'_>) -> io::Result<Child> {
+    let mut cmd = command(job.script, job.env, job.query);
+    cmd.stdin(if job.body.is_empty() {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    cmd.spawn()
+}
+
+/// Step 4: reads stdout until the header block is complete. Returns what was read and
+/// where the block ends and the body starts; a script that says nothing, stops inside the
+/// block or writes too large a one is a bad gateway (502), one too slow a timeout (504).
+fn read_header_block(run: &mut Run<'_>) -> Result<(Vec<u8>, (usize, usize)), RequestError> {
+    let mut head = Vec::new();
+    let why = loop {
+        match run.pipes.read_stdout(&mut run.buf, run.deadline) {
+            Output::Data(n) => {
+                head.extend_from_slice(&run.buf[..n]);
+                if let Some(end) = cgi_response::find_end(&head) {
+                    return Ok((head, end));
+                }
+                if head.len() > MAX_HEADER_BLOCK {
+                    break format!("header block over {} KiB", MAX_HEADER_BLOCK / 1024);
+                }
+            }
+            Output::Eof if head.is_empty() => break "no output".to_string(),
+            Output::Eof => break "output ended inside the header block".to_string(),
+            Output::Timeout => {
+                run.process.kill_group();
+                return Err(run.timeout_error());
+            }
+        }
+    };
+    Err(run.bad_output(why))
+}
+
+/// Step 5: sends `first` and then whatever the script writes, until it closes stdout.
+/// Returns what cut the body short, if anything: the client gone or the timeout, each
+/// of which kills the script's process group.
+fn stream_body(run: &mut Run<'_>, first: &[u8], out: &mut BodyWriter) -> Option<RequestError> {
+    if out.write(first).is_err() {
+        run.process.kill_group();
+        return Some(client_gone());
+    }
+    loop {
+        match run.pipes.read_stdout(&mut run.buf, run.deadline) {
+            Output::Data(n) => {
+                if out.write(&run.buf[..n]).is_err() {
+                    run.process.kill_group();
+                    return Some(client_gone());
+                }
+            }
+            Output::Eof => return None,
+            Output::Timeout => {
+                run.process.kill_group();
+                return Some(run.timeout_error());
+            }
+        }
+    }
+}
+
+/// §5: an nph script's output goes to the client as it is. Nothing is sent before the
+/// script writes something, so a silent script still gets a proper 502 or 504.
+fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
+    let first = match run.pipes.read_stdout(&mut run.buf, run.deadline) {
+        Output::Data(n) => run.buf[..n].to_vec(),
+        Output::Eof => {
+            let error = run.bad_output("no output".to_string());
+            return Failed { error, request }.into();
+        }
+        Output::Timeout => {
+            run.process.kill_group();
+            let error = run.timeout_error();
+            return Failed { error, request }.into();
+        }
+    };
+    let status = nph_status(&first);
+    let mut out = response::raw(request);
+    let error = stream_body(&mut run, &first, &mut out);
+    let bytes = out.sent;
+    if error.is_some() {
+        out.abort();
+    }
+    run.reap();
     Outcome::Sent(Sent {
         status,
         bytes,
@@ -186,62 +241,30 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
     })
 }
 
-/// §5: an nph script's output goes to the client as it is. Nothing is sent before the
-/// script writes something, so a silent script still gets a proper 502 or 504.
-fn pass_through(
-    request: Request,
-    process: &mut Running,
-    pipes: &mut Pipes,
-    buf: &mut [u8],
-    deadline: Instant,
-    timeout_error: impl Fn() -> RequestError,
-) -> Outcome {
-    let mut n = match pipes.read_stdout(buf, deadline) {
-        Output::Data(n) => n,
-        Output::Eof => {
-            pipes.finish(process, Instant::now() + CLEANUP_GRACE);
-            let why = "no output".to_string();
-            let error = RequestError::BadOutput {
-                script: pipes.name.clone(),
-                why,
-            };
-            return Failed { error, request }.into();
-        }
-        Output::Timeout => {
-            process.kill_group();
-            let error = timeout_error();
-            return Failed { error, request }.into();
-        }
-    };
-    let status = nph_status(&buf[..n]);
-    let mut out = response::raw(request);
-    let mut error = None;
-    loop {
-        if out.write(&buf[..n]).is_err() {
-            process.kill_group();
-            error = Some(client_gone());
-            break;
-        }
-        match pipes.read_stdout(buf, deadline) {
-            Output::Data(m) => n = m,
-            Output::Eof => break,
-            Output::Timeout => {
-                process.kill_group();
-                error = Some(timeout_error());
-                break;
-            }
+impl Run<'_> {
+    /// Step 6: closes the pipes, logs the rest of stderr, and reaps the script; at the
+    /// deadline its process group is killed.
+    fn reap(&mut self) {
+        self.pipes.finish(&mut self.process, self.deadline);
+    }
+
+    /// The error for output that is not a CGI response; the script gets a short grace to
+    /// finish its stderr, then is reaped.
+    fn bad_output(&mut self, why: String) -> RequestError {
+        self.pipes
+            .finish(&mut self.process, Instant::now() + CLEANUP_GRACE);
+        RequestError::BadOutput {
+            script: self.name.to_string(),
+            why,
         }
     }
-    let bytes = out.sent;
-    if error.is_some() {
-        out.abort();
+
+    fn timeout_error(&self) -> RequestError {
+        RequestError::Timeout {
+            script: self.name.to_string(),
+            secs: self.timeout.as_secs_f64(),
+        }
     }
-    pipes.finish(process, deadline);
-    Outcome::Sent(Sent {
-        status,
-        bytes,
-        error,
-    })
 }
 
 /// The status code from an nph script's status line (`HTTP/1.1 200 OK`), for the log.
@@ -295,181 +318,6 @@ pub fn search_words(query: &str) -> Vec<String> {
         .collect();
     // §4.4: if a word cannot be decoded, no arguments are passed at all.
     words.unwrap_or_default()
-}
-
-/// What one wait on stdout gave.
-enum Output {
-    Data(usize),
-    Eof,
-    Timeout,
-}
-
-/// The script's three pipes, served by one `poll` loop.
-struct Pipes {
-    stdin: Option<Feeder>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
-    stderr_line: Vec<u8>,
-    name: String,
-}
-
-/// The request body on its way into the script's stdin.
-struct Feeder {
-    pipe: ChildStdin,
-    body: Box<dyn Read + Send>,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Pipes {
-    fn new(process: &mut Running, body: Body, name: &str) -> Pipes {
-        let child = process.child();
-        let stdin = child.stdin.take().map(|pipe| {
-            // Non-blocking, so a script that stops reading cannot stall the loop.
-            poll::set_nonblocking(pipe.as_raw_fd());
-            Feeder {
-                pipe,
-                body: body.into_reader(),
-                buf: Vec::new(),
-                pos: 0,
-            }
-        });
-        Pipes {
-            stdin,
-            stdout: child.stdout.take(),
-            stderr: child.stderr.take(),
-            stderr_line: Vec::new(),
-            name: name.to_string(),
-        }
-    }
-
-    /// Waits for stdout data until `deadline`, feeding stdin and logging stderr meanwhile.
-    fn read_stdout(&mut self, buf: &mut [u8], deadline: Instant) -> Output {
-        loop {
-            let Some(stdout) = &self.stdout else {
-                return Output::Eof;
-            };
-            // At most three descriptors: no allocation on this per-read path.
-            let mut fds = [poll::want(stdout.as_raw_fd(), libc::POLLIN); 3];
-            let mut n = 1;
-            if let Some(err) = &self.stderr {
-                fds[n] = poll::want(err.as_raw_fd(), libc::POLLIN);
-                n += 1;
-            }
-            if let Some(feeder) = &self.stdin {
-                fds[n] = poll::want(feeder.pipe.as_raw_fd(), libc::POLLOUT);
-                n += 1;
-            }
-            let fds = &mut fds[..n];
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if poll::poll(fds, Some(remaining)) == 0 {
-                return Output::Timeout;
-            }
-            let ready = |fd: i32| fds.iter().any(|p| p.fd == fd && p.revents != 0);
-            if self.stderr.as_ref().is_some_and(|e| ready(e.as_raw_fd())) {
-                self.drain_stderr_once();
-            }
-            if self
-                .stdin
-                .as_ref()
-                .is_some_and(|f| ready(f.pipe.as_raw_fd()))
-            {
-                self.feed_stdin();
-            }
-            if ready(fds[0].fd) {
-                let stdout = self.stdout.as_mut().expect("polled above");
-                return match stdout.read(buf) {
-                    Ok(0) | Err(_) => {
-                        self.stdout = None;
-                        Output::Eof
-                    }
-                    Ok(n) => Output::Data(n),
-                };
-            }
-        }
-    }
-
-    /// Writes as much of the body as the pipe takes now; closes stdin at the end.
-    fn feed_stdin(&mut self) {
-        let Some(feeder) = &mut self.stdin else {
-            return;
-        };
-        loop {
-            if feeder.pos == feeder.buf.len() {
-                feeder.buf.resize(64 * 1024, 0);
-                match feeder.body.read(&mut feeder.buf) {
-                    Ok(0) | Err(_) => {
-                        self.stdin = None; // EOF for the script
-                        return;
-                    }
-                    Ok(n) => {
-                        feeder.buf.truncate(n);
-                        feeder.pos = 0;
-                    }
-                }
-            }
-            match feeder.pipe.write(&feeder.buf[feeder.pos..]) {
-                Ok(n) => feeder.pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    // The script closed stdin or exited: it does not want the rest.
-                    self.stdin = None;
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Reads what stderr has and logs each complete line, prefixed with the script name.
-    fn drain_stderr_once(&mut self) {
-        let Some(stderr) = &mut self.stderr else {
-            return;
-        };
-        let mut chunk = [0u8; 4096];
-        match stderr.read(&mut chunk) {
-            Ok(0) | Err(_) => {
-                self.stderr = None;
-                self.log_stderr_line();
-            }
-            Ok(n) => {
-                for &b in &chunk[..n] {
-                    if b == b'\n' || self.stderr_line.len() >= 4096 {
-                        self.log_stderr_line();
-                    }
-                    if b != b'\n' {
-                        self.stderr_line.push(b);
-                    }
-                }
-            }
-        }
-    }
-
-    fn log_stderr_line(&mut self) {
-        if !self.stderr_line.is_empty() {
-            let line = String::from_utf8_lossy(&self.stderr_line);
-            let line = line.trim_end_matches('\r');
-            eprintln!("stderr {}: {}", self.name, line.escape_debug());
-            self.stderr_line.clear();
-        }
-    }
-
-    /// Closes stdout and stdin, logs the rest of stderr, and reaps the script; at
-    /// `deadline` its process group is killed.
-    fn finish(&mut self, process: &mut Running, deadline: Instant) {
-        self.stdout = None;
-        self.stdin = None;
-        while let Some(stderr) = &self.stderr {
-            let mut fd = [poll::want(stderr.as_raw_fd(), libc::POLLIN)];
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if poll::poll(&mut fd, Some(remaining)) == 0 {
-                process.kill_group();
-                self.stderr = None;
-                break;
-            }
-            self.drain_stderr_once();
-        }
-        process.wait_until(deadline);
-    }
 }
 
 #[cfg(test)]

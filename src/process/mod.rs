@@ -2,4 +2,5 @@
 //! ([`child`]), and waiting on several pipes at once ([`poll`]).
 
 pub mod child;
+pub mod pipes;
 pub mod poll;
