@@ -12,7 +12,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use cgilab::server::dispatch::{self, Ctx};
+use cgilab::server::dispatch::{self, ServerState};
 use criterion::{
     BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
@@ -50,9 +50,9 @@ fn check(bin: &common::CgiBin, path: &str, make: impl Fn() -> Request) {
     assert_eq!(count, 1, "{path} was not answered");
 }
 
-fn ctx(bin: &common::CgiBin) -> Ctx {
+fn ctx(bin: &common::CgiBin) -> ServerState {
     let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-    Ctx::new(common::config(&bin.path), common::apps(), local)
+    ServerState::new(common::config(&bin.path), common::apps(), local)
 }
 
 fn hello(c: &mut Criterion) {

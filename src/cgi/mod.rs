@@ -288,7 +288,7 @@ fn client_gone() -> RequestError {
 pub fn command(script: &Script, env: &Environ, query: &str) -> Command {
     let mut cmd = match script.interpreter {
         Some(interpreter) => {
-            let mut cmd = Command::new(crate::cgi::script::interpreter_path(interpreter));
+            let mut cmd = Command::new(crate::process::interpreter::interpreter_path(interpreter));
             cmd.arg(&script.path);
             cmd
         }

@@ -25,16 +25,16 @@ pub enum Framing {
 
 /// The part of the request that decides how to answer it.
 #[derive(Debug, Clone, Copy)]
-pub struct Manner {
+pub struct ClientFraming {
     pub http10: bool,
     pub head_only: bool,
     /// The client asked to close (`Connection: close`), or HTTP/1.0 without keep-alive.
     pub client_closes: bool,
 }
 
-impl Manner {
-    /// Reads the manner off a tiny_http request.
-    pub fn of(request: &Request) -> Manner {
+impl ClientFraming {
+    /// Reads it off a tiny_http request.
+    pub fn of(request: &Request) -> ClientFraming {
         let http10 = *request.http_version() < (1, 1);
         let connection = request
             .headers()
@@ -44,7 +44,7 @@ impl Manner {
             .unwrap_or_default();
         let client_closes =
             connection.contains("close") || (http10 && !connection.contains("keep-alive"));
-        Manner {
+        ClientFraming {
             http10,
             head_only: *request.method() == tiny_http::Method::Head,
             client_closes,
@@ -72,19 +72,19 @@ pub fn start(
     framing: Framing,
     close: bool,
 ) -> BodyWriter {
-    let manner = Manner::of(&request);
-    let bodyless = manner.head_only || status == 204 || status == 304;
-    let chunked = framing == Framing::Stream && !manner.http10 && !bodyless;
+    let client = ClientFraming::of(&request);
+    let bodyless = client.head_only || status == 204 || status == 304;
+    let chunked = framing == Framing::Stream && !client.http10 && !bodyless;
     // A streamed body to an HTTP/1.0 client ends when the connection does.
-    let must_close = framing == Framing::Stream && manner.http10 && !bodyless;
+    let must_close = framing == Framing::Stream && client.http10 && !bodyless;
     let closer = request.connection_closer();
-    let closing = close || must_close || manner.client_closes;
+    let closing = close || must_close || client.client_closes;
     if closing && let Some(c) = &closer {
         c.close_after_response();
     }
 
     let mut head = Vec::with_capacity(256);
-    let version = if manner.http10 {
+    let version = if client.http10 {
         "HTTP/1.0"
     } else {
         "HTTP/1.1"
@@ -111,7 +111,7 @@ pub fn start(
     }
     if closing {
         head.extend_from_slice(b"Connection: close\r\n");
-    } else if manner.http10 {
+    } else if client.http10 {
         head.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     head.extend_from_slice(b"\r\n");

@@ -90,21 +90,17 @@ impl Running {
         }
     }
 
-    /// Waits for the script to exit until `deadline`, then kills its group and reaps it.
-    /// Returns the exit status and whether the deadline passed.
-    pub fn wait_until(&mut self, deadline: Instant) -> (Option<ExitStatus>, bool) {
-        if let Some(status) = self.reaped {
-            return (Some(status), false);
+    /// Waits for the script to exit until `deadline`, then kills its group; reaps it.
+    pub fn wait_until(&mut self, deadline: Instant) {
+        if self.reaped.is_some() {
+            return;
         }
-        let mut timed_out = false;
-        if let Ok(None) = self.child.try_wait() {
-            timed_out = !wait_exit(&mut self.child, deadline);
-            if timed_out {
-                self.kill_group();
-            }
+        if let Ok(None) = self.child.try_wait()
+            && !wait_exit(&mut self.child, deadline)
+        {
+            self.kill_group();
         }
         self.reap();
-        (self.reaped, timed_out)
     }
 }
 

@@ -60,21 +60,12 @@ pub struct Site {
     pub extra: Vec<(String, String)>,
 }
 
-/// An ordered set of meta-variables; setting a name again replaces its value.
+/// An ordered set of meta-variables, each name once.
 /// Names are mostly the RFC's own, so they are kept without copying them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environ(Vec<(Cow<'static, str>, String)>);
 
 impl Environ {
-    /// Sets `name`, replacing an earlier value.
-    pub fn set(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
-        let (name, value) = (name.into(), value.into());
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((name, value)),
-        }
-    }
-
     /// Adds a variable known not to be set yet.
     fn push(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         self.0.push((name.into(), value.into()));

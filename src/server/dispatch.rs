@@ -1,7 +1,6 @@
 //! One request, start to finish: check its size, route it, read its body, build its
 //! environ, hand it to the CGI host or the gateway, and write one access log line.
 
-use std::io::ErrorKind;
 use std::net::SocketAddr;
 
 use tiny_http::Request;
@@ -10,8 +9,10 @@ use crate::cgi;
 use crate::cgi::script;
 use crate::config::Config;
 use crate::gateway::{self, Apps};
-use crate::http::body::{Body, BodyError};
+use crate::http::body::Body;
+use crate::http::request::{check_size, read_body, request_head};
 use crate::http::response;
+use crate::measure::access_log::Answered;
 use crate::measure::stats::Stats;
 use crate::measure::timing::{Mode, Timing};
 use crate::process::child::Slots;
@@ -21,15 +22,12 @@ use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::{self, Route, Target};
 use crate::server::index;
 
-/// Longest request target passed on: env strings go through exec, which caps each one.
-pub const MAX_TARGET: usize = 8 * 1024;
-/// Largest request header block accepted.
-pub const MAX_HEADERS: usize = 32 * 1024;
 /// Most local redirects (RFC 3875 §6.2.2) followed for one request.
 const MAX_REDIRECTS: usize = 5;
 
-/// What every request handler shares.
-pub struct Ctx {
+/// What every worker thread shares: the settings, the apps, the `--max-procs` slots,
+/// the latency counters and the address the server listens on.
+pub struct ServerState {
     pub config: Config,
     pub apps: Apps,
     pub slots: Slots,
@@ -37,9 +35,9 @@ pub struct Ctx {
     pub local: SocketAddr,
 }
 
-impl Ctx {
-    pub fn new(config: Config, apps: Apps, local: SocketAddr) -> Ctx {
-        Ctx {
+impl ServerState {
+    pub fn new(config: Config, apps: Apps, local: SocketAddr) -> ServerState {
+        ServerState {
             slots: Slots::new(config.max_procs),
             stats: Stats::default(),
             config,
@@ -49,30 +47,8 @@ impl Ctx {
     }
 }
 
-/// How a request was answered, for the access log.
-pub struct Served {
-    pub status: u16,
-    pub bytes: u64,
-    pub mode: Mode,
-    pub error: Option<RequestError>,
-    /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
-    pub redirects: Vec<String>,
-}
-
-impl Served {
-    fn new(sent: Sent, mode: Mode) -> Served {
-        Served {
-            status: sent.status,
-            bytes: sent.bytes,
-            mode,
-            error: sent.error,
-            redirects: Vec::new(),
-        }
-    }
-}
-
 /// Answers one request and logs it.
-pub fn handle(ctx: &Ctx, request: Request) {
+pub fn handle(ctx: &ServerState, request: Request) {
     let mut timing = Timing::start();
     let head = request_head(&request, ctx.local);
     let served = dispatch(ctx, request, &head, &mut timing, 0);
@@ -81,75 +57,16 @@ pub fn handle(ctx: &Ctx, request: Request) {
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
-    let mut line = format!(
-        "{} {} {} {} {}B mode={}{}",
-        head.remote,
-        head.method,
-        head.target.escape_debug(),
-        served.status,
-        served.bytes,
-        served.mode.as_str(),
-        timing.log_fields()
-    );
-    // A local redirect is served inside this one request: name where it led.
-    if !served.redirects.is_empty() {
-        line.push_str(&format!(
-            " local-redirect={}",
-            served.redirects.join(",").escape_debug()
-        ));
-    }
-    if let Some(e) = &served.error {
-        line.push_str(&format!(" error=\"{}\"", e.to_string().escape_debug()));
-    }
-    eprintln!("{line}");
-}
-
-/// The request, as the environ sees it.
-pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
-    let v = request.http_version();
-    let mut headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
-        .collect();
-    let mut target = request.url().to_string();
-    // RFC 9112 §3.2.2: a server must accept the absolute form (`GET http://host/path`),
-    // and its authority replaces the Host header.
-    if let Some(rest) = target.strip_prefix("http://") {
-        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-        let path = if path.starts_with('/') {
-            path.to_string()
-        } else {
-            format!("/{path}")
-        };
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case("Host"));
-        headers.push(("Host".to_string(), authority.to_string()));
-        target = path;
-    }
-    RequestHead {
-        method: request.method().as_str().to_string(),
-        target,
-        protocol: match (v.0, v.1) {
-            (1, 1) => "HTTP/1.1".to_string(),
-            (1, 0) => "HTTP/1.0".to_string(),
-            (major, minor) => format!("HTTP/{major}.{minor}"),
-        },
-        headers,
-        remote: request
-            .remote_addr()
-            .copied()
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
-        local,
-    }
+    eprintln!("{}", served.line(&head, &timing));
 }
 
 fn dispatch(
-    ctx: &Ctx,
+    ctx: &ServerState,
     request: Request,
     head: &RequestHead,
     timing: &mut Timing,
     redirects: usize,
-) -> Served {
+) -> Answered {
     if let Err(e) = check_size(head) {
         return refuse(request, e, Mode::Server, timing);
     }
@@ -165,7 +82,7 @@ fn dispatch(
                 timing.header(),
             ];
             let bytes = response::send(request, 200, &headers, page.as_bytes(), false).unwrap_or(0);
-            Served::new(
+            Answered::new(
                 Sent {
                     status: 200,
                     bytes,
@@ -181,13 +98,13 @@ fn dispatch(
 }
 
 fn serve_cgi(
-    ctx: &Ctx,
+    ctx: &ServerState,
     mut request: Request,
     head: &RequestHead,
     target: &Target,
     timing: &mut Timing,
     redirects: usize,
-) -> Served {
+) -> Answered {
     let (url_path, query) = route::split_target(&head.target);
     let script = match script::find(&ctx.config.cgi_bin, &target.name, url_path) {
         Ok(s) => s,
@@ -219,7 +136,7 @@ fn serve_cgi(
         timeout: ctx.config.timeout,
     };
     match cgi::run(job, request, slot, timing) {
-        Outcome::Sent(sent) => Served::new(sent, Mode::Cgi),
+        Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
             if redirects >= MAX_REDIRECTS {
@@ -244,12 +161,12 @@ fn serve_cgi(
 }
 
 fn serve_app(
-    ctx: &Ctx,
+    ctx: &ServerState,
     mut request: Request,
     head: &RequestHead,
     target: &Target,
     timing: &mut Timing,
-) -> Served {
+) -> Answered {
     let Some(app) = ctx.apps.get(&target.name) else {
         let e = RequestError::NotFound {
             path: route::split_target(&head.target).0.to_string(),
@@ -275,99 +192,13 @@ fn serve_app(
         timeout: ctx.config.timeout,
     };
     match gateway::serve(call, request, timing) {
-        Ok(sent) => Served::new(sent, Mode::Gateway),
+        Ok(sent) => Answered::new(sent, Mode::Gateway),
         Err(Failed { error, request }) => refuse(request, error, Mode::Gateway, timing),
     }
 }
 
-/// RFC 9112 §3 and RFC 6585 §5: refuse what is too large to pass on.
-fn check_size(head: &RequestHead) -> Result<(), RequestError> {
-    if head.target.len() > MAX_TARGET {
-        return Err(RequestError::UriTooLong {
-            len: head.target.len(),
-            limit: MAX_TARGET,
-        });
-    }
-    let len: usize = head
-        .headers
-        .iter()
-        .map(|(n, v)| n.len() + v.len() + 4)
-        .sum();
-    if len > MAX_HEADERS {
-        return Err(RequestError::HeadersTooLarge {
-            len,
-            limit: MAX_HEADERS,
-        });
-    }
-    if !head.target.starts_with('/') {
-        return Err(RequestError::BadRequest {
-            why: "the request target must be a path".into(),
-        });
-    }
-    // RFC 9112 §6.3: a body's length must be unambiguous, or the bytes after it could be
-    // taken for another request (request smuggling).
-    if head.header("Transfer-Encoding").is_some() && head.header("Content-Length").is_some() {
-        return Err(RequestError::BadRequest {
-            why: "both Transfer-Encoding and Content-Length".into(),
-        });
-    }
-    let lengths: Vec<&str> = head
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
-        .map(|(_, v)| v.trim())
-        .collect();
-    let valid = lengths
-        .iter()
-        .all(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
-    if !valid || lengths.windows(2).any(|w| w[0] != w[1]) {
-        return Err(RequestError::BadRequest {
-            why: "malformed or conflicting Content-Length".into(),
-        });
-    }
-    Ok(())
-}
-
-/// The declared body length: `Ok(None)` without a Content-Length header; a length too
-/// large for any integer is over every limit.
-fn declared_length(head: &RequestHead, limit: u64) -> Result<Option<u64>, RequestError> {
-    match head.header("Content-Length") {
-        None => Ok(None),
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if n <= limit => Ok(Some(n)),
-            _ => Err(RequestError::BodyTooLarge { limit }),
-        },
-    }
-}
-
-/// Reads the request body in full, if there is one (§4.2).
-fn read_body(
-    request: &mut Request,
-    head: &RequestHead,
-    limit: u64,
-) -> Result<Option<Body>, RequestError> {
-    // The head, not the request, says whether there is a body: a local redirect drops it.
-    let chunked = head.header("Transfer-Encoding").is_some();
-    let declared = declared_length(head, limit)?;
-    if declared.is_none() && !chunked {
-        return Ok(None);
-    }
-    match Body::read_from(request.as_reader(), limit) {
-        Ok(body) => Ok(Some(body)),
-        Err(BodyError::TooLarge) => Err(RequestError::BodyTooLarge { limit }),
-        Err(BodyError::Io(cause))
-            if matches!(cause.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
-        {
-            Err(RequestError::ClientTimeout)
-        }
-        Err(BodyError::Io(cause)) => Err(RequestError::BadRequest {
-            why: format!("reading the request body: {cause}"),
-        }),
-    }
-}
-
 /// Answers with the status of `error`; the log line carries the error itself.
-fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) -> Served {
+fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) -> Answered {
     let status = error.status();
     let mut headers = vec![
         (
@@ -395,7 +226,7 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             .any(|h| h.field.equiv("Transfer-Encoding"));
     let close = has_body || matches!(status, 400 | 408 | 413);
     let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
-    Served::new(
+    Answered::new(
         Sent {
             status,
             bytes,

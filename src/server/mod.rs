@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::gateway::Apps;
-use dispatch::Ctx;
+use dispatch::ServerState;
 
 /// A route answered straight from the worker loop, as a baseline for benchmarks.
 pub const RAW_ROUTE: &str = "/raw";
@@ -25,7 +25,7 @@ pub const RAW_ROUTE: &str = "/raw";
 /// A bound server, not yet answering.
 pub struct Server {
     listener: TcpListener,
-    ctx: Arc<Ctx>,
+    ctx: Arc<ServerState>,
 }
 
 impl Server {
@@ -47,7 +47,7 @@ impl Server {
         set_socket_options(&listener, config.read_timeout)
             .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let ctx = Arc::new(Ctx::new(config, apps, local));
+        let ctx = Arc::new(ServerState::new(config, apps, local));
         Ok(Server { listener, ctx })
     }
 
@@ -58,7 +58,7 @@ impl Server {
 
     /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
     pub fn run(self) {
-        stop_on_signal();
+        crate::process::signals::stop_on_signal();
         eprintln!(
             "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
             self.ctx.local,
@@ -98,7 +98,7 @@ impl Server {
 }
 
 /// One worker: take a request, answer it, repeat.
-fn work(http: &tiny_http::Server, ctx: &Ctx) {
+fn work(http: &tiny_http::Server, ctx: &ServerState) {
     let mut last_accept_log = Instant::now() - Duration::from_secs(60);
     loop {
         match http.recv() {
@@ -129,26 +129,6 @@ fn work(http: &tiny_http::Server, ctx: &Ctx) {
                 }
             }
         }
-    }
-}
-
-/// Blocks SIGINT and SIGTERM in every thread (call it before any is started; scripts get
-/// a clean signal mask from `Command`), and waits for them on a thread of their own, so
-/// stopping needs no async-signal-safe code: kill the scripts' process groups, then exit.
-fn stop_on_signal() {
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        thread::spawn(move || {
-            let mut signal = 0;
-            libc::sigwait(&set, &mut signal);
-            crate::process::child::kill_all_groups();
-            eprintln!("cgilab: stopping on signal {signal}; running scripts were killed");
-            std::process::exit(128 + signal);
-        });
     }
 }
 
