@@ -215,8 +215,8 @@ impl<'a> Req<'a> {
     }
 }
 
-/// Sends `req` to `addr` on a fresh connection (`Connection: close`) and reads the
-/// response to its end.
+/// Sends `req` to `addr` on a fresh connection (`Connection: close`; `Host` is the
+/// address unless `req` names one) and reads the response to its end.
 pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
     let what = format!("{} {}", req.method, req.target);
     let mut stream = connect(addr, req.from).map_err(|e| format!("{what}: cannot connect: {e}"))?;
@@ -224,10 +224,15 @@ pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
         .set_read_timeout(Some(REQUEST_TIMEOUT))
         .and_then(|_| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
         .map_err(|e| e.to_string())?;
-    let mut head = format!(
-        "{} {} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: cgilab-lessons\r\nConnection: close\r\n",
-        req.method, req.target
-    );
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
+    if !req
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("Host"))
+    {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    head.push_str("User-Agent: cgilab-lessons\r\nConnection: close\r\n");
     for (name, value) in &req.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
