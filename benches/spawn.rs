@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use cgilab::bench::floor;
 use cgilab::cgi::script::{self, Script};
-use cgilab::request::environ::{self, Environ, Invocation};
+use cgilab::request::environ::Environ;
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 
 /// Runs `script` as the server would for a GET, and returns its stdout.
@@ -26,7 +26,6 @@ fn run(script: &Script, env: &Environ) -> Vec<u8> {
 
 fn spawn(c: &mut Criterion) {
     let bin = common::cgi_bin();
-    let config = common::config(&bin.path);
     let mut group = c.benchmark_group("spawn");
     // Interpreters take milliseconds per run: few, flat samples.
     group
@@ -38,14 +37,8 @@ fn spawn(c: &mut Criterion) {
         let url_path = format!("/cgi-bin/{name}");
         let script = script::find(&bin.path, name, &url_path)
             .unwrap_or_else(|e| panic!("{name} in the bench cgi-bin: {e}"));
-        let filename = script.path.to_string_lossy().into_owned();
-        let inv = Invocation {
-            script_name: &url_path,
-            path_info: "",
-            script_filename: &filename,
-            content_length: None,
-        };
-        let env = environ::build(&common::get_head(&url_path), &inv, &config.site);
+        // The environ `cgilab bench` spawns its floor with, from `environ::build`.
+        let env = floor::sample_environ(&script);
         assert_eq!(run(&script, &env), common::HELLO_OUTPUT, "{name}");
         group.bench_with_input(BenchmarkId::from_parameter(name), &script, |b, script| {
             b.iter(|| run(script, &env))

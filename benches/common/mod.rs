@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use cgilab::config::Config;
 use cgilab::gateway::{AppBody, AppRequest, AppResponse, Apps};
-use cgilab::request::environ::RequestHead;
 use tempfile::TempDir;
 
 /// The compiled CGI hello, built by cargo for the benches of this package.
@@ -121,22 +120,6 @@ pub fn zeros(req: AppRequest<'_>) -> AppResponse {
         status: 200,
         headers: vec![("Content-Type".into(), "application/octet-stream".into())],
         body: AppBody::Stream(Box::new(pieces)),
-    }
-}
-
-/// A GET as curl sends it, for building environs outside the server.
-pub fn get_head(target: &str) -> RequestHead {
-    RequestHead {
-        method: "GET".into(),
-        target: target.into(),
-        protocol: "HTTP/1.1".into(),
-        headers: vec![
-            ("Host".into(), "127.0.0.1:8000".into()),
-            ("User-Agent".into(), "curl/8.5.0".into()),
-            ("Accept".into(), "*/*".into()),
-        ],
-        remote: "127.0.0.1:40000".parse().unwrap(),
-        local: "127.0.0.1:8000".parse().unwrap(),
     }
 }
 
