@@ -5,29 +5,31 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cgilab");
 
-/// `cgilab bench` prints one CSV row per target and concurrency (timings not checked).
-#[test]
-fn bench_csv_has_a_row_per_target_and_concurrency() {
-    let out = Command::new(BIN)
-        .args([
-            "bench",
-            "--duration",
-            "0.3",
-            "--concurrency",
-            "1,2",
-            "--targets",
-            "/app/hello,/raw",
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
+/// Runs `cgilab bench ARGS` (bounded by its --duration); fails unless it succeeds, and
+/// returns what it printed.
+fn bench(args: &[&str]) -> String {
+    let out = Command::new(BIN).arg("bench").args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `cgilab bench` prints one CSV row per target and concurrency (timings not checked).
+#[test]
+fn bench_csv_has_a_row_per_target_and_concurrency() {
+    let text = bench(&[
+        "--duration",
+        "0.3",
+        "--concurrency",
+        "1,2",
+        "--targets",
+        "/app/hello,/raw",
+        "--format",
+        "csv",
+    ]);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with(
         "target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors"
@@ -44,26 +46,16 @@ fn bench_csv_has_a_row_per_target_and_concurrency() {
 #[test]
 fn bench_table_and_json_report_costs_and_rss() {
     let run = |format: &str| {
-        let out = Command::new(BIN)
-            .args([
-                "bench",
-                "--duration",
-                "0.3",
-                "--concurrency",
-                "1",
-                "--targets",
-                "/cgi-bin/hello.sh,/app/hello",
-                "--format",
-                format,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        bench(&[
+            "--duration",
+            "0.3",
+            "--concurrency",
+            "1",
+            "--targets",
+            "/cgi-bin/hello.sh,/app/hello",
+            "--format",
+            format,
+        ])
     };
     let table = run("table");
     assert!(

@@ -288,24 +288,20 @@ impl Server {
     }
 }
 
-/// A response as received.
+/// A response as received: the library's client response (status, headers, body, text)
+/// with what these tests also ask of it.
 #[derive(Debug, Clone)]
-pub struct Response {
-    pub version: String,
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+pub struct Response(pub cgilab::client::Response);
+
+impl std::ops::Deref for Response {
+    type Target = cgilab::client::Response;
+
+    fn deref(&self) -> &cgilab::client::Response {
+        &self.0
+    }
 }
 
 impl Response {
-    /// The first value of header `name`, case-insensitively.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Every value of header `name`.
     pub fn headers_named(&self, name: &str) -> Vec<&str> {
         self.headers
@@ -313,11 +309,6 @@ impl Response {
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
             .collect()
-    }
-
-    /// The body as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The body parsed as `env` output.
@@ -456,13 +447,7 @@ impl Conn {
 
     /// Reads one response with the library's response reader, or says why not.
     pub fn try_response(&mut self, head: bool) -> io::Result<Response> {
-        let r = cgilab::client::read_response(self, head)?;
-        Ok(Response {
-            version: r.version,
-            status: r.status,
-            headers: r.headers,
-            body: r.body,
-        })
+        cgilab::client::read_response(self, head).map(Response)
     }
 
     /// Exactly `n` bytes.

@@ -99,9 +99,9 @@ pub fn normalise(line: &str, port: &str) -> String {
     if s.starts_with("Date: ") && s.ends_with(" GMT") {
         return "Date: [date]".to_string();
     }
-    s = number_after(&s, "dur=");
-    s = number_after(&s, "REMOTE_PORT=");
-    s = number_after(&s, "pid ");
+    for key in ["dur=", "REMOTE_PORT=", "pid "] {
+        s = number_after(&s, key, decimal, |_| false);
+    }
     s = client_ports(&s);
     milliseconds(&s)
 }
@@ -147,17 +147,21 @@ fn replace_number(s: &str, from: &str, to: &str) -> String {
     out + rest
 }
 
-/// `dur=1.178` -> `dur=#`.
-fn number_after(s: &str, key: &str) -> String {
+/// `dur=1.178` -> `dur=#`: the number after each `key` becomes `#`, unless `keep` says
+/// otherwise. A number is a run of characters `in_number` accepts.
+fn number_after(
+    s: &str,
+    key: &str,
+    in_number: fn(char) -> bool,
+    keep: impl Fn(&str) -> bool,
+) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find(key) {
         out.push_str(&rest[..i + key.len()]);
         rest = &rest[i + key.len()..];
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if n > 0 {
+        let n = rest.find(|c: char| !in_number(c)).unwrap_or(rest.len());
+        if n > 0 && !keep(&rest[..n]) {
             out.push('#');
             rest = &rest[n..];
         }
@@ -165,23 +169,19 @@ fn number_after(s: &str, key: &str) -> String {
     out + rest
 }
 
+/// A digit or a decimal point.
+fn decimal(c: char) -> bool {
+    c.is_ascii_digit() || c == '.'
+}
+
 /// `127.0.0.1:47534` -> `127.0.0.1:#`, except the server's own port.
 fn client_ports(s: &str) -> String {
-    let key = "127.0.0.1:";
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find(key) {
-        out.push_str(&rest[..i + key.len()]);
-        rest = &rest[i + key.len()..];
-        let n = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if n > 0 && &rest[..n] != PAGE_PORT {
-            out.push('#');
-            rest = &rest[n..];
-        }
-    }
-    out + rest
+    number_after(
+        s,
+        "127.0.0.1:",
+        |c| c.is_ascii_digit(),
+        |port| port == PAGE_PORT,
+    )
 }
 
 /// `0.305ms` and `1.10 ms` -> `#ms` and `# ms`.
