@@ -9,12 +9,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use cgilab::bench::floor;
 use cgilab::cgi::script::{self, Script};
 use cgilab::request::environ::Environ;
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// Runs `script` as the server would for a GET, and returns its stdout.
 fn run(script: &Script, env: &Environ) -> Vec<u8> {
@@ -26,13 +24,8 @@ fn run(script: &Script, env: &Environ) -> Vec<u8> {
 
 fn spawn(c: &mut Criterion) {
     let bin = common::cgi_bin();
-    let mut group = c.benchmark_group("spawn");
     // Interpreters take milliseconds per run: few, flat samples.
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    let mut group = common::flat_group(c, "spawn", 30, 4);
     for name in ["hello.sh", "hello.pl", "hello.py", "hello-cgi"] {
         let url_path = format!("/cgi-bin/{name}");
         let script = script::find(&bin.path, name, &url_path)

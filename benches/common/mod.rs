@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use cgilab::config::Config;
 use cgilab::gateway::{AppBody, AppRequest, AppResponse, Apps};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use tempfile::TempDir;
 
 /// The compiled CGI hello, built by cargo for the benches of this package.
@@ -187,4 +189,21 @@ impl Client {
         self.body = response.body;
         Ok((response.status, response.keep_alive))
     }
+}
+
+/// A group of flat samples (every request here takes from tens of microseconds to
+/// milliseconds): `samples` of them over `secs` seconds, after a one-second warm-up.
+pub fn flat_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    samples: usize,
+    secs: u64,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(samples)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(secs));
+    group
 }
