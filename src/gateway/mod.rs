@@ -47,6 +47,9 @@ pub struct Call<'a> {
 }
 
 /// Calls the app and sends its response, under the same rules as a script's.
+// `Failed` hands the request back to the caller, once per request: moving it is cheaper
+// than boxing it.
+#[allow(clippy::result_large_err)]
 pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing) -> Result<Sent, Failed> {
     let started = Instant::now();
     let deadline = started + call.timeout;
