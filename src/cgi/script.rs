@@ -4,6 +4,9 @@
 //! that is not executable but ends in `.sh`, `.py` or `.pl` runs through sh, python3 or
 //! perl, so a learner can drop a script in without `chmod`. Anything whose real path
 //! leaves cgi-bin (a symlink out, say) is refused; a script's source is never served.
+//!
+//! Here too: the list of scripts in cgi-bin ([`list`]) and which gateway app a script is
+//! the twin of ([`twin_app`], [`twins`]), for the index page and `cgilab routes`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
