@@ -73,11 +73,13 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> io::Result<Respon
         ))
     })?;
     let reason = parts.next().unwrap_or_default().to_string();
+    // HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 closes it unless
+    // told otherwise (RFC 9112, section 9.3).
     let mut response = Response {
+        keep_alive: version != "HTTP/1.0",
         version,
         status,
         reason,
-        keep_alive: true,
         ..Response::default()
     };
     let (mut length, mut chunked) = (None, false);
@@ -96,7 +98,13 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> io::Result<Respon
         } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
             chunked = value.to_ascii_lowercase().contains("chunked");
         } else if name.eq_ignore_ascii_case("Connection") {
-            response.keep_alive = !value.eq_ignore_ascii_case("close");
+            for option in value.split(',').map(str::trim) {
+                if option.eq_ignore_ascii_case("close") {
+                    response.keep_alive = false;
+                } else if option.eq_ignore_ascii_case("keep-alive") {
+                    response.keep_alive = true;
+                }
+            }
         }
         response.headers.push((name.to_string(), value.to_string()));
     }
@@ -315,6 +323,14 @@ mod tests {
         );
         let r = read(b"HTTP/1.0 200 OK\r\n\r\nto the end").unwrap();
         assert_eq!((r.text().as_str(), r.keep_alive), ("to the end", false));
+        let r = read(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok").unwrap();
+        assert!(!r.keep_alive, "HTTP/1.0 closes unless it says keep-alive");
+        let r = read(b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        assert!(r.keep_alive);
+        let r = read(b"HTTP/1.1 200 OK\r\nConnection: upgrade, close\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        assert!(!r.keep_alive);
         assert!(read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab").is_err());
     }
 
