@@ -1,31 +1,44 @@
-//! `cgilab bench`: a bounded load generator that puts CGI and gateway twins side by side.
+//! `cgilab bench`: a bounded load generator that puts CGI, gateway and pool twins side by
+//! side, and other servers beside them.
 //!
-//! Without `--url` it starts its own server (this same binary, `serve --quiet`, on
-//! 127.0.0.1:0) over a temporary cgi-bin holding the hello twins, loads each target at
-//! each concurrency over keep-alive connections, and measures in the same run the raw
-//! spawn floor of each script: spawn, drain stdout, wait, with no HTTP at all. The
-//! difference between a CGI hello and the gateway hello is what a process per request
-//! costs; the floor says how much of that is the operating system's.
+//! Without `--url` it starts its own server ([`own_server`]: this same binary, `serve
+//! --quiet`, on 127.0.0.1:0) over `--cgi-bin` or a temporary cgi-bin holding the hello
+//! twins, loads each target at each concurrency over keep-alive connections
+//! ([`load`]), and measures in the same run the raw spawn floor of each script
+//! ([`floor`]): spawn, drain stdout, wait, with no HTTP at all. `--url LABEL=URL` adds
+//! other servers ([`target`]), gunicorn say, to the same interleaved run. The report
+//! ([`report`]) is a table, CSV or JSON, and `--chart` draws it ([`chart`]). A run in
+//! which anything answered an error is reported, then fails.
 
+pub mod chart;
 pub mod floor;
 pub mod load;
+pub mod own_server;
 pub mod report;
+pub mod target;
 
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::process::Command;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bench::floor::spawn_times;
 use crate::bench::load::{Run, load};
-use crate::bench::report::{csv, json, table};
-use crate::client::ServerProcess;
+use crate::bench::own_server::{COMPILED, HELLO_SCRIPTS, OwnServer};
+use crate::bench::report::{csv, json, problems, table};
+use crate::bench::target::{OWN, Target, mode, parse_url};
 use crate::request::route::{APP_PREFIX, CGI_PREFIX};
 
 /// What `cgilab bench` runs: the command line's arguments, as plain values.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// A server that is already running (e.g. http://127.0.0.1:8000), or `None` to start one.
-    pub url: Option<String>,
+    /// Servers already running, as `[LABEL=]http://HOST:PORT[/PATH]`. One without a path
+    /// is loaded with `targets` instead of the bench's own server; one with a path is a
+    /// target of its own, beside the bench's own server.
+    pub urls: Vec<String>,
+    /// The bench's own server's scripts; `None` for the hello twins.
+    pub cgi_bin: Option<PathBuf>,
+    /// More arguments for the bench's own `cgilab serve`.
+    pub serve_args: Vec<String>,
     /// How long to load each target at each concurrency, in turns of half a second.
     pub duration: Duration,
     /// Concurrent keep-alive connections.
@@ -38,6 +51,8 @@ pub struct Plan {
     pub format: Format,
     /// Allow a `url` that is not on this machine.
     pub allow_remote: bool,
+    /// Where to draw the latencies as SVG.
+    pub chart: Option<PathBuf>,
 }
 
 /// How results are printed.
@@ -48,89 +63,156 @@ pub enum Format {
     Json,
 }
 
-/// The hello twins, as they stand in cgi-bin, so the bench needs no checkout.
-const HELLO_SCRIPTS: [(&str, &str); 3] = [
-    ("hello.sh", include_str!("../../cgi-bin/hello.sh")),
-    ("hello.pl", include_str!("../../cgi-bin/hello.pl")),
-    ("hello.py", include_str!("../../cgi-bin/hello.py")),
-];
 /// Length of one turn of a target, in seconds.
 const SLICE_SECS: f64 = 0.5;
-/// The compiled twin, built next to `cgilab`.
-const COMPILED: &str = "hello-cgi";
-
-/// A server the bench started, and where its scripts are.
-struct OwnServer {
-    process: ServerProcess,
-    cgi_bin: tempfile::TempDir,
-}
 
 /// Runs `cgilab bench`.
-pub fn run(args: &Plan) -> Result<(), String> {
-    if args.concurrency.iter().any(|&c| c == 0 || c > 1024) {
+pub fn run(plan: &Plan) -> Result<(), String> {
+    if plan.concurrency.iter().any(|&c| c == 0 || c > 1024) {
         return Err("--concurrency takes numbers from 1 to 1024, e.g. --concurrency 1,8".into());
     }
-    let (server, addr) = match &args.url {
-        Some(url) => (None, target_addr(url, args.allow_remote)?),
-        None => {
-            let s = start_server()?;
-            let addr = s.process.addr;
-            (Some(s), addr)
-        }
-    };
-    let targets = if args.targets.is_empty() {
-        let mut t: Vec<String> = HELLO_SCRIPTS
-            .iter()
-            .map(|(n, _)| format!("{CGI_PREFIX}{n}"))
-            .collect();
-        let compiled = server
-            .as_ref()
-            .is_none_or(|s| s.cgi_bin.path().join(COMPILED).exists());
-        if compiled {
-            t.insert(0, format!("/cgi-bin/{COMPILED}"));
-        }
-        t.extend([
-            format!("{APP_PREFIX}hello"),
-            crate::server::RAW_ROUTE.to_string(),
-        ]);
-        t
-    } else {
-        args.targets.clone()
-    };
-    if let Some(bad) = targets.iter().find(|t| !t.starts_with('/')) {
+    if let Some(bad) = plan.targets.iter().find(|t| !t.starts_with('/')) {
         return Err(format!(
             "--targets {bad}: a target is a path starting with `/`"
         ));
     }
+    let servers = plan
+        .urls
+        .iter()
+        .map(|u| parse_url(u, plan.allow_remote))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (whole, single): (Vec<_>, Vec<_>) = servers.into_iter().partition(|s| s.path.is_none());
+    let for_own = plan.cgi_bin.is_some() || !plan.serve_args.is_empty();
+    if !whole.is_empty() && for_own {
+        return Err(format!(
+            "--cgi-bin and the `serve` arguments after `--` are for the bench's own server, which does not start when --url {} names a server to load; give that URL a path, or drop --url",
+            whole[0].label
+        ));
+    }
+    // The bench's own server runs unless other servers take its place: a --url without a
+    // path, or only --url targets with a path and nothing asked of it.
+    let own = if whole.is_empty() && (single.is_empty() || !plan.targets.is_empty() || for_own) {
+        Some(OwnServer::start(plan.cgi_bin.as_deref(), &plan.serve_args)?)
+    } else {
+        None
+    };
 
+    let mut targets: Vec<Target> = Vec::new();
+    if let Some(s) = &own {
+        let paths = if plan.targets.is_empty() {
+            default_targets(|name| s.cgi_bin().join(name).is_file())
+        } else {
+            plan.targets.clone()
+        };
+        for path in paths {
+            if let Some(name) = script_name(&path)
+                && !s.cgi_bin().join(name).is_file()
+            {
+                return Err(missing_script(&path, s.has_given_cgi_bin()));
+            }
+            targets.push(Target {
+                label: OWN.into(),
+                addr: s.process.addr,
+                host: s.process.addr.to_string(),
+                path,
+                own: true,
+            });
+        }
+    }
+    for s in &whole {
+        let paths = if plan.targets.is_empty() {
+            default_targets(|_| true)
+        } else {
+            plan.targets.clone()
+        };
+        for path in paths {
+            targets.push(Target {
+                label: s.label.clone(),
+                addr: s.addr,
+                host: s.host.clone(),
+                path,
+                own: false,
+            });
+        }
+    }
+    for s in single {
+        targets.push(Target {
+            label: s.label,
+            addr: s.addr,
+            host: s.host,
+            path: s.path.expect("has a path"),
+            own: false,
+        });
+    }
+
+    let (runs, floors) = load_in_turns(plan, &targets, own.as_ref());
+    let rss = own.as_ref().and_then(OwnServer::peak_rss_kib);
+    drop(own);
+
+    let out = match plan.format {
+        Format::Table => table(&runs, &floors, rss),
+        Format::Csv => csv(&runs),
+        Format::Json => json(&runs, &floors, rss),
+    };
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+    if let Some(path) = &plan.chart {
+        std::fs::write(path, chart::svg(&runs))
+            .map_err(|e| format!("--chart {}: cannot write it: {e}", path.display()))?;
+    }
+    let bad = problems(&runs);
+    if !bad.is_empty() {
+        for line in &bad {
+            eprintln!("bench: {line}");
+        }
+        return Err(format!(
+            "{} of {} runs answered errors or unexpected statuses; their figures time the failures, not the targets",
+            bad.len(),
+            runs.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Loads every target at every concurrency, taking turns, and times the spawn floor of
+/// the own server's scripts beside them. Returns the runs and the floors (sorted times
+/// by path).
+fn load_in_turns(
+    plan: &Plan,
+    targets: &[Target],
+    own: Option<&OwnServer>,
+) -> (Vec<Run>, Vec<(String, Vec<Duration>)>) {
     // Targets take turns in short slices, round after round, so a machine that gets
     // busier or quieter during the run weighs on every target alike: the ratios between
     // them are what this command is for.
-    let rounds = (args.duration.as_secs_f64() / SLICE_SECS).ceil().max(1.0) as u32;
-    let slice = args.duration / rounds;
-    let per_slice = (args.max_requests / u64::from(rounds)).max(1);
+    let rounds = (plan.duration.as_secs_f64() / SLICE_SECS).ceil().max(1.0) as u32;
+    let slice = plan.duration / rounds;
+    let per_slice = (plan.max_requests / u64::from(rounds)).max(1);
+    let progress = Progress::new(rounds as usize * plan.concurrency.len() * targets.len());
     let mut runs: Vec<Run> = Vec::new();
-    let mut floor_samples: Vec<(String, Vec<Duration>)> = Vec::new();
-    for &c in &args.concurrency {
+    let mut floors: Vec<(String, Vec<Duration>)> = Vec::new();
+    for &c in &plan.concurrency {
         for round in 1..=rounds {
-            eprintln!("bench: concurrency {c}, round {round} of {rounds}");
-            for target in &targets {
+            for t in targets {
+                progress.step(&format!(
+                    "concurrency {c}, round {round} of {rounds}: {} {}",
+                    t.label, t.path
+                ));
                 // The bare spawn takes its turn beside the script's own slices.
-                if let (Some(s), Some(name), true) = (
-                    &server,
-                    target.strip_prefix(CGI_PREFIX),
-                    c == args.concurrency[0],
-                ) {
-                    let times = spawn_times(s.cgi_bin.path(), name, slice / 2);
-                    match floor_samples.iter_mut().find(|(t, _)| t == target) {
+                if let (Some(s), Some(name), true) =
+                    (own, script_name(&t.path), c == plan.concurrency[0] && t.own)
+                {
+                    let times = spawn_times(s.cgi_bin(), name, slice / 2);
+                    match floors.iter_mut().find(|(p, _)| *p == t.path) {
                         Some((_, all)) => all.extend(times),
-                        None => floor_samples.push((target.clone(), times)),
+                        None => floors.push((t.path.clone(), times)),
                     }
                 }
-                let slice_run = load(addr, target, c, slice, per_slice);
+                let mut slice_run = load(t.addr, &t.host, &t.path, c, slice, per_slice);
+                slice_run.server = t.label.clone();
                 match runs
                     .iter_mut()
-                    .find(|r| r.target == *target && r.concurrency == c)
+                    .find(|r| r.server == t.label && r.target == t.path && r.concurrency == c)
                 {
                     Some(run) => run.merge(slice_run),
                     None => runs.push(slice_run),
@@ -138,86 +220,80 @@ pub fn run(args: &Plan) -> Result<(), String> {
             }
         }
     }
-    let floors: Vec<(String, Duration)> = floor_samples
-        .into_iter()
-        .filter(|(_, times)| !times.is_empty())
-        .map(|(t, times)| (t, times.iter().sum::<Duration>() / times.len() as u32))
+    progress.done();
+    for r in &mut runs {
+        let own = targets
+            .iter()
+            .any(|t| t.own && t.label == r.server && t.path == r.target);
+        r.mode = mode(own, r.software.as_deref(), &r.target).to_string();
+    }
+    floors.retain(|(_, times)| !times.is_empty());
+    for (_, times) in &mut floors {
+        times.sort();
+    }
+    (runs, floors)
+}
+
+/// The hello twins that `present` says are there, the gateway hello and /raw.
+fn default_targets(present: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut t: Vec<String> = std::iter::once(COMPILED)
+        .chain(HELLO_SCRIPTS.iter().map(|(n, _)| *n))
+        .filter(|n| present(n))
+        .map(|n| format!("{CGI_PREFIX}{n}"))
         .collect();
-    let rss = server.as_ref().and_then(|s| peak_rss_kib(s.process.pid()));
-    drop(server);
-
-    let out = match args.format {
-        Format::Table => table(&runs, &floors, rss),
-        Format::Csv => csv(&runs),
-        Format::Json => json(&runs, &floors, rss),
-    };
-    print!("{out}");
-    Ok(())
+    t.extend([
+        format!("{APP_PREFIX}hello"),
+        crate::server::RAW_ROUTE.to_string(),
+    ]);
+    t
 }
 
-/// Starts `cgilab serve` on a free port over a temporary cgi-bin of hello twins.
-fn start_server() -> Result<OwnServer, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary cgi-bin: {e}"))?;
-    for (name, text) in HELLO_SCRIPTS {
-        std::fs::write(dir.path().join(name), text).map_err(|e| e.to_string())?;
-    }
-    let compiled = exe.with_file_name(COMPILED);
-    if compiled.exists() {
-        std::fs::copy(&compiled, dir.path().join(COMPILED)).map_err(|e| e.to_string())?;
+/// `hello.sh` in `/cgi-bin/hello.sh/more?x`.
+fn script_name(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(CGI_PREFIX)?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// Why a script target cannot be loaded on the bench's own server, and what to do.
+fn missing_script(path: &str, given: bool) -> String {
+    if given {
+        format!("{path}: no such script in --cgi-bin; check its name")
     } else {
-        eprintln!(
-            "bench: no {COMPILED} next to cgilab (build it with `cargo build --release`); skipping it"
-        );
+        format!(
+            "{path}: the bench's own server has only the hello twins; pass --cgi-bin ./cgi-bin to load your scripts, or --url http://127.0.0.1:8000 to load your running server"
+        )
     }
-    let mut cmd = Command::new(&exe);
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--quiet",
-        "--max-procs",
-        "256",
-        "--threads",
-        "128",
-    ])
-    .arg("--cgi-bin")
-    .arg(dir.path());
-    let process = ServerProcess::start(cmd, Duration::from_secs(10))
-        .map_err(|e| format!("the server did not start: {e}"))?;
-    Ok(OwnServer {
-        process,
-        cgi_bin: dir,
-    })
 }
 
-/// The address of `--url`, refusing one that is not on this machine.
-fn target_addr(url: &str, allow_remote: bool) -> Result<SocketAddr, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("--url {url}: only http:// URLs, e.g. http://127.0.0.1:8000"))?;
-    let authority = rest.split('/').next().unwrap_or("");
-    let with_port = if authority.contains(':') && !authority.ends_with(']') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| format!("--url {url}: cannot resolve `{authority}`"))?;
-    if !addr.ip().is_loopback() && !allow_remote {
-        return Err(format!(
-            "--url {url} is not on this machine; a load test of another host needs --allow-remote"
-        ));
-    }
-    Ok(addr)
+/// A progress line on a terminal, rewritten in place; nothing when stderr is not one.
+struct Progress {
+    tty: bool,
+    total: usize,
+    done: std::cell::Cell<usize>,
 }
 
-/// The server's peak resident set (VmHWM), in KiB.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            total,
+            done: std::cell::Cell::new(0),
+        }
+    }
+
+    fn step(&self, what: &str) {
+        let n = self.done.get() + 1;
+        self.done.set(n);
+        if self.tty {
+            // `\r` back to the start, ESC [K clears what a longer line left.
+            eprint!("\r\x1b[Kbench: {n}/{} {what}", self.total);
+        }
+    }
+
+    fn done(&self) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+    }
 }

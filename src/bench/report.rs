@@ -1,11 +1,11 @@
 //! The bench's results, as a table (with what a process costs next to its spawn floor),
-//! CSV or JSON.
+//! CSV or JSON, and the runs that answered errors, one line each.
 
 use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::bench::load::Run;
+use crate::bench::load::{Run, mean, pct};
 use crate::measure::timing::Millis;
 use crate::server::RAW_ROUTE;
 
@@ -13,16 +13,25 @@ fn ms(d: Duration) -> String {
     Millis(d).to_string()
 }
 
-pub fn table(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> String {
+/// The spawn floor of `path`, as sorted times, if it was measured.
+fn floor_of<'a>(floors: &'a [(String, Vec<Duration>)], path: &str) -> Option<&'a [Duration]> {
+    floors
+        .iter()
+        .find(|(t, _)| t == path)
+        .map(|(_, times)| times.as_slice())
+}
+
+pub fn table(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>) -> String {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED).set_header([
-        "target", "mode", "conc", "requests", "req/s", "mean ms", "p50 ms", "p90 ms", "p99 ms",
-        "max ms", "errors",
+        "server", "target", "mode", "conc", "requests", "req/s", "mean ms", "p50 ms", "p90 ms",
+        "p99 ms", "max ms", "errors",
     ]);
     for r in runs {
         t.add_row([
+            r.server.clone(),
             r.target.clone(),
-            r.mode.to_string(),
+            r.mode.clone(),
             r.concurrency.to_string(),
             r.requests.to_string(),
             format!("{:.0}", r.rate()),
@@ -31,54 +40,15 @@ pub fn table(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> S
             ms(r.pct(0.9)),
             ms(r.pct(0.99)),
             ms(r.pct(1.0)),
-            r.errors.to_string(),
+            (r.errors + r.unexpected()).to_string(),
         ]);
     }
     let mut out = format!("{}\n", t.trim_fmt());
-    let gateway = |c: usize| {
-        runs.iter()
-            .find(|r| r.target == "/app/hello" && r.concurrency == c)
-    };
-    let mut costs = Table::new();
-    costs.load_style(UTF8_FULL_CONDENSED).set_header([
-        "script",
-        "conc",
-        "cgi mean ms",
-        "gateway mean ms",
-        "process cost ms",
-        "spawn floor ms",
-        "cgi / floor",
-    ]);
-    let mut any = false;
-    for r in runs.iter().filter(|r| r.mode == "cgi") {
-        let Some(g) = gateway(r.concurrency) else {
-            continue;
-        };
-        let floor = floors.iter().find(|(t, _)| *t == r.target).map(|(_, d)| *d);
-        let cost = r.mean().saturating_sub(g.mean());
-        costs.add_row([
-            r.target.clone(),
-            r.concurrency.to_string(),
-            ms(r.mean()),
-            ms(g.mean()),
-            ms(cost),
-            floor.map_or("-".into(), ms),
-            floor.map_or("-".into(), |f| {
-                format!("{:.2}x", r.mean().as_secs_f64() / f.as_secs_f64())
-            }),
-        ]);
-        any = true;
-    }
-    if any {
-        out.push_str("\nWhat a process per request costs (CGI minus gateway), next to the bare spawn of the same script:\n");
-        out.push_str(&costs.trim_fmt());
-        out.push('\n');
-    }
+    out.push_str(&costs(runs, floors));
     for g in runs.iter().filter(|r| r.target == "/app/hello") {
-        if let Some(raw) = runs
-            .iter()
-            .find(|r| r.target == RAW_ROUTE && r.concurrency == g.concurrency)
-        {
+        if let Some(raw) = runs.iter().find(|r| {
+            r.target == RAW_ROUTE && r.server == g.server && r.concurrency == g.concurrency
+        }) {
             out.push_str(&format!(
                 "gateway /app/hello at concurrency {}: {:.2}x the req/s of /raw (no dispatch)\n",
                 g.concurrency,
@@ -96,13 +66,67 @@ pub fn table(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> S
     out
 }
 
+/// The second table: each CGI row against the gateway hello on the same server, and
+/// against the bare spawn of the same script. Empty if there is no such pair.
+fn costs(runs: &[Run], floors: &[(String, Vec<Duration>)]) -> String {
+    let mut costs = Table::new();
+    costs.load_style(UTF8_FULL_CONDENSED).set_header([
+        "script",
+        "conc",
+        "cgi mean ms",
+        "cgi p50 ms",
+        "gateway mean ms",
+        "gateway p50 ms",
+        "process cost ms",
+        "floor mean ms",
+        "floor p50 ms",
+        "cgi / floor",
+    ]);
+    let mut any = false;
+    for r in runs.iter().filter(|r| r.mode == "cgi") {
+        let Some(g) = runs.iter().find(|g| {
+            g.target == "/app/hello" && g.server == r.server && g.concurrency == r.concurrency
+        }) else {
+            continue;
+        };
+        let floor = floor_of(floors, &r.target);
+        let cost = r.mean().saturating_sub(g.mean());
+        costs.add_row([
+            r.target.clone(),
+            r.concurrency.to_string(),
+            ms(r.mean()),
+            ms(r.pct(0.5)),
+            ms(g.mean()),
+            ms(g.pct(0.5)),
+            ms(cost),
+            floor.map_or("-".into(), |f| ms(mean(f))),
+            floor.map_or("-".into(), |f| ms(pct(f, 0.5))),
+            floor.map_or("-".into(), |f| {
+                format!(
+                    "{:.2}x",
+                    r.pct(0.5).as_secs_f64() / pct(f, 0.5).as_secs_f64().max(1e-9)
+                )
+            }),
+        ]);
+        any = true;
+    }
+    if !any {
+        return String::new();
+    }
+    format!(
+        "\nWhat a process per request costs (CGI mean minus gateway mean), next to the bare spawn of the same script (cgi / floor compares medians):\n{}\n",
+        costs.trim_fmt()
+    )
+}
+
 pub fn csv(runs: &[Run]) -> String {
     let mut out = String::from(
-        "target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors\n",
+        "server,target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors,unexpected,statuses\n",
     );
     for r in runs {
         out.push_str(&format!(
-            "{},{},{},{},{:.1},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{:.1},{},{},{},{},{},{},{},{}\n",
+            r.server,
             r.target,
             r.mode,
             r.concurrency,
@@ -113,27 +137,42 @@ pub fn csv(runs: &[Run]) -> String {
             ms(r.pct(0.9)),
             ms(r.pct(0.99)),
             ms(r.pct(1.0)),
-            r.errors
+            r.errors,
+            r.unexpected(),
+            r.status_counts()
         ));
     }
     out
 }
 
-pub fn json(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> String {
+pub fn json(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>) -> String {
     let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let rows: Vec<String> = runs
         .iter()
         .map(|r| {
+            let statuses: Vec<String> = r
+                .statuses
+                .iter()
+                .map(|(s, n)| format!("\"{s}\":{n}"))
+                .collect();
             format!(
-                "{{\"target\":\"{}\",\"mode\":\"{}\",\"concurrency\":{},\"requests\":{},\"req_per_s\":{:.1},\"mean_ms\":{},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"errors\":{}}}",
-                esc(&r.target), r.mode, r.concurrency, r.requests, r.rate(), ms(r.mean()),
-                ms(r.pct(0.5)), ms(r.pct(0.9)), ms(r.pct(0.99)), ms(r.pct(1.0)), r.errors
+                "{{\"server\":\"{}\",\"target\":\"{}\",\"mode\":\"{}\",\"concurrency\":{},\"requests\":{},\"req_per_s\":{:.1},\"mean_ms\":{},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"errors\":{},\"unexpected\":{},\"statuses\":{{{}}}}}",
+                esc(&r.server), esc(&r.target), r.mode, r.concurrency, r.requests, r.rate(),
+                ms(r.mean()), ms(r.pct(0.5)), ms(r.pct(0.9)), ms(r.pct(0.99)), ms(r.pct(1.0)),
+                r.errors, r.unexpected(), statuses.join(",")
             )
         })
         .collect();
     let floors: Vec<String> = floors
         .iter()
-        .map(|(t, d)| format!("{{\"target\":\"{}\",\"mean_ms\":{}}}", esc(t), ms(*d)))
+        .map(|(t, times)| {
+            format!(
+                "{{\"target\":\"{}\",\"mean_ms\":{},\"p50_ms\":{}}}",
+                esc(t),
+                ms(mean(times)),
+                ms(pct(times, 0.5))
+            )
+        })
         .collect();
     let rss = rss.map_or("null".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
     format!(
@@ -142,4 +181,33 @@ pub fn json(runs: &[Run], floors: &[(String, Duration)], rss: Option<u64>) -> St
         floors.join(","),
         rss
     )
+}
+
+/// One line for each run that got no response to some requests, or answered a status
+/// that is not a success or a redirect.
+pub fn problems(runs: &[Run]) -> Vec<String> {
+    runs.iter()
+        .filter(|r| r.errors > 0 || r.unexpected() > 0 || r.requests == 0)
+        .map(|r| {
+            let mut why = Vec::new();
+            if r.errors > 0 || r.requests == 0 {
+                why.push(format!("{} requests got no response", r.errors));
+            }
+            if r.unexpected() > 0 {
+                why.push(format!(
+                    "{} of {} responses were errors ({})",
+                    r.unexpected(),
+                    r.requests,
+                    r.status_counts()
+                ));
+            }
+            format!(
+                "{} {} at concurrency {}: {}",
+                r.server,
+                r.target,
+                r.concurrency,
+                why.join("; ")
+            )
+        })
+        .collect()
 }

@@ -92,10 +92,16 @@ pub fn parse_secs(s: &str) -> Result<Duration, String> {
 /// Arguments of `cgilab bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Load a server that is already running (e.g. http://127.0.0.1:8000) instead of
-    /// starting one.
+    /// A server that is already running, as [LABEL=]http://HOST:PORT[/PATH] (repeatable).
+    /// Without a path, --targets are loaded on it instead of the bench's own server; with
+    /// one (e.g. gunicorn=http://127.0.0.1:8002/), it is one more target, loaded in turn
+    /// with the bench's own server's.
     #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
+    pub url: Vec<String>,
+
+    /// The scripts of the bench's own server (default: a folder of the hello twins).
+    #[arg(long, value_name = "DIR")]
+    pub cgi_bin: Option<PathBuf>,
 
     /// Seconds to load each target at each concurrency, in turns of half a second.
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
@@ -117,9 +123,18 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     pub format: FormatArg,
 
+    /// Draw the latency of each target, on a log scale, as an SVG file.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+
     /// Allow a --url that is not on this machine.
     #[arg(long)]
     pub allow_remote: bool,
+
+    /// Arguments for the bench's own `cgilab serve`, after `--`
+    /// (e.g. -- --wsgi hello=app.py --workers 2).
+    #[arg(last = true, value_name = "SERVE ARGS")]
+    pub serve_args: Vec<String>,
 }
 
 /// How results are printed.

@@ -64,7 +64,10 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
 fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
     use crate::bench::Format;
     crate::bench::Plan {
-        url: args.url,
+        urls: args.url,
+        cgi_bin: args.cgi_bin,
+        serve_args: args.serve_args,
+        chart: args.chart,
         duration: args.duration,
         concurrency: args.concurrency,
         targets: args.targets,
