@@ -7,9 +7,18 @@ use crate::support::{CGILAB, root, scratch};
 
 /// `cgilab lessons check N` on a cgi-bin holding the repository's scripts plus `files`.
 fn check(n: usize, files: &[(&str, &str)]) -> (bool, String) {
+    let in_cgi_bin: Vec<(String, &str)> = files
+        .iter()
+        .map(|(name, text)| (format!("cgi-bin/{name}"), *text))
+        .collect();
+    check_with(n, &in_cgi_bin)
+}
+
+/// `cgilab lessons check N` in a scratch repository plus `files`, by path from its root.
+fn check_with(n: usize, files: &[(String, &str)]) -> (bool, String) {
     let dir = scratch();
     for (name, text) in files {
-        std::fs::write(dir.path().join("cgi-bin").join(name), text).unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
     }
     let out = Command::new(CGILAB)
         .args(["lessons", "check", &n.to_string()])
@@ -47,6 +56,19 @@ fn an_echo_that_forgets_the_body_is_told_to_read_stdin() {
         "{out}"
     );
     assert!(out.contains("CONTENT_LENGTH"), "{out}");
+}
+
+/// A body used as printf's format has its backslashes rewritten, as dash's `echo` does;
+/// the check sends one, and says so.
+#[test]
+fn an_echo_that_rewrites_backslashes_is_told_why() {
+    let script = "printf 'Content-Type: text/plain\\n\\n'\n\
+                  printf 'path %s\\nquery %s\\ncolor %s\\n' \"$PATH_INFO\" \"$QUERY_STRING\" \"$HTTP_X_COLOR\"\n\
+                  printf \"body $(head -c \"${CONTENT_LENGTH:-0}\")\\n\"\n";
+    let (ok, out) = check(2, &[("echo.sh", script)]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("line 4 is `body a body of "), "{out}");
+    assert!(out.contains("rewrites them"), "{out}");
 }
 
 #[test]
@@ -100,6 +122,55 @@ fn a_notes_script_that_trusts_its_query_leaks_the_secret() {
     let (ok, out) = check(7, &[("notes.sh", &naive)]);
     assert!(!ok, "{out}");
     assert!(out.contains("leaked the file next to $NOTES_DIR"), "{out}");
+}
+
+/// The check names each way out it tried.
+#[test]
+fn a_safe_notes_script_passes_and_every_way_out_is_named() {
+    let page = std::fs::read_to_string(root().join("lessons/07-what-a-host-must-refuse/README.md"))
+        .unwrap();
+    let answer = page
+        .split("```sh file=cgi-bin/notes.sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the lesson shows an answer");
+    let (ok, out) = check(7, &[("notes.sh", answer)]);
+    assert!(ok, "{out}");
+    for way in [
+        "?name=../secret.txt answered 403",
+        "?name=welcome.txt/../../secret.txt answered 403",
+        "/secret.txt answered 403",
+        "?name=..%2fsecret.txt answered",
+        "?name=%2e%2e%2fsecret.txt answered",
+    ] {
+        assert!(out.contains(way), "{way}: {out}");
+    }
+}
+
+/// A bench whose rows carry errors measured failures: the check refuses it.
+#[test]
+fn a_bench_csv_with_errors_is_refused() {
+    let header = "server,target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors,unexpected,statuses\n";
+    let row = |t: &str, c: usize, unexpected: u64| {
+        format!(
+            "cgilab,{t},x,{c},100,1000.0,1.000,1.000,1.000,1.000,1.000,0,{unexpected},200=100\n"
+        )
+    };
+    let csv = |bad: u64| {
+        header.to_string()
+            + &row("/cgi-bin/me.sh", 1, bad)
+            + &row("/app/hello", 1, 0)
+            + &row("/cgi-bin/me.sh", 8, bad)
+            + &row("/app/hello", 8, 0)
+    };
+    let (ok, out) = check_with(6, &[("bench.csv".into(), &csv(100))]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("/cgi-bin/me.sh at concurrency 1 answered 100 requests with errors"),
+        "{out}"
+    );
+    let (ok, out) = check_with(6, &[("bench.csv".into(), &csv(0))]);
+    assert!(ok, "{out}");
 }
 
 #[test]

@@ -3,35 +3,41 @@
 use super::*;
 
 pub(super) fn bench_csv(c: &mut Check) -> Result<(), Failure> {
-    let how = "save a run: cgilab bench --targets /cgi-bin/hello.pl,/app/hello --concurrency 1,8 --format csv > bench.csv (it starts a server of its own; with --url http://127.0.0.1:8000 it loads your running one)";
+    let how = "save a run: cgilab bench --cgi-bin cgi-bin --targets /cgi-bin/hello.pl,/app/hello --concurrency 1,8 --format csv > bench.csv (it starts a server of its own on your cgi-bin; with --url http://127.0.0.1:8000 it loads your running one)";
     let Ok(text) = std::fs::read_to_string(c.opts.workdir.join("bench.csv")) else {
         return Err(fail("bench.csv does not exist", how));
     };
     let mut lines = text.lines();
     let columns: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     let col = |name: &str| columns.iter().position(|c| *c == name);
-    let (Some(target), Some(conc), Some(requests), Some(mean), Some(rate)) = (
+    let (Some(target), Some(conc), Some(requests), Some(mean), Some(rate), Some(errors)) = (
         col("target"),
         col("concurrency"),
         col("requests"),
         col("mean_ms"),
         col("req_per_s"),
+        col("errors"),
     ) else {
         return Err(fail(
             "bench.csv is not the output of `cgilab bench --format csv`",
             how,
         ));
     };
-    // (target, concurrency, requests, mean ms, requests per second)
-    let rows: Vec<(String, usize, u64, f64, f64)> = lines
+    // An older bench wrote no `unexpected` column, and counted error statuses as errors.
+    let unexpected = col("unexpected");
+    // (target, concurrency, requests, mean ms, requests per second, failed requests)
+    let rows: Vec<(String, usize, u64, f64, f64, u64)> = lines
         .map(|l| l.split(',').collect::<Vec<&str>>())
         .filter_map(|f| {
+            let failed = f.get(errors)?.parse::<u64>().ok()?
+                + unexpected.map_or(Some(0), |i| f.get(i)?.parse().ok())?;
             Some((
                 f.get(target)?.to_string(),
                 f.get(conc)?.parse().ok()?,
                 f.get(requests)?.parse().ok()?,
                 f.get(mean)?.parse().ok()?,
                 f.get(rate)?.parse().ok()?,
+                failed,
             ))
         })
         .collect();
@@ -55,6 +61,15 @@ pub(super) fn bench_csv(c: &mut Check) -> Result<(), Failure> {
             how,
         ));
     };
+    if let Some(r) = rows.iter().find(|r| r.5 > 0) {
+        return Err(fail(
+            format!(
+                "{} at concurrency {} answered {} requests with errors: its times are the failures'",
+                r.0, r.1, r.5
+            ),
+            "the bench printed why (`bench: ...` lines): a 404 means its server has no such script; pass --cgi-bin cgi-bin, or --url for your running server, and bench again",
+        ));
+    }
     if let Some(r) = rows.iter().find(|r| r.2 == 0) {
         return Err(fail(
             format!("{} at concurrency {} answered no request", r.0, r.1),

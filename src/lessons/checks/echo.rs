@@ -11,7 +11,9 @@ pub(super) fn echo(c: &mut Check) -> Result<(), Failure> {
     let server = c.serve(&[])?;
     let n = nonce();
     let post_target = format!("/cgi-bin/{name}/lesson/two?color=teal&n={n}");
-    let post_body = format!("a body of {n}");
+    // A backslash, as in a Windows path: `echo` in dash (Debian's sh) would turn `\n`
+    // into a line break and `\t` into a tab.
+    let post_body = format!("a body of {n} from C:\\new\\table");
     let color = format!("teal-{n}");
     let get_target = format!("/cgi-bin/{name}/{n}/b%20c");
     let requests = [
@@ -52,6 +54,9 @@ pub(super) fn echo(c: &mut Check) -> Result<(), Failure> {
                     0 => "print `path ` and then $PATH_INFO (it is already decoded)",
                     1 => "print `query ` and then $QUERY_STRING, as it is",
                     2 => "the X-Color header reaches a script as $HTTP_X_COLOR",
+                    _ if want.contains('\\') && have != "body" => {
+                        "the body has backslashes, and `echo` in dash (Debian's sh) rewrites them (`\\n` becomes a line break): print it with printf '%s\\n'"
+                    }
                     _ => {
                         "read $CONTENT_LENGTH bytes from stdin (`head -c \"${CONTENT_LENGTH:-0}\"`); a GET has no body"
                     }

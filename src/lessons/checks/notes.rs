@@ -63,6 +63,8 @@ pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
         ("..%2fsecret.txt".to_string(), false),
         ("%2e%2e%2fsecret.txt".to_string(), false),
     ];
+    // Up and out; down, then up and out; a full path; `/` and `..` percent-encoded,
+    // which a script that decodes its query would turn back into `../`.
     for (attack, must_be_403) in &attacks {
         let target = format!("{base}{attack}");
         let req = Req::get(&target);
@@ -84,11 +86,11 @@ pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
                 "answer a name that contains `/` or `..` with `Status: 403 Forbidden`",
             ));
         }
+        c.pass(format!(
+            "a way out is refused: ?name={attack} answered {}",
+            resp.status_line()
+        ));
     }
-    c.pass(format!(
-        "{} ways out of $NOTES_DIR are refused",
-        attacks.len()
-    ));
 
     let target = format!("{base}no-such-note.txt");
     let req = Req::get(&target);
