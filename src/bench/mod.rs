@@ -188,6 +188,11 @@ fn load_in_turns(
     let rounds = (plan.duration.as_secs_f64() / SLICE_SECS).ceil().max(1.0) as u32;
     let slice = plan.duration / rounds;
     let per_slice = (plan.max_requests / u64::from(rounds)).max(1);
+    // One request each first, not counted: a pool's workers may still be booting, and
+    // the first request to anything pays for cold caches.
+    for t in targets {
+        load(t.addr, &t.host, &t.path, 1, Duration::from_secs(30), 1);
+    }
     let progress = Progress::new(rounds as usize * plan.concurrency.len() * targets.len());
     let mut runs: Vec<Run> = Vec::new();
     let mut floors: Vec<(String, Vec<Duration>)> = Vec::new();

@@ -24,7 +24,12 @@
 //!   the server's log, in order, after what the page's previous log block matched.
 //! - A block whose info string is `LANG file=PATH` is a file the learner creates: the
 //!   runner writes it to PATH.
-//! - ```` ```console skip: REASON ```` is shown, not run (the server itself, cargo, nginx).
+//! - A command ending in ` &` (nginx, gunicorn, a second cgilab) runs in the background
+//!   until the page ends, when its process group is stopped; its block's output is
+//!   compared with its first output lines, waiting for them up to 10 s (so a line saying
+//!   it is ready makes the next command safe). Ports 8001-8003, 8080 and 8081 in commands
+//!   get free ports of their own, rewritten like the server's.
+//! - ```` ```console skip: REASON ```` is shown, not run (the server itself, cargo).
 //!
 //! The scratch copy holds cgi-bin/ and examples/ as git has them (so a learner's own work
 //! in the checkout does not change the output), lessons/, src/, README.md, Cargo.toml, and

@@ -60,6 +60,22 @@ fn the_runner_matches_and_normalises_as_documented() {
         Some("")
     );
     assert_eq!(serve_args("cgilab server"), None);
+    assert_eq!(
+        serve_args("PATH=\"$PWD/.venv/bin:$PATH\" cgilab serve --workers 1").as_deref(),
+        Some("--workers 1")
+    );
+    assert_eq!(
+        background_command("nginx -c x.conf &"),
+        Some("nginx -c x.conf")
+    );
+    assert_eq!(background_command("a && b"), None);
+    let spares = Spares::new();
+    let real = spares.to_real("curl 127.0.0.1:8080/ 127.0.0.1:8000/");
+    assert!(real.ends_with(" 127.0.0.1:8000/") && !real.contains(":8080/"));
+    assert_eq!(
+        normalise(&spares.to_page(&real), PAGE_PORT),
+        "curl 127.0.0.1:8080/ 127.0.0.1:8000/"
+    );
     let page = "text\n````markdown\n```console\n$ inner\n```\n````\n```console\n$ a\nout\n```\n";
     let b = blocks(page);
     assert_eq!(b.len(), 2);

@@ -13,6 +13,9 @@ pub const CGILAB: &str = env!("CARGO_BIN_EXE_cgilab");
 const HELLO_CGI: &str = env!("CARGO_BIN_EXE_hello-cgi");
 /// The port the pages show.
 pub const PAGE_PORT: &str = "8000";
+/// Other ports a page may use (a second server, nginx, gunicorn): each gets a free port
+/// for the page's run, rewritten as the server's is.
+pub const SPARE_PORTS: [&str; 5] = ["8001", "8002", "8003", "8080", "8081"];
 /// Longest a single command may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -80,6 +83,15 @@ fn file_target(info: &str) -> Option<&str> {
 
 /// The arguments of a command that starts the server, if it is one.
 pub fn serve_args(cmd: &str) -> Option<String> {
+    // Variables set for the server alone (`PATH="$PWD/.venv/bin:$PATH" cgilab serve`)
+    // are not arguments.
+    let mut cmd = cmd;
+    while let Some((word, rest)) = cmd.split_once(' ')
+        && word.contains('=')
+        && !word.starts_with('-')
+    {
+        cmd = rest;
+    }
     let rest = cmd
         .strip_prefix("cgilab serve")
         .or_else(|| cmd.strip_prefix("cargo run --release -- serve"))
@@ -180,7 +192,7 @@ fn client_ports(s: &str) -> String {
         s,
         "127.0.0.1:",
         |c| c.is_ascii_digit(),
-        |port| port == PAGE_PORT,
+        |port| port == PAGE_PORT || SPARE_PORTS.contains(&port),
     )
 }
 
@@ -345,7 +357,14 @@ struct Server {
 }
 
 impl Server {
-    fn start(dir: &Path, args: &str) -> Result<Server, String> {
+    /// Starts `ENV cgilab serve ARGS`, where ENV is what `cmd` sets before `cgilab serve`.
+    fn start(dir: &Path, cmd: &str) -> Result<Server, String> {
+        let args = serve_args(cmd).unwrap_or_default();
+        let env = &cmd[..cmd
+            .find("cgilab serve")
+            .or_else(|| cmd.find("cargo run"))
+            .unwrap_or(0)];
+        let args = args.as_str();
         let listen = format!("127.0.0.1:{PAGE_PORT}");
         let args = if args.contains(&listen) {
             args.replace(&listen, "127.0.0.1:0")
@@ -353,7 +372,7 @@ impl Server {
             format!("{args} --listen 127.0.0.1:0")
         };
         let mut cmd = Command::new("sh");
-        cmd.arg("-c").arg(format!("exec cgilab serve {args}"));
+        cmd.arg("-c").arg(format!("{env}exec cgilab serve {args}"));
         prepare(&mut cmd, dir);
         let process = ServerProcess::start(cmd, Duration::from_secs(10))
             .map_err(|e| format!("`cgilab serve {args}`: {e}"))?;
@@ -409,6 +428,101 @@ fn run_command(dir: &Path, cmd: &str) -> String {
     out
 }
 
+/// The spare ports of one page's run: (the page's, the real one).
+pub struct Spares(Vec<(String, String)>);
+
+impl Spares {
+    /// A free port for each of [`SPARE_PORTS`].
+    pub fn new() -> Spares {
+        Spares(
+            SPARE_PORTS
+                .iter()
+                .map(|p| {
+                    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                    (p.to_string(), l.local_addr().unwrap().port().to_string())
+                })
+                .collect(),
+        )
+    }
+
+    /// `127.0.0.1:8080` in a command -> the real port.
+    pub fn to_real(&self, cmd: &str) -> String {
+        let mut cmd = cmd.to_string();
+        for (page, real) in &self.0 {
+            cmd = cmd.replace(&format!("127.0.0.1:{page}"), &format!("127.0.0.1:{real}"));
+        }
+        cmd
+    }
+
+    /// A real port in output -> the page's.
+    pub fn to_page(&self, line: &str) -> String {
+        let mut line = line.to_string();
+        for (page, real) in &self.0 {
+            line = replace_number(&line, real, page);
+        }
+        line
+    }
+}
+
+/// A command a page starts with a trailing `&` (nginx, gunicorn, a second cgilab): it
+/// runs until the page ends, in its own process group, which is then stopped.
+struct Background {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Background {
+    fn start(dir: &Path, cmd: &str) -> Background {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(format!("exec 2>&1\n{cmd}"));
+        prepare(&mut command, dir);
+        command.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = command.spawn().expect("sh starts");
+        let stdout = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                into.lock().unwrap().push(line);
+            }
+        });
+        Background { child, lines }
+    }
+
+    /// Waits up to `wait` for `n` lines of output; returns the first `n` (or fewer).
+    fn first_lines(&self, n: usize, wait: Duration) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let lines = self.lines.lock().unwrap().clone();
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines.into_iter().take(n).collect();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let group = -(self.child.id() as libc::pid_t);
+        // Politely first, so nginx and gunicorn stop their workers; then for good.
+        unsafe { libc::kill(group, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        unsafe { libc::kill(group, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// The command of `cmd &`, if it ends so.
+pub fn background_command(cmd: &str) -> Option<&str> {
+    cmd.trim_end().strip_suffix(" &").map(str::trim_end)
+}
+
 // ---------------------------------------------------------------------------------------
 // Running a page
 
@@ -429,12 +543,15 @@ fn mismatch(page: &str, line: usize, what: &str, expected: &[String], actual: &[
 pub fn run_page(rel: &str) -> PageRun {
     let text = std::fs::read_to_string(root().join(rel)).unwrap();
     let dir = scratch();
+    let spares = Spares::new();
+    // Declared after `dir`, so stopped before it is removed.
+    let mut background: Vec<Background> = Vec::new();
     let mut run = PageRun {
         failures: Vec::new(),
         skipped: Vec::new(),
         ran: 0,
     };
-    let mut server = match Server::start(dir.path(), "") {
+    let mut server = match Server::start(dir.path(), "cgilab serve") {
         Ok(s) => s,
         Err(e) => {
             run.failures.push(format!("{rel}: {e}"));
@@ -460,12 +577,13 @@ pub fn run_page(rel: &str) -> PageRun {
                 .iter()
                 .map(|l| normalise(l, &server.port))
                 .collect();
-            let deadline = Instant::now() + Duration::from_secs(3);
+            // Long enough for a pool's workers to boot on a busy machine.
+            let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 let log: Vec<String> = server
                     .log_lines(0, Duration::ZERO)
                     .iter()
-                    .map(|l| normalise(l, &server.port))
+                    .map(|l| normalise(&spares.to_page(l), &server.port))
                     .collect();
                 let mut at = server.log_seen;
                 let mut missing = None;
@@ -516,20 +634,70 @@ pub fn run_page(rel: &str) -> PageRun {
             run.ran += 1;
             let expected: Vec<String> =
                 trim_blank_end(expected.iter().map(|l| norm(l, PAGE_PORT)).collect());
-            if let Some(args) = serve_args(&cmd) {
+            if let Some(bg) = background_command(&cmd) {
+                let real = spares.to_real(&bg.replace(
+                    &format!("127.0.0.1:{PAGE_PORT}"),
+                    &format!("127.0.0.1:{}", server.port),
+                ));
+                let started = Background::start(dir.path(), &real);
+                let first: Vec<String> = started
+                    .first_lines(expected.len(), Duration::from_secs(10))
+                    .iter()
+                    .map(|l| norm(&spares.to_page(l), &server.port))
+                    .collect();
+                background.push(started);
+                if !lines_match(&expected, &first) {
+                    run.failures.push(mismatch(
+                        rel,
+                        block.line,
+                        &format!("$ {cmd}"),
+                        &expected,
+                        &first,
+                    ));
+                }
+                continue;
+            }
+            if serve_args(&cmd).is_some() {
                 drop(server);
-                server = match Server::start(dir.path(), &args) {
+                server = match Server::start(dir.path(), &cmd) {
                     Ok(s) => s,
                     Err(e) => {
                         run.failures.push(format!("{rel}:{}: {e}", block.line));
                         return run;
                     }
                 };
-                let first: Vec<String> = server
-                    .log_lines(expected.len(), Duration::from_secs(2))
+                // What it logs up to its listening line (pools announce themselves
+                // before it), and as many lines after it as the page shows.
+                let shown = match expected
                     .iter()
-                    .take(expected.len())
-                    .map(|l| normalise(l, &server.port))
+                    .rposition(|l| l.contains("listening on http://"))
+                {
+                    Some(i) => {
+                        // The line that said where it listens may reach the log a moment
+                        // after the server was found listening.
+                        let deadline = Instant::now() + Duration::from_secs(2);
+                        let listening = loop {
+                            let lines = server.log_lines(0, Duration::ZERO);
+                            match lines
+                                .iter()
+                                .position(|l| l.contains("listening on http://"))
+                            {
+                                Some(at) => break at + 1,
+                                None if Instant::now() < deadline => {
+                                    std::thread::sleep(Duration::from_millis(10))
+                                }
+                                None => break lines.len(),
+                            }
+                        };
+                        listening + expected.len() - i - 1
+                    }
+                    None => expected.len(),
+                };
+                let first: Vec<String> = server
+                    .log_lines(shown, Duration::from_secs(2))
+                    .iter()
+                    .take(shown)
+                    .map(|l| normalise(&spares.to_page(l), &server.port))
                     .collect();
                 server.log_seen = first.len();
                 if !lines_match(&expected, &first) {
@@ -543,13 +711,16 @@ pub fn run_page(rel: &str) -> PageRun {
                 }
                 continue;
             }
-            let real = cmd.replace(
+            let real = spares.to_real(&cmd.replace(
                 &format!("127.0.0.1:{PAGE_PORT}"),
                 &format!("127.0.0.1:{}", server.port),
-            );
+            ));
             let out = run_command(dir.path(), &real);
-            let actual: Vec<String> =
-                trim_blank_end(out.lines().map(|l| norm(l, &server.port)).collect());
+            let actual: Vec<String> = trim_blank_end(
+                out.lines()
+                    .map(|l| norm(&spares.to_page(l), &server.port))
+                    .collect(),
+            );
             if !lines_match(&expected, &actual) {
                 run.failures.push(mismatch(
                     rel,

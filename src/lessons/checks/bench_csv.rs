@@ -1,4 +1,4 @@
-//! Lesson 6 (Head to head): the check of its exercise.
+//! Lesson 8 (Head to head): the check of its exercise.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Lesson 8 (The three layers): the check of its exercise.
+//! Lesson 11 (The three layers): the check of its exercise.
 
 use super::*;
 

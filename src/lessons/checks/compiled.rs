@@ -17,7 +17,7 @@ pub(super) fn compiled(c: &mut Check) -> Result<(), Failure> {
         return Err(fail(
             format!("{shown_path} is a symlink"),
             format!(
-                "cgilab refuses to run a file whose real path leaves cgi-bin (lesson 7 says why); {copy}"
+                "cgilab refuses to run a file whose real path leaves cgi-bin (lesson 9 says why); {copy}"
             ),
         ));
     }

@@ -17,8 +17,11 @@ mod compiled;
 mod counter;
 mod create;
 mod echo;
+mod flask_app;
 mod hello;
+mod hits;
 mod notes;
+mod tally;
 
 use bench_csv::bench_csv;
 use client_ip::client_ip;
@@ -27,8 +30,11 @@ pub use counter::check_counter_app;
 use counter::counter;
 use create::create;
 use echo::echo;
+use flask_app::flask_app;
 use hello::hello;
+use hits::hits;
 use notes::notes;
+use tally::tally;
 
 /// One lesson's exercise.
 pub struct Exercise {
@@ -41,8 +47,8 @@ pub struct Exercise {
     check: fn(&mut Check) -> Result<(), Failure>,
 }
 
-/// The eight exercises, in order.
-pub const EXERCISES: [Exercise; 8] = [
+/// The exercises, in order.
+pub const EXERCISES: [Exercise; 11] = [
     Exercise {
         lesson: 1,
         title: "Hello, CGI",
@@ -75,18 +81,36 @@ pub const EXERCISES: [Exercise; 8] = [
     },
     Exercise {
         lesson: 6,
+        title: "Workers that stay",
+        task: "cgi-bin/tally_wsgi.py says its pid and how many requests its process has answered",
+        check: tally,
+    },
+    Exercise {
+        lesson: 7,
+        title: "The supervisor's jobs",
+        task: "cgi-bin/hits_wsgi.py counts every request in $HITS_FILE, across workers that come and go",
+        check: hits,
+    },
+    Exercise {
+        lesson: 8,
         title: "Head to head",
         task: "bench.csv holds a `cgilab bench` run of a CGI script and /app/hello at two concurrencies",
         check: bench_csv,
     },
     Exercise {
-        lesson: 7,
+        lesson: 9,
         title: "What a host must refuse",
         task: "cgi-bin/notes.sh serves a note from $NOTES_DIR and refuses every way out of it",
         check: notes,
     },
     Exercise {
-        lesson: 8,
+        lesson: 10,
+        title: "Your Flask app",
+        task: "cgi-bin/flask_app.py greets /hello/NAME with Flask, the same as CGI and in a pool",
+        check: flask_app,
+    },
+    Exercise {
+        lesson: 11,
         title: "The three layers",
         task: "cgi-bin/client-ip.sh names the real client, trusting X-Forwarded-For only from the proxy",
         check: client_ip,
@@ -160,16 +184,31 @@ impl Check<'_> {
     /// Starts `cgilab serve` on the learner's cgi-bin, with `extra` arguments. It logs
     /// errors and the scripts' stderr, not every request (`--quiet`).
     fn serve(&self, extra: &[String]) -> Result<ServerProcess, Failure> {
-        self.start_server(true, extra)
+        self.start_server(true, extra, None)
+    }
+
+    /// Like [`Check::serve`], with `dir` first on the server's `PATH`: its `python3` then
+    /// runs the scripts and the workers.
+    fn serve_with_path(&self, extra: &[String], dir: &Path) -> Result<ServerProcess, Failure> {
+        self.start_server(true, extra, Some(dir))
     }
 
     /// Like [`Check::serve`], but the server logs every request's access line too.
     fn serve_logging(&self, extra: &[String]) -> Result<ServerProcess, Failure> {
-        self.start_server(false, extra)
+        self.start_server(false, extra, None)
     }
 
-    fn start_server(&self, quiet: bool, extra: &[String]) -> Result<ServerProcess, Failure> {
+    fn start_server(
+        &self,
+        quiet: bool,
+        extra: &[String],
+        path_first: Option<&Path>,
+    ) -> Result<ServerProcess, Failure> {
         let mut cmd = Command::new(&self.opts.cgilab);
+        if let Some(dir) = path_first {
+            let path = std::env::var("PATH").unwrap_or_default();
+            cmd.env("PATH", format!("{}:{path}", dir.display()));
+        }
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--timeout", "10"])
             .args(quiet.then_some("--quiet"))

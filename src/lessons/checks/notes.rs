@@ -1,4 +1,4 @@
-//! Lesson 7 (What a host must refuse): the check of its exercise.
+//! Lesson 9 (What a host must refuse): the check of its exercise.
 
 use super::*;
 
@@ -6,7 +6,7 @@ pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
     let name = require_script(
         c,
         "notes",
-        "start from lessons/07-what-a-host-must-refuse/naive-notes.sh",
+        "start from lessons/09-what-a-host-must-refuse/naive-notes.sh",
     )?;
     let n = nonce();
     let dir = tempfile::tempdir()

@@ -1,0 +1,117 @@
+//! Lesson 6 (Workers that stay): the check of its exercise.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// Requests the pool check sends.
+const POOL_REQUESTS: u32 = 10;
+
+pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
+    let hint = "answer two lines, `pid PID` (os.getpid()) and `requests N`, N counted in a global that the app adds one to on each call; run it as CGI with wsgiref's CGIHandler under `if __name__ == \"__main__\":`";
+    let name = require_wsgi(c, "tally", hint)?;
+    let file = c.opts.cgi_bin.join(&name);
+    let server = c.serve(&[
+        format!("--wsgi=tally={}", file.display()),
+        "--workers=2".into(),
+    ])?;
+
+    // As CGI: every request is a process of its own, which has answered one request.
+    let cgi = format!("/cgi-bin/{name}");
+    let mut cgi_pids = Vec::new();
+    for _ in 0..2 {
+        let (pid, n) = tally_of(c, &server, &cgi, &name, hint)?;
+        if n != 1 {
+            return Err(fail(
+                format!("GET {cgi} says `requests {n}`; as CGI every request is a new process"),
+                "count in a global of the module: a new process starts it at 0 again",
+            ));
+        }
+        cgi_pids.push(pid);
+    }
+    if cgi_pids[0] == cgi_pids[1] {
+        return Err(fail(
+            format!("GET {cgi} twice says the same pid {}", cgi_pids[0]),
+            "print os.getpid(), the pid of the process that answers",
+        ));
+    }
+    c.pass(format!(
+        "as CGI, each request is a new process (pid {}, then {}) that answers `requests 1`",
+        cgi_pids[0], cgi_pids[1]
+    ));
+
+    // In a pool of two: each worker counts its own, 1, 2, 3, ... and no more than two pids.
+    let pool = "/pool/tally";
+    let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
+    for _ in 0..POOL_REQUESTS {
+        let (pid, n) = tally_of(c, &server, pool, &name, hint)?;
+        let last = seen.entry(pid).or_insert(0);
+        if n != *last + 1 {
+            return Err(fail(
+                format!("GET {pool}: worker {pid} said `requests {n}` after `requests {last}`"),
+                "add one to the count on every call, and print it after adding",
+            ));
+        }
+        *last = n;
+    }
+    if seen.len() > 2 {
+        return Err(fail(
+            format!(
+                "{} pids answered {POOL_REQUESTS} requests to a pool of 2 workers",
+                seen.len()
+            ),
+            "print os.getpid() of the process that answers, not of a child it starts",
+        ));
+    }
+    let counts: Vec<String> = seen
+        .iter()
+        .map(|(pid, n)| format!("worker {pid} answered {n}"))
+        .collect();
+    c.pass(format!(
+        "in a pool of 2, {POOL_REQUESTS} requests: {}, each counting its own",
+        counts.join(", ")
+    ));
+    Ok(())
+}
+
+/// The learner's `stem_wsgi.py` in cgi-bin: its name, with a passing step.
+pub(super) fn require_wsgi(c: &mut Check, stem: &str, hint: &str) -> Result<String, Failure> {
+    let name = format!("{stem}_wsgi.py");
+    if !c.opts.cgi_bin.join(&name).is_file() {
+        return Err(fail(
+            format!("{} does not exist", c.script_path(&name)),
+            hint,
+        ));
+    }
+    c.pass(format!("{} exists", c.script_path(&name)));
+    Ok(name)
+}
+
+/// GET `target` and read `pid PID` and `requests N` from the body.
+fn tally_of(
+    c: &Check,
+    server: &ServerProcess,
+    target: &str,
+    script: &str,
+    hint: &str,
+) -> Result<(u32, u32), Failure> {
+    let req = Req::get(target);
+    let resp = c.fetch(server, &req, script)?;
+    c.expect_status(server, &req, &resp, script, 200, hint)?;
+    let body = lines(&resp);
+    let field = |key: &str| {
+        body.iter()
+            .find_map(|l| l.strip_prefix(key)?.trim().parse::<u32>().ok())
+    };
+    match (field("pid "), field("requests ")) {
+        (Some(pid), Some(n)) => Ok((pid, n)),
+        _ => Err(Failure {
+            what: format!(
+                "GET {target} answered `{}`, not the lines `pid PID` and `requests N`",
+                resp.text().trim_end().escape_debug()
+            ),
+            details: logged(server, script),
+            hint: hint.into(),
+        }),
+    }
+}
