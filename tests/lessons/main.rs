@@ -27,7 +27,7 @@
 //! - A command ending in ` &` (nginx, gunicorn, a second cgilab) runs in the background
 //!   until the page ends, when its process group is stopped; its block's output is
 //!   compared with its first output lines, waiting for them up to 10 s (so a line saying
-//!   it is ready makes the next command safe). Ports 8001-8003, 8080 and 8081 in commands
+//!   it is ready makes the next command safe). Ports 8001-8003, 8080 to 8082 in commands
 //!   get free ports of their own, rewritten like the server's.
 //! - ```` ```console skip: REASON ```` is shown, not run (the server itself, cargo).
 //!

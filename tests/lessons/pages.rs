@@ -95,6 +95,7 @@ fn lesson_10_your_flask_app() {
 }
 
 #[test]
+#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn lesson_11_the_three_layers() {
     check_page("lessons/11-the-three-layers/README.md");
 }

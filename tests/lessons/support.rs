@@ -15,7 +15,7 @@ const HELLO_CGI: &str = env!("CARGO_BIN_EXE_hello-cgi");
 pub const PAGE_PORT: &str = "8000";
 /// Other ports a page may use (a second server, nginx, gunicorn): each gets a free port
 /// for the page's run, rewritten as the server's is.
-pub const SPARE_PORTS: [&str; 5] = ["8001", "8002", "8003", "8080", "8081"];
+pub const SPARE_PORTS: [&str; 6] = ["8001", "8002", "8003", "8080", "8081", "8082"];
 /// Longest a single command may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
