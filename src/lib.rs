@@ -7,9 +7,11 @@
 //! 1. [`cli`]: the command line. [`cli::args`] holds what the user typed (the only
 //!    module that knows clap); [`cli::run`] turns it into plain values and runs `serve`,
 //!    `routes`, `bench` or `lessons`.
-//! 2. [`bench`](mod@bench) runs `cgilab bench`: it loads CGI and gateway twins side by side
-//!    ([`bench::load`]), times the bare spawn of each script ([`bench::floor`]) and prints
-//!    the report ([`bench::report`]). [`lessons`] lists the course in `lessons/` and
+//! 2. [`bench`](mod@bench) runs `cgilab bench`: it starts a server of its own
+//!    ([`bench::own_server`]) or takes others ([`bench::target`]), loads CGI and gateway
+//!    twins and other servers side by side ([`bench::load`]), times the bare spawn of each
+//!    script ([`bench::floor`]), prints the report and fails a run that met errors
+//!    ([`bench::report`]), and draws it ([`bench::chart`]). [`lessons`] lists the course in `lessons/` and
 //!    checks its exercises. Both look at a server from outside through [`client`]: a
 //!    `cgilab serve` process of their own, and one HTTP response reader.
 //! 3. [`server`] accepts connections on tiny_http and gives each request to a worker
