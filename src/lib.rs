@@ -9,7 +9,7 @@
 //!    `routes`, `bench` or `lessons`.
 //! 2. [`bench`](mod@bench) runs `cgilab bench`: it starts a server of its own
 //!    ([`bench::own_server`]) or takes others ([`bench::target`]), loads CGI and gateway
-//!    twins and other servers side by side ([`bench::load`]), times the bare spawn of each
+//!    twins and other servers side by side ([`bench::load`](mod@bench::load)), times the bare spawn of each
 //!    script ([`bench::floor`]), prints the report and fails a run that met errors
 //!    ([`bench::report`]), and draws it ([`bench::chart`]). [`lessons`] lists the course in `lessons/` and
 //!    checks its exercises. Both look at a server from outside through [`client`]: a
