@@ -4,7 +4,7 @@
 //! Without `--url` it starts its own server ([`own_server`]: this same binary, `serve
 //! --quiet`, on 127.0.0.1:0) over `--cgi-bin` or a temporary cgi-bin holding the hello
 //! twins, loads each target at each concurrency over keep-alive connections
-//! ([`load`]), and measures in the same run the raw spawn floor of each script
+//! ([`load`](mod@load)), and measures in the same run the raw spawn floor of each script
 //! ([`floor`]): spawn, drain stdout, wait, with no HTTP at all. `--url LABEL=URL` adds
 //! other servers ([`target`]), gunicorn say, to the same interleaved run. The report
 //! ([`report`]) is a table, CSV or JSON, and `--chart` draws it ([`chart`]). A run in
