@@ -1,6 +1,7 @@
 //! The process plumbing every host shares: spawning into a process group, reaping and
 //! the `--max-procs` slots ([`child`]); a child's three pipes in one loop ([`pipes`]) on
-//! [`poll`]; finding an interpreter ([`interpreter`]); the signal thread ([`signals`]).
+//! [`poll`]; finding an interpreter ([`interpreter`]); the signals: INT/TERM stop, HUP/TTIN/TTOU
+//! to subscribers ([`signals`]).
 
 pub mod child;
 pub mod interpreter;

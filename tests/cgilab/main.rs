@@ -16,6 +16,7 @@
 //!   output as 502, framing, HEAD, streaming.
 //! - [`lifecycle`]: Server-Timing and the access log, --timeout, --max-procs, clients that
 //!   disconnect or stall, request size limits, leaks under load, descriptor exhaustion.
+//! - [`signals`]: the signal mask scripts start with; signals that must not stop the server.
 //! - [`cli`]: startup errors.
 
 mod support;
@@ -26,3 +27,4 @@ mod environ;
 mod lifecycle;
 mod response;
 mod routing;
+mod signals;
