@@ -70,6 +70,7 @@ pub fn sample_environ(script: &Script) -> Environ {
         software: crate::http::response::SERVER.into(),
         document_root: script.path.parent().map(PathBuf::from).unwrap_or_default(),
         extra: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+        pass_auth: false,
     };
     environ::build(&head, &inv, &site)
 }

@@ -16,6 +16,8 @@
 //!   output as 502, framing, HEAD, streaming.
 //! - [`lifecycle`]: Server-Timing and the access log, --timeout, --max-procs, clients that
 //!   disconnect or stall, request size limits, leaks under load, descriptor exhaustion.
+//! - [`limits`]: what a misbehaving script cannot do: outrun --timeout, hold a slot or a
+//!   response after it exits, look complete after a crash; uploads and the queue.
 //! - [`signals`]: the signal mask scripts start with; signals that must not stop the server.
 //! - [`cli`]: startup errors.
 
@@ -25,6 +27,7 @@ mod body;
 mod cli;
 mod environ;
 mod lifecycle;
+mod limits;
 mod response;
 mod routing;
 mod signals;
