@@ -163,7 +163,7 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
         status: head.status,
         bytes,
         error,
-        exit: Some(child::describe(ended)),
+        exit: child::describe_failure(ended),
     })
 }
 
@@ -294,7 +294,7 @@ fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
         status,
         bytes,
         error,
-        exit: Some(child::describe(ended)),
+        exit: child::describe_failure(ended),
     })
 }
 

@@ -1,8 +1,9 @@
 //! What a request cost, made visible: the `Server-Timing` header (W3C Server Timing) and
 //! the access log line carry the same phases.
 //!
-//! For CGI: `queue` (the wait for a `--max-procs` slot), `spawn` (fork and exec of the script), `headers` (from the request's arrival
-//! until the script's header block was parsed) and `total`. For the gateway: `call` (the
+//! For CGI: `queue` (the wait for a `--max-procs` slot, when there was one), `spawn`
+//! (fork and exec of the script), `headers` (from the request's arrival until the
+//! script's header block was parsed) and `total`. For the gateway: `call` (the
 //! app's call until its status and headers) and `total`. A streamed body goes out after the
 //! header does, so the header's `total` is the time until the response head was sent; the
 //! access log line, written when the body is done, has the final `total`.

@@ -138,6 +138,15 @@ pub fn kill_all_groups() {
     }
 }
 
+/// How a script that did not exit with status 0 ended, for the access log; `None` for
+/// a clean exit, which is the rule and needs no word on the line.
+pub fn describe_failure(ended: Ended) -> Option<String> {
+    match ended {
+        Ended::Exited(status) if status.success() => None,
+        _ => Some(describe(ended)),
+    }
+}
+
 /// The exit status as the access log shows it: `exit=N` or `signal=NAME`.
 pub fn describe(ended: Ended) -> String {
     use std::os::unix::process::ExitStatusExt;

@@ -56,6 +56,16 @@ impl Slots {
         }
     }
 
+    /// A slot if one is free and nobody is waiting for one.
+    pub fn try_acquire(&self) -> Option<Slot> {
+        let mut state = self.inner.lock();
+        if state.running < self.inner.limit && state.waiting.is_empty() {
+            state.running += 1;
+            return Some(Slot(self.inner.clone()));
+        }
+        None
+    }
+
     /// A slot, waiting in line for at most `wait` when all are taken.
     pub fn acquire(&self, wait: Duration) -> Result<Slot, Full> {
         let started = Instant::now();

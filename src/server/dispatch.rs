@@ -117,9 +117,17 @@ fn serve_cgi(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Cgi, timing),
     };
-    let queued = std::time::Instant::now();
-    let slot = ctx.slots.acquire(ctx.config.queue_timeout);
-    timing.queue = Some(queued.elapsed());
+    // A request that had to wait for its slot says how long (`queue`); one that did not
+    // shows no queue phase.
+    let slot = match ctx.slots.try_acquire() {
+        Some(slot) => Ok(slot),
+        None => {
+            let queued = std::time::Instant::now();
+            let slot = ctx.slots.acquire(ctx.config.queue_timeout);
+            timing.queue = Some(queued.elapsed());
+            slot
+        }
+    };
     let slot = match slot {
         Ok(slot) => slot,
         Err(full) => {
