@@ -76,7 +76,8 @@ impl Running {
         if let Some(status) = self.reaped {
             return Ended::Exited(status);
         }
-        let exited = matches!(self.child.try_wait(), Ok(Some(_))) || self.wait_exit(deadline);
+        // Not `try_wait`: it would reap, and the group id must stay ours until the kill.
+        let exited = self.wait_exit(deadline);
         // Leftovers of the group (background children) go with the script; the leader is
         // a zombie until reaped below, so the group id is still this script's.
         self.kill_group();
@@ -93,21 +94,29 @@ impl Running {
         live_groups().retain(|&p| p != pid);
     }
 
-    /// Blocks until the child exits or `deadline` passes; true if it exited.
+    /// Blocks until the child exits or `deadline` passes; true if it exited. Never reaps.
     fn wait_exit(&mut self, deadline: Instant) -> bool {
         let Some(fd) = self.exit_fd() else {
-            // An older kernel: poll the exit status instead.
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return true;
+            // An older kernel: ask for the exit status without collecting it.
+            while !self.has_exited() {
+                if Instant::now() >= deadline {
+                    return false;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
-            return false;
+            return true;
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut pfd = crate::process::poll::want(fd, libc::POLLIN);
         crate::process::poll::poll(std::slice::from_mut(&mut pfd), Some(remaining)) > 0
+    }
+
+    /// True if the child has exited, leaving it a zombie (`WNOWAIT`) until it is reaped.
+    fn has_exited(&self) -> bool {
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        let rc = unsafe { libc::waitid(libc::P_PID, self.child.id(), &mut info, flags) };
+        rc == 0 && unsafe { info.si_pid() } != 0
     }
 }
 
