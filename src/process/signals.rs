@@ -104,3 +104,24 @@ fn stop(signal: i32) -> ! {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn hup_ttin_and_ttou_reach_subscribers() {
+        install().unwrap();
+        let rx = subscribe();
+        for (raw, expected) in [
+            (SIGHUP, Signal::Hup),
+            (SIGTTIN, Signal::Ttin),
+            (SIGTTOU, Signal::Ttou),
+        ] {
+            signal_hook::low_level::raise(raw).unwrap();
+            let got = rx.recv_timeout(Duration::from_secs(5));
+            assert_eq!(got, Ok(expected));
+        }
+    }
+}
