@@ -443,3 +443,29 @@ fn misbehaving_scripts_leave_no_zombies_or_descriptors() {
         fd_count(pid)
     );
 }
+
+/// A script that left its process group does not outlive the server: on SIGTERM the
+/// server kills each running script's pid as well as its group.
+#[test]
+fn script_that_leaves_its_group_dies_with_the_server() {
+    let mut server = Site::new()
+        .script(
+            "escape.py",
+            "#!/usr/bin/env python3\nimport os, time\nos.setpgid(0, os.getpgid(os.getppid()))\nopen(os.environ['STATE_DIR'] + '/escape.pid', 'w').write(str(os.getpid()))\ntime.sleep(30)\n",
+        )
+        .start();
+    let mut conn = server.connect();
+    conn.send(b"GET /cgi-bin/escape.py HTTP/1.1\r\nHost: x\r\n\r\n");
+    let pid_file = server.state().join("escape.pid");
+    assert!(eventually(GONE_WITHIN, || pid_file.exists()), "never ran");
+    let pid = read_pid_file(&pid_file);
+    unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
+    assert!(
+        eventually(GONE_WITHIN, || !server.is_running()),
+        "the server did not stop"
+    );
+    assert!(
+        eventually(GONE_WITHIN, || process_gone(pid)),
+        "script {pid} outlived the server"
+    );
+}
