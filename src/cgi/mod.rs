@@ -4,8 +4,9 @@
 //!
 //! 1. The meta-variables (§4.1) become the script's whole environment; the caller builds
 //!    them with [`crate::request::environ::build`], the same function the gateway uses.
-//! 2. The command line (§4.4, §7.2): the script, or its interpreter and the script, plus
-//!    the search words of an `isindex`-style query. The working directory is the script's.
+//! 2. The command line (§4.4, §7.2, [`command`]): the script, or its interpreter and the
+//!    script, plus the search words of an `isindex`-style query. The working directory
+//!    is the script's.
 //! 3. The request body goes to stdin (§4.2) while stdout and stderr are read, all three at
 //!    once in one `poll` loop ([`crate::process::pipes`]), so a script that writes before
 //!    it reads cannot deadlock.
@@ -21,16 +22,17 @@
 //! are killed: 504 if nothing was sent yet, else a cut connection.
 //!
 //! `nph-` scripts (§5) skip steps 4 and 5: what they write goes to the client unchanged.
-
 //!
 //! [`run`] is the walk; each step below it is a function named for what it does.
 
+pub mod command;
 pub mod script;
 pub mod watchdog;
 
+pub use command::{command, search_words};
+
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tiny_http::Request;
@@ -45,7 +47,6 @@ use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
 use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
-use crate::request::percent;
 use script::Script;
 
 /// How long a failed script may go on writing to stderr before it is killed.
@@ -383,53 +384,9 @@ fn client_gone() -> RequestError {
     }
 }
 
-/// §4.4 and §7.2: the command line, environment and working directory.
-pub fn command(script: &Script, env: &Environ, query: &str) -> Command {
-    let mut cmd = match script.interpreter {
-        Some(interpreter) => {
-            let mut cmd = Command::new(crate::process::interpreter::interpreter_path(interpreter));
-            cmd.arg(&script.path);
-            cmd
-        }
-        None => Command::new(&script.path),
-    };
-    cmd.args(search_words(query))
-        .env_clear()
-        .envs(env.iter())
-        .process_group(0);
-    if let Some(dir) = script.path.parent() {
-        cmd.current_dir(dir);
-    }
-    cmd
-}
-
-/// §4.4: a query with no unencoded `=` is a list of search words, passed as arguments.
-pub fn search_words(query: &str) -> Vec<String> {
-    if query.is_empty() || query.contains('=') {
-        return Vec::new();
-    }
-    let words: Option<Vec<String>> = query
-        .split('+')
-        .map(|w| {
-            let bytes = percent::decode(w)?;
-            String::from_utf8(bytes).ok().filter(|s| !s.contains('\0'))
-        })
-        .collect();
-    // §4.4: if a word cannot be decoded, no arguments are passed at all.
-    words.unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_words_come_from_queries_without_equals() {
-        assert_eq!(search_words("a+b%20c"), ["a", "b c"]);
-        assert!(search_words("a=1").is_empty());
-        assert!(search_words("").is_empty());
-        assert!(search_words("ok+%zz").is_empty());
-    }
 
     #[test]
     fn nph_status_reads_the_status_line() {
