@@ -4,7 +4,7 @@
 //!
 //! 1. The meta-variables (§4.1) become the script's whole environment; the caller builds
 //!    them with [`crate::request::environ::build`], the same function the gateway uses.
-//! 2. The command line (§4.4, §7.2, [`command`]): the script, or its interpreter and the
+//! 2. The command line (§4.4, §7.2, [`command`](mod@command)): the script, or its interpreter and the
 //!    script, plus the search words of an `isindex`-style query. The working directory
 //!    is the script's.
 //! 3. The request body goes to stdin (§4.2) while stdout and stderr are read, all three at
