@@ -1,5 +1,6 @@
 //! The server's signals: INT and TERM stop it (and the scripts with it); HUP, TTIN and
-//! TTOU go to whoever subscribed (the pool supervisor: reload, add a worker, remove one).
+//! TTOU go to [`handle`]'s callback and to subscribers (the pool supervisor: reload, add a
+//! worker, remove one).
 //!
 //! Signals are caught by handlers (the `signal-hook` crate), never blocked. Blocking them
 //! for a `sigwait` thread would be inherited by every script, which then starts with
@@ -15,55 +16,72 @@ use std::thread;
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU};
 use signal_hook::iterator::Signals;
 
-/// A signal passed on to subscribers.
+/// A signal the server acts on, as the signal thread reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
+    /// SIGINT or SIGTERM (the number): stop.
+    Stop(i32),
     /// SIGHUP: reload (new workers first, then retire the old ones).
-    Hup,
-    /// SIGTTIN: one more worker per pool.
-    Ttin,
+    Reload,
+    /// SIGTTIN: one worker more per pool.
+    MoreWorkers,
     /// SIGTTOU: one worker fewer per pool.
-    Ttou,
+    FewerWorkers,
 }
 
-type StopHook = Box<dyn Fn() + Send>;
-
 static SUBSCRIBERS: Mutex<Vec<Sender<Signal>>> = Mutex::new(Vec::new());
-static STOP_HOOKS: Mutex<Vec<StopHook>> = Mutex::new(Vec::new());
 
-/// Every HUP, TTIN and TTOU the server receives from now on. Until someone subscribes
-/// they are caught and dropped, so none of them stops the server.
+/// Every HUP, TTIN and TTOU the server receives from now on, as a channel (another way
+/// to hear them than [`handle`]'s callback). Until someone listens they are caught and
+/// dropped, so none of them stops the server.
 pub fn subscribe() -> Receiver<Signal> {
     let (tx, rx) = channel();
-    lock(&SUBSCRIBERS).push(tx);
+    SUBSCRIBERS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(tx);
     rx
 }
 
-/// Runs `hook` when the server stops on INT or TERM, after the scripts are killed and
-/// before the process exits (e.g. to stop a pool's workers).
-pub fn at_stop(hook: impl Fn() + Send + 'static) {
-    lock(&STOP_HOOKS).push(Box::new(hook));
+/// Catches INT, TERM, HUP, TTIN and TTOU and acts on them on a thread of their own, so
+/// handling them needs no async-signal-safe code. `on_signal` hears each one (so do the
+/// [`subscribe`]rs, but for stops); after a stop it returns, the running scripts and their
+/// groups are killed and the server exits. Call it once, at startup.
+pub fn handle(mut on_signal: impl FnMut(Signal) + Send + 'static) {
+    default_what_was_ignored();
+    let started =
+        Signals::new([SIGINT, SIGTERM, SIGHUP, SIGTTIN, SIGTTOU]).and_then(|mut signals| {
+            thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || {
+                    for raw in signals.forever() {
+                        let signal = match raw {
+                            SIGHUP => Signal::Reload,
+                            SIGTTIN => Signal::MoreWorkers,
+                            SIGTTOU => Signal::FewerWorkers,
+                            _ => Signal::Stop(raw),
+                        };
+                        on_signal(signal);
+                        if let Signal::Stop(raw) = signal {
+                            stop(raw);
+                        }
+                        // A subscriber that went away is dropped.
+                        SUBSCRIBERS
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .retain(|tx| tx.send(signal).is_ok());
+                    }
+                })
+                .map(drop)
+        });
+    if let Err(e) = started {
+        eprintln!("cgilab: cannot catch signals: {e}; Ctrl-C will leave scripts running");
+    }
 }
 
-/// Installs the handlers and the thread that acts on them; call once, at startup.
-pub fn install() -> std::io::Result<()> {
-    default_what_was_ignored();
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGTTIN, SIGTTOU])?;
-    thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                let passed = match signal {
-                    SIGHUP => Signal::Hup,
-                    SIGTTIN => Signal::Ttin,
-                    SIGTTOU => Signal::Ttou,
-                    _ => stop(signal),
-                };
-                // A subscriber that went away is dropped.
-                lock(&SUBSCRIBERS).retain(|tx| tx.send(passed).is_ok());
-            }
-        })?;
-    Ok(())
+/// SIGINT and SIGTERM stop the server; HUP, TTIN and TTOU go to subscribers only.
+pub fn stop_on_signal() {
+    handle(|_| {});
 }
 
 /// Resets to its default action each signal that whoever started the server left ignored
@@ -86,12 +104,9 @@ fn default_what_was_ignored() {
     }
 }
 
-/// Kills the running scripts, runs the stop hooks, and exits.
+/// Kills the running scripts and exits.
 fn stop(signal: i32) -> ! {
     crate::process::child::kill_all_groups();
-    for hook in lock(&STOP_HOOKS).iter() {
-        hook();
-    }
     let name = if signal == SIGINT {
         "SIGINT"
     } else {
@@ -101,27 +116,24 @@ fn stop(signal: i32) -> ! {
     std::process::exit(128 + signal);
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
     #[test]
-    fn hup_ttin_and_ttou_reach_subscribers() {
-        install().unwrap();
+    fn hup_ttin_and_ttou_reach_the_callback_and_subscribers() {
+        let (tx, heard) = channel();
+        handle(move |signal| tx.send(signal).unwrap());
         let rx = subscribe();
         for (raw, expected) in [
-            (SIGHUP, Signal::Hup),
-            (SIGTTIN, Signal::Ttin),
-            (SIGTTOU, Signal::Ttou),
+            (SIGHUP, Signal::Reload),
+            (SIGTTIN, Signal::MoreWorkers),
+            (SIGTTOU, Signal::FewerWorkers),
         ] {
             signal_hook::low_level::raise(raw).unwrap();
-            let got = rx.recv_timeout(Duration::from_secs(5));
-            assert_eq!(got, Ok(expected));
+            assert_eq!(heard.recv_timeout(Duration::from_secs(5)), Ok(expected));
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(expected));
         }
     }
 }

@@ -58,9 +58,7 @@ impl Server {
 
     /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
     pub fn run(self) {
-        if let Err(e) = crate::process::signals::install() {
-            eprintln!("cgilab: cannot catch signals: {e}; Ctrl-C will leave scripts running");
-        }
+        crate::process::signals::stop_on_signal();
         eprintln!(
             "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
             self.ctx.local,
