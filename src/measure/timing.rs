@@ -1,8 +1,9 @@
 //! What a request cost, made visible: the `Server-Timing` header (W3C Server Timing) and
 //! the access log line carry the same phases.
 //!
-//! For CGI: `spawn` (fork and exec of the script), `headers` (from the request's arrival
-//! until the script's header block was parsed) and `total`. For the gateway: `call` (the
+//! For CGI: `queue` (the wait for a `--max-procs` slot, when there was one), `spawn`
+//! (fork and exec of the script), `headers` (from the request's arrival until the
+//! script's header block was parsed) and `total`. For the gateway: `call` (the
 //! app's call until its status and headers) and `total`. A streamed body goes out after the
 //! header does, so the header's `total` is the time until the response head was sent; the
 //! access log line, written when the body is done, has the final `total`.
@@ -35,6 +36,8 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct Timing {
     start: Instant,
+    /// Time spent waiting for a `--max-procs` slot.
+    pub queue: Option<Duration>,
     /// Time spent spawning the script.
     pub spawn: Option<Duration>,
     /// Time from the request's start until the script's headers were parsed.
@@ -48,6 +51,7 @@ impl Timing {
     pub fn start() -> Timing {
         Timing {
             start: Instant::now(),
+            queue: None,
             spawn: None,
             headers: None,
             call: None,
@@ -66,6 +70,7 @@ impl Timing {
 
     fn phases(&self) -> impl Iterator<Item = (&'static str, Duration)> {
         [
+            ("queue", self.queue),
             ("spawn", self.spawn),
             ("headers", self.headers),
             ("call", self.call),
