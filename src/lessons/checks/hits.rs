@@ -16,12 +16,13 @@ pub(super) fn hits(c: &mut Check) -> Result<(), Failure> {
     let dir = tempfile::tempdir()
         .map_err(|e| fail(format!("cannot make a temporary directory: {e}"), ""))?;
     let file = c.opts.cgi_bin.join(&name);
-    let server = c.serve(&[
+    let args = [
         format!("--wsgi=hits={}", file.display()),
         "--workers=2".into(),
         "--max-requests=3".into(),
         format!("--env=HITS_FILE={}", dir.path().join("hits").display()),
-    ])?;
+    ];
+    let server = c.serve(&args)?;
     let target = "/pool/hits";
 
     // One after another: 1, 2, 3, ..., while the workers are replaced every 3 requests.
@@ -42,7 +43,28 @@ pub(super) fn hits(c: &mut Check) -> Result<(), Failure> {
         "{IN_TURN} requests in turn, through workers replaced every 3 (--max-requests 3): hits 1 to {IN_TURN}"
     ));
 
-    // At once: every count from IN_TURN + 1 on, each exactly once.
+    // A new server: every worker is new, and the count goes on.
+    drop(server);
+    let server = c.serve(&args)?;
+    let after = IN_TURN + 1;
+    let got = hits_of(c, &server, target, &name, hint)?;
+    if got != after {
+        return Err(fail(
+            format!(
+                "after a restart of the server, {target} says `hits {got}`, not `hits {after}`"
+            ),
+            if got <= IN_TURN {
+                "a worker's memory goes with it, and a restart takes every worker: keep the count in $HITS_FILE"
+            } else {
+                "add one per request to the count in $HITS_FILE"
+            },
+        ));
+    }
+    c.pass(format!(
+        "after a restart, with every worker new: hits {after}"
+    ));
+
+    // At once: every count from there on, each exactly once.
     let counts = Arc::new(Mutex::new(Vec::new()));
     let addr = server.addr;
     let clients: Vec<_> = (0..CLIENTS)
@@ -76,7 +98,7 @@ pub(super) fn hits(c: &mut Check) -> Result<(), Failure> {
         }
     }
     got.sort_unstable();
-    let want: Vec<u32> = (IN_TURN + 1..=IN_TURN + CLIENTS * EACH).collect();
+    let want: Vec<u32> = (after + 1..=after + CLIENTS * EACH).collect();
     if got != want {
         let mut twice: Vec<u32> = got
             .windows(2)
@@ -84,26 +106,33 @@ pub(super) fn hits(c: &mut Check) -> Result<(), Failure> {
             .map(|w| w[0])
             .collect();
         twice.dedup();
+        // A count kept in the file never goes back below what it reached in turn; one
+        // that does was kept by a worker that started again from 0.
+        let hint = if got.first().is_some_and(|&n| n <= after) {
+            "each worker counts its own, and a new worker starts again from 0: a worker's memory goes with it; keep the count in $HITS_FILE"
+        } else {
+            "two workers read the same count before either wrote it: hold an exclusive fcntl.flock on the file from the read to the write"
+        };
         return Err(fail(
             format!(
                 "{} requests, {CLIENTS} at a time, said hits {got:?}; want each of {} to {} once{}",
                 CLIENTS * EACH,
-                IN_TURN + 1,
-                IN_TURN + CLIENTS * EACH,
+                after + 1,
+                after + CLIENTS * EACH,
                 if twice.is_empty() {
                     String::new()
                 } else {
                     format!(" ({twice:?} came twice)")
                 }
             ),
-            "two workers read the same count before either wrote it: hold an exclusive fcntl.flock on the file from the read to the write",
+            hint,
         ));
     }
     c.pass(format!(
         "{} requests, {CLIENTS} at a time, on 2 workers: hits {} to {}, none lost, none twice",
         CLIENTS * EACH,
-        IN_TURN + 1,
-        IN_TURN + CLIENTS * EACH
+        after + 1,
+        after + CLIENTS * EACH
     ));
     Ok(())
 }
