@@ -91,7 +91,21 @@ impl Served {
 pub fn handle(ctx: &Ctx, request: Request) {
     let mut timing = Timing::start();
     let head = request_head(&request, ctx.local);
-    let served = dispatch(ctx, request, &head, &mut timing, 0);
+    let served = match request.refusal() {
+        // A head the front refused is answered and logged here like any other request;
+        // its clock starts at the head's first byte (a 408 took that long).
+        Some((status, why)) => {
+            let error = RequestError::Refused {
+                status,
+                why: why.to_string(),
+            };
+            if let Some(arrived) = request.arrived() {
+                timing = Timing::start_at(arrived);
+            }
+            refuse(request, error, Mode::Server, &timing)
+        }
+        None => dispatch(ctx, request, &head, &mut timing, 0),
+    };
     ctx.stats
         .record(&head.target, served.mode, served.status, timing.elapsed());
     if ctx.config.quiet && served.error.is_none() {
@@ -418,7 +432,9 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             .headers()
             .iter()
             .any(|h| h.field.equiv("Transfer-Encoding"));
-    let close = has_body || matches!(status, 400 | 408 | 413);
+    let close = has_body
+        || matches!(status, 400 | 408 | 413)
+        || matches!(error, RequestError::Refused { .. });
     let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
     Served::new(status, bytes, mode, Some(error))
 }

@@ -80,6 +80,8 @@ impl Server {
     fn start(self) -> Vec<thread::JoinHandle<()>> {
         let http = tiny_http::Server::from_listener(self.listener, None)
             .expect("a bound TCP listener is accepted");
+        // Heads the front refuses come to the workers too, to be answered and logged.
+        http.set_refusal_events(true);
         let http = Arc::new(http);
         (0..self.ctx.config.threads)
             .map(|i| {
@@ -101,7 +103,7 @@ fn work(http: &tiny_http::Server, ctx: &Ctx) {
         match http.recv() {
             // The ceiling: an answer with no routing, environ, dispatch or log line, so
             // benches can tell the cost of HTTP itself from the cost of a mode.
-            Ok(request) if request.url() == RAW_ROUTE => {
+            Ok(request) if request.url() == RAW_ROUTE && request.refusal().is_none() => {
                 let headers = [("Content-Type".to_string(), "text/plain".to_string())];
                 let _ = crate::response::send(request, 200, &headers, b"Hello, world!\n", false);
             }

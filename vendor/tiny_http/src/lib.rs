@@ -101,7 +101,6 @@ use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -110,15 +109,17 @@ use client::ClientConnection;
 use connection::Connection;
 use util::MessagesQueue;
 
-pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
+pub use common::{HTTPVersion, Header, HeaderField, HeaderValue, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ConnectionCloser, ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
+mod body;
 mod client;
 mod common;
 mod connection;
+mod head;
 mod request;
 mod response;
 mod ssl;
@@ -140,6 +141,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // cgilab patch: deliver refused heads through `recv()` (see `refusal_events`)
+    refusal_events: Arc<AtomicBool>,
 }
 
 enum Message {
@@ -286,6 +290,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let refusal_events = Arc::new(AtomicBool::new(false));
+        let inside_refusal_events = refusal_events.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -321,21 +327,13 @@ impl Server {
                 match new_client {
                     Ok(client) => {
                         let messages = inside_messages.clone();
+                        let events = inside_refusal_events.load(Relaxed);
                         let mut client = Some(client);
+                        // cgilab patch: one request of a connection in flight at a time
+                        // (see `client.rs`); upstream parsed ahead without limit.
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
+                                client.serve(events, |rq| messages.push(rq.into()));
                             }
                         }));
                     }
@@ -364,7 +362,18 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            refusal_events,
         })
+    }
+
+    /// cgilab patch: with `true`, a request head the front refuses (400, 408, 414, 417,
+    /// 431, 501, 505) arrives through `recv()` as a [`Request`] whose
+    /// [`Request::refusal`] gives the status, so the server answers and logs it like any
+    /// other; the connection closes after that answer. With `false` (the default, as
+    /// upstream) the front answers such heads itself. Applies to connections accepted
+    /// after the call.
+    pub fn set_refusal_events(&self, on: bool) {
+        self.refusal_events.store(on, Relaxed);
     }
 
     /// Returns an iterator for all the incoming requests.
