@@ -73,6 +73,10 @@ pub struct Served {
     pub error: Option<RequestError>,
     /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
     pub redirects: Vec<String>,
+    /// The script or app that answered (its SCRIPT_NAME), if one existed: the latency
+    /// stats are kept by it, so they are bounded by what is installed, not by the paths
+    /// clients ask for.
+    pub ran: Option<String>,
 }
 
 impl Served {
@@ -83,7 +87,13 @@ impl Served {
             mode,
             error,
             redirects: Vec::new(),
+            ran: None,
         }
+    }
+
+    fn ran(mut self, script_name: &str) -> Served {
+        self.ran = Some(script_name.to_string());
+        self
     }
 }
 
@@ -106,8 +116,10 @@ pub fn handle(ctx: &Ctx, request: Request) {
         }
         None => dispatch(ctx, request, &head, &mut timing, 0),
     };
-    ctx.stats
-        .record(&head.target, served.mode, served.status, timing.elapsed());
+    if let Some(ran) = &served.ran {
+        ctx.stats
+            .record(ran, served.mode, served.status, timing.elapsed());
+    }
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
@@ -245,7 +257,7 @@ fn serve_cgi(
             status,
             bytes,
             error,
-        } => Served::new(status, bytes, Mode::Cgi, error),
+        } => Served::new(status, bytes, Mode::Cgi, error).ran(&target.script_name),
         Outcome::Failed { error, request } => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
             if redirects >= MAX_REDIRECTS {
@@ -305,7 +317,7 @@ fn serve_app(
             status,
             bytes,
             error,
-        } => Served::new(status, bytes, Mode::Gateway, error),
+        } => Served::new(status, bytes, Mode::Gateway, error).ran(&target.script_name),
         Outcome::Failed { error, request } => refuse(request, error, Mode::Gateway, timing),
         // The gateway answers with what the app returned; it has no local redirects.
         Outcome::LocalRedirect { request, location } => {

@@ -128,6 +128,13 @@ pub fn start(
 impl BodyWriter {
     /// Sends a piece of the body now (with anything still pending, such as the head).
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        // A large unframed piece goes out as it is, not copied behind the head first.
+        if self.send_body && !self.chunked && data.len() > 64 * 1024 {
+            self.flush()?;
+            self.out.write_all(data)?;
+            self.sent += data.len() as u64;
+            return self.out.flush();
+        }
         if self.send_body && !data.is_empty() {
             if self.chunked {
                 let _ = write!(self.pending, "{:x}\r\n", data.len());

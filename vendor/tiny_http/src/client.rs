@@ -66,7 +66,7 @@ impl ClientConnection {
     /// ends. With `refusal_events`, a head the front refuses is delivered too (as a
     /// request whose [`Request::refusal`] is set) so the server answers and logs it;
     /// otherwise the front answers it itself.
-    pub(crate) fn serve(self, refusal_events: bool, mut deliver: impl FnMut(Request)) {
+    pub(crate) fn serve(self, refusal_events: &AtomicBool, mut deliver: impl FnMut(Request)) {
         let ClientConnection {
             remote_addr,
             mut inbound,
@@ -81,7 +81,7 @@ impl ClientConnection {
                 Ok(head) => head,
                 Err(HeadError::Closed) => return,
                 Err(HeadError::Refused(refusal)) => {
-                    if refusal_events {
+                    if refusal_events.load(Ordering::Relaxed) {
                         let (back, returned) = channel();
                         let writer = Outbound::new(outbound, back);
                         deliver(Request::refused(refusal, secure, remote_addr, writer, &shared));

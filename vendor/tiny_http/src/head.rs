@@ -80,10 +80,10 @@ pub(crate) fn read(src: &mut Inbound, limit: Option<Duration>) -> Result<Head, H
                 } else {
                     (414, "request line over 64 KiB")
                 };
-                return Err(refuse(status, why, first));
+                return Err(refuse(status, why, first, buffered));
             }
             if limit.is_some_and(|l| first.elapsed() > l) {
-                return Err(refuse(408, "request head too slow", first));
+                return Err(refuse(408, "request head too slow", first, buffered));
             }
         }
         match src.fill_more() {
@@ -94,7 +94,7 @@ pub(crate) fn read(src: &mut Inbound, limit: Option<Duration>) -> Result<Head, H
                 return Err(match arrived {
                     // An idle keep-alive connection just ends.
                     None => HeadError::Closed,
-                    Some(first) => refuse(408, "request head too slow", first),
+                    Some(first) => refuse(408, "request head too slow", first, src.buffered()),
                 });
             }
             Err(_) => return Err(HeadError::Closed),
@@ -106,12 +106,16 @@ fn has_blank_line(bytes: &[u8]) -> bool {
     bytes.windows(2).any(|w| w == b"\n\n") || bytes.windows(3).any(|w| w == b"\n\r\n")
 }
 
-fn refuse(status: u16, why: &str, arrived: Instant) -> HeadError {
+/// A refusal of an incomplete head, naming its method and target if they were read.
+fn refuse(status: u16, why: &str, arrived: Instant, buffered: &[u8]) -> HeadError {
+    let mut fields = [httparse::EMPTY_HEADER; 0];
+    let mut req = httparse::Request::new(&mut fields);
+    let _ = req.parse(buffered);
     HeadError::Refused(Refusal {
         status,
         why: why.to_string(),
-        method: None,
-        target: None,
+        method: req.method.map(str::to_string),
+        target: req.path.map(escape_target),
         arrived,
     })
 }

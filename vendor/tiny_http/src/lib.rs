@@ -327,13 +327,13 @@ impl Server {
                 match new_client {
                     Ok(client) => {
                         let messages = inside_messages.clone();
-                        let events = inside_refusal_events.load(Relaxed);
+                        let events = inside_refusal_events.clone();
                         let mut client = Some(client);
                         // cgilab patch: one request of a connection in flight at a time
                         // (see `client.rs`); upstream parsed ahead without limit.
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                client.serve(events, |rq| messages.push(rq.into()));
+                                client.serve(&events, |rq| messages.push(rq.into()));
                             }
                         }));
                     }
@@ -370,8 +370,7 @@ impl Server {
     /// 431, 501, 505) arrives through `recv()` as a [`Request`] whose
     /// [`Request::refusal`] gives the status, so the server answers and logs it like any
     /// other; the connection closes after that answer. With `false` (the default, as
-    /// upstream) the front answers such heads itself. Applies to connections accepted
-    /// after the call.
+    /// upstream) the front answers such heads itself.
     pub fn set_refusal_events(&self, on: bool) {
         self.refusal_events.store(on, Relaxed);
     }
