@@ -23,7 +23,7 @@ pub struct Config {
     pub max_body: u64,
     /// Most scripts running at once.
     pub max_procs: usize,
-    /// Worker threads answering requests.
+    /// Most requests answered at once.
     pub threads: usize,
     /// No access log lines.
     pub quiet: bool,

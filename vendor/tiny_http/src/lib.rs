@@ -144,7 +144,13 @@ pub struct Server {
 
     // cgilab patch: deliver refused heads through `recv()` (see `refusal_events`)
     refusal_events: Arc<AtomicBool>,
+
+    // cgilab patch: when set, requests are handled on their connection's thread
+    handler: Arc<std::sync::OnceLock<Handler>>,
 }
+
+/// cgilab patch: a function that answers requests on the thread that read them.
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
 enum Message {
     Error(IoError),
@@ -292,6 +298,8 @@ impl Server {
         let inside_messages = messages.clone();
         let refusal_events = Arc::new(AtomicBool::new(false));
         let inside_refusal_events = refusal_events.clone();
+        let handler: Arc<std::sync::OnceLock<Handler>> = Arc::new(std::sync::OnceLock::new());
+        let inside_handler = handler.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -328,12 +336,16 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let events = inside_refusal_events.clone();
+                        let handler = inside_handler.clone();
                         let mut client = Some(client);
                         // cgilab patch: one request of a connection in flight at a time
                         // (see `client.rs`); upstream parsed ahead without limit.
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                client.serve(&events, |rq| messages.push(rq.into()));
+                                client.serve(&events, |rq| match handler.get() {
+                                    Some(handle) => handle(rq),
+                                    None => messages.push(rq.into()),
+                                });
                             }
                         }));
                     }
@@ -363,7 +375,16 @@ impl Server {
             close: close_trigger,
             listening_addr: local_addr,
             refusal_events,
+            handler,
         })
+    }
+
+    /// cgilab patch: answers every request with `handler`, on the thread of the
+    /// connection that sent it, instead of queueing it for `recv()`: no thread hop per
+    /// request (connections already have a thread each, and read one request at a time).
+    /// `recv()` then yields only accept errors. Set once; `false` if it already was.
+    pub fn handle_inline(&self, handler: Handler) -> bool {
+        self.handler.set(handler).is_ok()
     }
 
     /// cgilab patch: with `true`, a request head the front refuses (400, 408, 414, 417,
