@@ -1,0 +1,240 @@
+//! The HTTP side: a listener, tiny_http on top of it, and the function that answers each
+//! request by handing it to [`crate::server::dispatch`].
+//!
+//! Each connection has a thread in tiny_http that reads one request at a time; the
+//! request is answered on that same thread, with no hop to a worker and back (on two
+//! cores the hops cost more than the gateway call). `--threads` bounds how many requests
+//! are answered at once: past it, a connection's request waits for a turn.
+//!
+//! tiny_http has no read timeout of its own. A socket accepted on Linux inherits
+//! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
+//! client that stalls mid-request, sits idle on a keep-alive connection or stops reading
+//! a response is dropped after `--read-timeout` and holds up no one else.
+
+pub mod dispatch;
+pub mod index;
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::gateway::Apps;
+use dispatch::ServerState;
+
+/// A route answered straight from the worker loop, as a baseline for benchmarks.
+pub const RAW_ROUTE: &str = "/raw";
+
+/// A bound server, not yet answering.
+pub struct Server {
+    listener: TcpListener,
+    ctx: Arc<ServerState>,
+}
+
+impl Server {
+    /// Binds the listening socket; the error says what to do about it.
+    pub fn bind(config: Config) -> Result<Server, String> {
+        Server::bind_with_apps(config, Apps::builtin())
+    }
+
+    /// Binds, with a set of gateway apps of the caller's choosing.
+    pub fn bind_with_apps(config: Config, apps: Apps) -> Result<Server, String> {
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {addr}: the address is in use; stop the other server or pass --listen {}:0 for a free port",
+                addr.ip()
+            ),
+            _ => format!("cannot listen on {addr}: {e}; pass --listen ADDR"),
+        })?;
+        set_socket_options(&listener, config.read_timeout)
+            .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let ctx = Arc::new(ServerState::new(config, apps, local));
+        Ok(Server { listener, ctx })
+    }
+
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.ctx.local
+    }
+
+    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
+    pub fn run(self) {
+        crate::process::signals::stop_on_signal();
+        eprintln!(
+            "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
+            self.ctx.local,
+            self.ctx.config.cgi_bin.display(),
+            self.ctx.config.threads,
+            self.ctx.config.max_procs
+        );
+        let workers = self.start();
+        for w in workers {
+            let _ = w.join();
+        }
+    }
+
+    /// Answers requests on background threads; returns the address. For benches, tests
+    /// and programs that embed cgilab.
+    pub fn spawn(self) -> SocketAddr {
+        let addr = self.local_addr();
+        self.start();
+        addr
+    }
+
+    fn start(self) -> Vec<thread::JoinHandle<()>> {
+        let http = tiny_http::Server::from_listener(self.listener, None)
+            .expect("a bound TCP listener is accepted");
+        // Heads the front refuses are answered and logged here too.
+        http.set_refusal_events(true);
+        let gate = Arc::new(Gate::new(self.ctx.config.threads));
+        let ctx = self.ctx.clone();
+        http.handle_inline(Arc::new(move |request| {
+            let _turn = gate.enter();
+            answer(&ctx, request);
+        }));
+        let http = Arc::new(http);
+        let ctx = self.ctx.clone();
+        // Accept errors (EMFILE) arrive through `recv()`; the accept thread pauses and
+        // goes on, and this thread logs them.
+        let errors = thread::Builder::new()
+            .name("accept-errors".into())
+            .spawn(move || work(&http, &ctx))
+            .expect("a thread starts");
+        vec![errors]
+    }
+}
+
+/// Answers one request.
+fn answer(ctx: &ServerState, request: tiny_http::Request) {
+    // The ceiling: an answer with no routing, environ, dispatch or log line, so benches
+    // can tell the cost of HTTP itself from the cost of a mode.
+    if request.url() == RAW_ROUTE && request.refusal().is_none() {
+        let headers = [("Content-Type".to_string(), "text/plain".to_string())];
+        let _ = crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
+        return;
+    }
+    // A panic costs its request (tiny_http answers an unanswered request with 500 when
+    // it is dropped), never the connection's thread.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch::handle(ctx, request)
+    }));
+    if outcome.is_err() {
+        eprintln!("cgilab: a request handler panicked; answered 500");
+    }
+}
+
+/// Takes what comes through `recv()`: accept errors, logged at most once a second.
+fn work(http: &tiny_http::Server, ctx: &ServerState) {
+    let mut last_accept_log = Instant::now() - Duration::from_secs(60);
+    loop {
+        match http.recv() {
+            Ok(request) => answer(ctx, request),
+            Err(e) => {
+                if last_accept_log.elapsed() > Duration::from_secs(1) {
+                    eprintln!(
+                        "cgilab: accept failed: {e}; shedding load until descriptors free up"
+                    );
+                    last_accept_log = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// At most N requests answered at once (`--threads`).
+struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A turn at the gate, given back when dropped.
+struct Turn<'a>(&'a Gate);
+
+impl Gate {
+    fn new(n: usize) -> Gate {
+        Gate {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn enter(&self) -> Turn<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Turn(self)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// Makes a panic print one log line (where, and what) instead of several; a panic in a
+/// gateway app prints none here, since its request's access log line reports it.
+pub fn one_line_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = crate::gateway::panics::payload_text(info.payload()).unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        // A panic inside an app call is reported once, on that request's log line.
+        if crate::gateway::panics::keep_panic_place(&place) {
+            return;
+        }
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        eprintln!(
+            "cgilab: panic in {name} at {place}: {}",
+            message.escape_debug()
+        );
+    }));
+}
+
+/// Sets the options that accepted sockets inherit: the read and write timeouts, and
+/// TCP_NODELAY, so the small last write of a response (the end of a chunked body) is not
+/// held back by Nagle's algorithm until the client's delayed ACK, 40 ms later.
+fn set_socket_options(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    let one: libc::c_int = 1;
+    let fd = listener.as_raw_fd();
+    for (level, option, value, len) in [
+        (
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>(),
+        ),
+        (
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>(),
+        ),
+        (
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>(),
+        ),
+    ] {
+        let rc = unsafe { libc::setsockopt(fd, level, option, value, len as libc::socklen_t) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
