@@ -215,3 +215,16 @@ fn a_body_trickled_a_byte_at_a_time_is_cut_with_408() {
     );
     server.wait_log("for the 408", |l| l.contains(" POST /cgi-bin/cat.sh 408 "));
 }
+
+/// RFC 9110 §10.1.1: a client that waits for `100 Continue` and gets a final response
+/// instead may send its body or not; the server cannot tell its next request from that
+/// body, so the connection ends after the response instead of reading on.
+#[test]
+fn a_request_answered_without_100_continue_ends_the_connection() {
+    let server = site().start();
+    let mut conn = server.connect();
+    conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    let res = conn.response();
+    assert_eq!(res.status, 200);
+    assert!(conn.closed_within(Duration::from_secs(5)));
+}

@@ -70,6 +70,11 @@ impl Framed {
         matches!(self.state, State::Done)
     }
 
+    /// True if the body has bytes to come and none was read yet.
+    pub(crate) fn untouched(&self) -> bool {
+        !self.is_done() && self.received == 0 && matches!(self.state, State::Length(_) | State::Size)
+    }
+
     /// The deadline grows by a second for each KiB received, so a large upload at any
     /// reasonable speed is never cut, and a trickle is cut after the grace period.
     fn check_deadline(&self) -> io::Result<()> {

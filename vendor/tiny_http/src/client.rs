@@ -94,6 +94,7 @@ impl ClientConnection {
                 }
             };
             let last = head.last;
+            let expects_continue = head.expects_continue;
             let (body_back, body_returned) = channel();
             let (writer_back, writer_returned) = channel();
             let framed = Framed::new(head.framing, read_timeout.map(|t| t * HEAD_TIME_FACTOR));
@@ -106,7 +107,11 @@ impl ClientConnection {
             let Ok((mut src, mut framed)) = body_returned.recv() else {
                 return;
             };
-            let drained = framed.drain(&mut src);
+            // A client that waits for `100 Continue` and was answered without it may
+            // send its body or may not (RFC 9110 §10.1.1): reading on could take its
+            // next request for the body, so the connection ends instead.
+            let unasked = expects_continue && framed.untouched();
+            let drained = !unasked && framed.drain(&mut src);
             let Ok(writer) = writer_returned.recv() else {
                 return;
             };
