@@ -6,7 +6,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::support::{Conn, Site};
+use crate::support::{Conn, Site, eventually, fd_count};
 use crate::{MARK, a_script_ran, rss_kib, site, still_serves};
 
 const SMUGGLED: &str = "GET /cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -112,6 +112,46 @@ fn a_client_that_pipelines_without_reading_holds_up_no_one() {
         grown < 32 * 1024,
         "RSS grew by {grown} KiB after {sent} requests"
     );
+    drop(hostile);
+}
+
+/// A client that stops reading holds its connection only until a response cannot be
+/// written within `--read-timeout`: then the server ends it, though the client keeps it
+/// open and has more requests queued on it (each would otherwise wait out the timeout
+/// in turn, for ever). Each response here is 20 KB (`/app/form` echoing a long query),
+/// so the socket buffers fill after a few thousand.
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_the_read_timeout() {
+    let server = site().read_timeout("2").start();
+    let fds = fd_count(server.pid());
+    let hostile = server.connect();
+    let mut stream = hostile.stream.try_clone().unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let request = format!(
+        "GET /app/form?{} HTTP/1.1\r\nHost: x\r\n\r\n",
+        "a=1&".repeat(2000)
+    );
+    let flood = thread::spawn(move || {
+        let started = Instant::now();
+        for _ in 0..4000 {
+            if started.elapsed() > Duration::from_secs(10)
+                || stream.write_all(request.as_bytes()).is_err()
+            {
+                break;
+            }
+        }
+    });
+    let serving = eventually(Duration::from_secs(5), || fd_count(server.pid()) > fds);
+    assert!(serving, "the connection was never served");
+    let ended = eventually(Duration::from_secs(30), || fd_count(server.pid()) <= fds);
+    assert!(
+        ended,
+        "the server still holds the connection of a client that never reads"
+    );
+    flood.join().unwrap();
+    assert_eq!(server.get("/app/hello").status, 200);
     drop(hostile);
 }
 

@@ -257,52 +257,66 @@ impl Drop for Body {
     }
 }
 
-/// The response writer as the handler holds it; flushed and handed back when dropped.
+/// The response writer as the handler holds it; flushed and handed back when dropped,
+/// with whether any write failed (a client that stopped reading, past the send timeout):
+/// the connection then ends, instead of timing out once more for each request after.
 pub(crate) struct Outbound {
     writer: Option<io::BufWriter<RefinedTcpStream>>,
-    back: Sender<io::BufWriter<RefinedTcpStream>>,
+    failed: bool,
+    back: Sender<(io::BufWriter<RefinedTcpStream>, bool)>,
 }
 
 impl Outbound {
     pub(crate) fn new(
         writer: io::BufWriter<RefinedTcpStream>,
-        back: Sender<io::BufWriter<RefinedTcpStream>>,
+        back: Sender<(io::BufWriter<RefinedTcpStream>, bool)>,
     ) -> Outbound {
         Outbound {
             writer: Some(writer),
+            failed: false,
             back,
         }
+    }
+
+    fn note<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
     }
 }
 
 impl Write for Outbound {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.writer {
+        let result = match &mut self.writer {
             Some(w) => w.write(buf),
             None => Err(ErrorKind::BrokenPipe.into()),
-        }
+        };
+        self.note(result)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match &mut self.writer {
+        let result = match &mut self.writer {
             Some(w) => w.write_all(buf),
             None => Err(ErrorKind::BrokenPipe.into()),
-        }
+        };
+        self.note(result)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.writer {
+        let result = match &mut self.writer {
             Some(w) => w.flush(),
             None => Ok(()),
-        }
+        };
+        self.note(result)
     }
 }
 
 impl Drop for Outbound {
     fn drop(&mut self) {
         if let Some(mut w) = self.writer.take() {
-            let _ = w.flush();
-            let _ = self.back.send(w);
+            let failed = self.failed || w.flush().is_err();
+            let _ = self.back.send((w, failed));
         }
     }
 }

@@ -9,7 +9,7 @@
 //! connection is closed), and a response that ends the connection is the last thing
 //! written on it.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, ErrorKind, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
@@ -90,6 +90,7 @@ impl ClientConnection {
                     } else {
                         write_refusal(&mut outbound, &refusal);
                     }
+                    linger(&shared, &mut inbound);
                     return;
                 }
             };
@@ -112,14 +113,47 @@ impl ClientConnection {
             // next request for the body, so the connection ends instead.
             let unasked = expects_continue && framed.untouched();
             let drained = !unasked && framed.drain(&mut src);
-            let Ok(writer) = writer_returned.recv() else {
+            let Ok((writer, failed)) = writer_returned.recv() else {
                 return;
             };
+            if failed {
+                return;
+            }
             if !drained || last || shared.closing.load(Ordering::Acquire) {
+                linger(&shared, &mut src);
                 return;
             }
             inbound = src;
             outbound = writer;
+        }
+    }
+}
+
+/// How long, and how much, a closing connection reads and discards before it closes.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: usize = 1 << 20;
+
+/// Ends a connection without a reset: closing a socket with unread input makes the kernel
+/// send RST, which can destroy the response just written before the client reads it. So
+/// the write side is shut first (the client sees the end of the response), and what the
+/// client still sends is read and dropped, for a bounded time, until it closes too
+/// (Apache calls this a lingering close).
+fn linger(shared: &Shared, src: &mut Inbound) {
+    let Some(socket) = &shared.socket else {
+        return;
+    };
+    let _ = socket.shutdown(std::net::Shutdown::Write);
+    let _ = socket.set_read_timeout(Some(Duration::from_millis(100)));
+    let started = std::time::Instant::now();
+    let mut scratch = [0u8; 8192];
+    let mut total = 0;
+    while started.elapsed() < LINGER && total < LINGER_BYTES {
+        match std::io::Read::read(src, &mut scratch) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
 }
