@@ -224,7 +224,16 @@ fn an_unknown_expectation_is_417() {
 #[test]
 fn refusals_carry_server_and_server_timing_and_a_log_line() {
     let server = site().start();
-    let cases: [(&[u8], u16, &str); 4] = [
+    let mut long_line = b"GET /long".to_vec();
+    long_line.extend(std::iter::repeat_n(b'a', 70 * 1024));
+    let mut many = b"GET /many HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..200 {
+        many.extend(format!("X-{i}: v\r\n").bytes());
+    }
+    many.extend(b"\r\n");
+    let cases: [(&[u8], u16, &str); 6] = [
+        (&long_line, 414, " GET - 414 "),
+        (&many, 431, " GET /many 431 "),
         (
             b"GET /fold HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n",
             400,
