@@ -78,7 +78,9 @@ pub fn start(
     // A streamed body to an HTTP/1.0 client ends when the connection does.
     let must_close = framing == Framing::Stream && client.http10 && !bodyless;
     let closer = request.connection_closer();
-    let closing = close || must_close || client.client_closes;
+    // A client still waiting for `100 Continue` may or may not send its body after this
+    // answer (RFC 9110 §10.1.1), so the connection ends with it.
+    let closing = close || must_close || client.client_closes || request.awaits_continue();
     if closing && let Some(c) = &closer {
         c.close_after_response();
     }

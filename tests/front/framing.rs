@@ -226,5 +226,6 @@ fn a_request_answered_without_100_continue_ends_the_connection() {
     conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
     let res = conn.response();
     assert_eq!(res.status, 200);
+    assert_eq!(res.header("Connection"), Some("close"));
     assert!(conn.closed_within(Duration::from_secs(5)));
 }

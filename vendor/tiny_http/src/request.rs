@@ -309,6 +309,12 @@ impl Request {
         self.refusal.as_ref().map(|(s, why)| (*s, why.as_str()))
     }
 
+    /// cgilab patch: true while the client waits for `100 Continue` and the body has
+    /// not been asked for: answered now, the connection ends after the answer.
+    pub fn awaits_continue(&self) -> bool {
+        self.must_send_continue
+    }
+
     /// cgilab patch: when the first byte of this request's head arrived.
     pub fn arrived(&self) -> Option<std::time::Instant> {
         self.arrived
