@@ -108,6 +108,7 @@ fn a_client_that_pipelines_without_reading_holds_up_no_one() {
     }
     let sent = flood.join().unwrap();
     let grown = rss_kib(server.pid()).saturating_sub(before);
+    eprintln!("{sent} pipelined requests: RSS grew by {grown} KiB");
     assert!(
         grown < 32 * 1024,
         "RSS grew by {grown} KiB after {sent} requests"
