@@ -34,7 +34,7 @@ pub struct Config {
     pub max_procs: usize,
     /// How long a request waits for one of the `max_procs` slots before it gets 503.
     pub queue_timeout: Duration,
-    /// Worker threads answering requests.
+    /// Most requests answered at once.
     pub threads: usize,
     /// No access log lines.
     pub quiet: bool,

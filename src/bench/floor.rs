@@ -55,6 +55,7 @@ pub fn sample_environ(script: &Script) -> Environ {
             ("Host".into(), "127.0.0.1:8000".into()),
             ("User-Agent".into(), "cgilab-bench".into()),
         ],
+        raw_values: Vec::new(),
         remote: "127.0.0.1:40000".parse().unwrap(),
         local: "127.0.0.1:8000".parse().unwrap(),
     };

@@ -20,7 +20,7 @@ pub fn command(script: &Script, env: &Environ, query: &str) -> Command {
     };
     cmd.args(search_words(query))
         .env_clear()
-        .envs(env.iter())
+        .envs(env.iter_os())
         .process_group(0);
     if let Some(dir) = script.path.parent() {
         cmd.current_dir(dir);

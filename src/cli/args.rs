@@ -76,7 +76,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub pass_auth: bool,
 
-    /// Worker threads answering requests.
+    /// Most requests answered at once; each connection has a thread, and past this many
+    /// a request waits for a turn.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub threads: usize,
 

@@ -42,6 +42,9 @@ pub fn printenv(req: AppRequest<'_>) -> AppResponse {
 }
 
 /// Twin of form.py: the fields of the query and of an urlencoded POST body.
+///
+/// The body is parsed as it is read, a field at a time, so a large form costs about the
+/// size of the answer, not a copy of the body per stage of parsing.
 pub fn form(req: AppRequest<'_>) -> AppResponse {
     let env = req.environ;
     let mut out = format!("method {}\n", env.get("REQUEST_METHOD").unwrap_or(""));
@@ -52,15 +55,46 @@ pub fn form(req: AppRequest<'_>) -> AppResponse {
         .get("CONTENT_LENGTH")
         .and_then(|l| l.parse().ok())
         .unwrap_or(0);
-    let mut body = Vec::new();
-    let _ = req.input.take(length).read_to_end(&mut body);
+    let mut input = req.input.take(length);
     let ctype = env.get("CONTENT_TYPE").unwrap_or("");
-    if ctype.starts_with("application/x-www-form-urlencoded") {
-        for (name, value) in parse_form(&String::from_utf8_lossy(&body)) {
-            out.push_str(&format!("form {name}={value}\n"));
+    if !ctype.starts_with("application/x-www-form-urlencoded") {
+        let _ = std::io::copy(&mut input, &mut std::io::sink());
+        return AppResponse::new(200, "text/plain; charset=utf-8", out);
+    }
+    let mut field = Vec::new();
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        let n = match input.read(&mut block) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for piece in block[..n].split_inclusive(|&b| b == b'&') {
+            match piece.strip_suffix(b"&") {
+                Some(rest) => {
+                    field.extend_from_slice(rest);
+                    push_field(&mut out, &field);
+                    field.clear();
+                }
+                None => field.extend_from_slice(piece),
+            }
         }
     }
+    push_field(&mut out, &field);
     AppResponse::new(200, "text/plain; charset=utf-8", out)
+}
+
+/// Appends one `name=value` field of a form body as a `form name=value` line.
+fn push_field(out: &mut String, field: &[u8]) {
+    if field.is_empty() {
+        return;
+    }
+    let field = String::from_utf8_lossy(field);
+    let (name, value) = field.split_once('=').unwrap_or((&field, ""));
+    out.push_str("form ");
+    out.push_str(&decode_form(name));
+    out.push('=');
+    out.push_str(&decode_form(value));
+    out.push('\n');
 }
 
 /// Twin of redirect.sh: a client redirect to the hello app.

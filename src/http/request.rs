@@ -18,24 +18,34 @@ pub const MAX_HEADERS: usize = 32 * 1024;
 /// The request, as the environ sees it.
 pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
     let v = request.http_version();
-    let mut headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
-        .collect();
     let mut target = request.url().to_string();
     // RFC 9112 §3.2.2: a server must accept the absolute form (`GET http://host/path`),
     // and its authority replaces the Host header.
+    let mut authority = None;
     if let Some(rest) = target.strip_prefix("http://") {
-        let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-        let path = if path.starts_with('/') {
+        let (host, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        authority = Some(host.to_string());
+        target = if path.starts_with('/') {
             path.to_string()
         } else {
             format!("/{path}")
         };
-        headers.retain(|(n, _)| !n.eq_ignore_ascii_case("Host"));
-        headers.push(("Host".to_string(), authority.to_string()));
-        target = path;
+    }
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(request.headers().len() + 1);
+    // RFC 9112 §5.5: a value may hold obs-text; one that is not UTF-8 goes to a script as
+    // the bytes sent (and to an app read as Latin-1, in `headers`).
+    let mut raw_values = Vec::new();
+    for h in request.headers() {
+        if authority.is_some() && h.field.equiv("Host") {
+            continue;
+        }
+        if std::str::from_utf8(h.value.as_bytes()).is_err() {
+            raw_values.push((headers.len(), h.value.as_bytes().to_vec()));
+        }
+        headers.push((h.field.as_str().to_string(), h.value.as_str().into_owned()));
+    }
+    if let Some(host) = authority {
+        headers.push(("Host".to_string(), host));
     }
     RequestHead {
         method: request.method().as_str().to_string(),
@@ -46,6 +56,7 @@ pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
             (major, minor) => format!("HTTP/{major}.{minor}"),
         },
         headers,
+        raw_values,
         remote: request
             .remote_addr()
             .copied()

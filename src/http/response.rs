@@ -78,7 +78,9 @@ pub fn start(
     // A streamed body to an HTTP/1.0 client ends when the connection does.
     let must_close = framing == Framing::Stream && client.http10 && !bodyless;
     let closer = request.connection_closer();
-    let closing = close || must_close || client.client_closes;
+    // A client still waiting for `100 Continue` may or may not send its body after this
+    // answer (RFC 9110 §10.1.1), so the connection ends with it.
+    let closing = close || must_close || client.client_closes || request.awaits_continue();
     if closing && let Some(c) = &closer {
         c.close_after_response();
     }
@@ -131,6 +133,13 @@ pub fn start(
 impl BodyWriter {
     /// Sends a piece of the body now (with anything still pending, such as the head).
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        // A large unframed piece goes out as it is, not copied behind the head first.
+        if self.send_body && !self.chunked && data.len() > 64 * 1024 {
+            self.flush()?;
+            self.out.write_all(data)?;
+            self.sent += data.len() as u64;
+            return self.out.flush();
+        }
         if self.send_body && !data.is_empty() {
             if self.chunked {
                 let _ = write!(self.pending, "{:x}\r\n", data.len());

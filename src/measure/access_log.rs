@@ -15,6 +15,10 @@ pub struct Answered {
     pub exit: Option<String>,
     /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
     pub redirects: Vec<String>,
+    /// The script or app that answered (its SCRIPT_NAME), if one existed: the latency
+    /// stats are kept by it, so they are bounded by what is installed, not by the paths
+    /// clients ask for.
+    pub ran: Option<String>,
 }
 
 impl Answered {
@@ -27,7 +31,14 @@ impl Answered {
             error: sent.error,
             exit: sent.exit,
             redirects: Vec::new(),
+            ran: None,
         }
+    }
+
+    /// Names the script or app that answered.
+    pub fn ran(mut self, script_name: &str) -> Answered {
+        self.ran = Some(script_name.to_string());
+        self
     }
 
     /// The log line: who asked what, the status, bytes, mode, phases, and what went wrong.

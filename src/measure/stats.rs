@@ -1,5 +1,8 @@
-//! The server's own latency counters, per URL path: the most recent request and the
-//! median of the last hundred, shown on the index page.
+//! The server's own latency counters, per script or app (its SCRIPT_NAME): the most
+//! recent request and the median of the last hundred, shown on the index page.
+//!
+//! Keyed by what ran, not by the path asked for: a client that asks for 40,000 distinct
+//! paths (404s, or PATH_INFO under one script) adds nothing here.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,7 +13,7 @@ use crate::measure::timing::Mode;
 /// How many recent latencies are kept per path.
 const WINDOW: usize = 100;
 
-/// Latencies by URL path (without the query).
+/// Latencies by SCRIPT_NAME (`/cgi-bin/NAME` or `/app/NAME`).
 #[derive(Default)]
 pub struct Stats {
     by_path: Mutex<HashMap<String, Recent>>,
@@ -32,12 +35,12 @@ pub struct Summary {
 }
 
 impl Stats {
-    /// Records one answered request; only scripts and apps are counted.
-    pub fn record(&self, target: &str, mode: Mode, status: u16, took: Duration) {
+    /// Records one request answered by the script or app `script_name`.
+    pub fn record(&self, script_name: &str, mode: Mode, status: u16, took: Duration) {
         if mode == Mode::Server || status >= 500 {
             return;
         }
-        let path = crate::request::route::split_target(target).0;
+        let path = script_name;
         let mut map = self.by_path.lock().unwrap_or_else(|e| e.into_inner());
         if !map.contains_key(path) {
             map.insert(path.to_string(), Recent::default());

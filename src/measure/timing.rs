@@ -58,6 +58,14 @@ impl Timing {
         }
     }
 
+    /// Starts the clock at `start` (when the request's first byte arrived).
+    pub fn start_at(start: Instant) -> Timing {
+        Timing {
+            start,
+            ..Timing::start()
+        }
+    }
+
     /// Time since the request started.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()

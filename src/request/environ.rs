@@ -19,6 +19,10 @@ pub struct RequestHead {
     pub protocol: String,
     /// Header fields in the order received; names as sent.
     pub headers: Vec<(String, String)>,
+    /// The header values that are not UTF-8 (RFC 9112 §5.5 obs-text, e.g. Latin-1), by
+    /// their index in `headers`, as the bytes sent; `headers` holds them read as Latin-1
+    /// (as PEP 3333 gives them to an app), and a script gets the bytes.
+    pub raw_values: Vec<(usize, Vec<u8>)>,
     /// The client's address.
     pub remote: SocketAddr,
     /// The address the server listens on.
@@ -65,12 +69,35 @@ pub struct Site {
 /// An ordered set of meta-variables, each name once.
 /// Names are mostly the RFC's own, so they are kept without copying them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Environ(Vec<(Cow<'static, str>, String)>);
+pub struct Environ(
+    Vec<(Cow<'static, str>, String)>,
+    /// Values that are bytes, not text (a header value that is not UTF-8), by index.
+    Vec<(usize, Vec<u8>)>,
+);
 
 impl Environ {
     /// Adds a variable known not to be set yet.
     fn push(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
         self.0.push((name.into(), value.into()));
+    }
+
+    /// Adds a variable whose value is `bytes`, as text `value` (read as Latin-1).
+    fn push_bytes(&mut self, name: String, value: String, bytes: Vec<u8>) {
+        self.1.push((self.0.len(), bytes));
+        self.0.push((name.into(), value));
+    }
+
+    /// All variables as a script's environment gets them: a value that was sent as
+    /// bytes that are not UTF-8 is those bytes.
+    pub fn iter_os(&self) -> impl Iterator<Item = (&str, &std::ffi::OsStr)> {
+        use std::os::unix::ffi::OsStrExt;
+        self.0.iter().enumerate().map(|(i, (n, v))| {
+            let value = match self.1.iter().find(|(at, _)| *at == i) {
+                Some((_, bytes)) => std::ffi::OsStr::from_bytes(bytes),
+                None => std::ffi::OsStr::new(v.as_str()),
+            };
+            (n.as_ref(), value)
+        })
     }
 
     /// The value of `name`, if set.
@@ -89,7 +116,7 @@ impl Environ {
 
 /// Builds the meta-variables for one request (RFC 3875 §4.1, in its order).
 pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
-    let mut env = Environ(Vec::with_capacity(32 + site.extra.len()));
+    let mut env = Environ(Vec::with_capacity(32 + site.extra.len()), Vec::new());
     // §4.1.1 AUTH_TYPE and §4.1.11 REMOTE_USER are for a server that authenticates;
     // cgilab does not, so they stay unset.
     if let Some(len) = inv.content_length {
@@ -141,8 +168,14 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
 
 /// §4.1.18: each request header becomes `HTTP_NAME`, with these exceptions.
 fn add_protocol_variables(env: &mut Environ, req: &RequestHead, pass_auth: bool) {
-    let mut merged: Vec<(String, String)> = Vec::new();
-    for (name, value) in &req.headers {
+    // (variable, value as text, value as bytes when some of it is not UTF-8)
+    let mut merged: Vec<(String, String, Option<Vec<u8>>)> = Vec::new();
+    for (i, (name, value)) in req.headers.iter().enumerate() {
+        let raw = req
+            .raw_values
+            .iter()
+            .find(|(at, _)| *at == i)
+            .map(|(_, b)| b);
         // Only letters, digits and `-`: a header spelled with `_` (X_Forwarded_For) would
         // otherwise collide with, and spoof, the variable of the real header.
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
@@ -163,17 +196,26 @@ fn add_protocol_variables(env: &mut Environ, req: &RequestHead, pass_auth: bool)
             "HTTP_AUTHORIZATION" | "HTTP_PROXY_AUTHORIZATION" => continue,
             _ => {}
         }
-        match merged.iter_mut().find(|(n, _)| *n == var) {
-            Some((_, existing)) => {
+        match merged.iter_mut().find(|(n, _, _)| *n == var) {
+            Some((_, existing, existing_raw)) => {
                 // Repeated fields are one list (RFC 9110 §5.3); cookies join with `; `.
-                existing.push_str(if var == "HTTP_COOKIE" { "; " } else { ", " });
+                let sep = if var == "HTTP_COOKIE" { "; " } else { ", " };
+                if existing_raw.is_some() || raw.is_some() {
+                    let bytes = existing_raw.get_or_insert_with(|| existing.as_bytes().to_vec());
+                    bytes.extend_from_slice(sep.as_bytes());
+                    bytes.extend_from_slice(raw.map_or(value.as_bytes(), |b| b.as_slice()));
+                }
+                existing.push_str(sep);
                 existing.push_str(value);
             }
-            None => merged.push((var, value.clone())),
+            None => merged.push((var, value.clone(), raw.cloned())),
         }
     }
-    for (name, value) in merged {
-        env.push(name, value);
+    for (name, value, raw) in merged {
+        match raw {
+            Some(bytes) => env.push_bytes(name, value, bytes),
+            None => env.push(name, value),
+        }
     }
 }
 
@@ -222,6 +264,7 @@ mod tests {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            raw_values: Vec::new(),
             remote: "127.0.0.1:5555".parse().unwrap(),
             local: "127.0.0.1:8000".parse().unwrap(),
         }
@@ -241,6 +284,17 @@ mod tests {
             pass_auth: false,
         };
         build(req, &inv, &site)
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_reaches_a_script_as_its_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut req = head(&[("X-Name", "café"), ("X-Name", "ok")]);
+        req.raw_values = vec![(0, b"caf\xe9".to_vec())];
+        let env = env_of(&req);
+        assert_eq!(env.get("HTTP_X_NAME"), Some("café, ok"));
+        let (_, bytes) = env.iter_os().find(|(n, _)| *n == "HTTP_X_NAME").unwrap();
+        assert_eq!(bytes.as_bytes(), b"caf\xe9, ok");
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub enum RequestError {
     AppPanicked { app: String, message: String },
     /// A local redirect (RFC 3875 §6.2.2) led to another one too many times.
     RedirectLoop { location: String },
+    /// The HTTP front refused the request head (RFC 9112): a malformed or ambiguous head,
+    /// an unsupported version or transfer coding, one too large or too slow.
+    Refused { status: u16, why: String },
     /// Reading the request body or talking to a script failed.
     Io {
         context: &'static str,
@@ -58,6 +61,7 @@ impl RequestError {
             SpawnFailed { .. } | AppPanicked { .. } | RedirectLoop { .. } | Io { .. } => 500,
             BadOutput { .. } => 502,
             Timeout { .. } => 504,
+            Refused { status, .. } => *status,
         }
     }
 }
@@ -97,6 +101,7 @@ impl fmt::Display for RequestError {
                 write!(f, "cgi: too many local redirects, the last to `{location}`")
             }
             Io { context, cause } => write!(f, "{context}: {cause}"),
+            Refused { why, .. } => write!(f, "refused by the HTTP front: {why}"),
         }
     }
 }

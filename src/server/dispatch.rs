@@ -25,7 +25,7 @@ use crate::server::index;
 /// Most local redirects (RFC 3875 §6.2.2) followed for one request.
 const MAX_REDIRECTS: usize = 5;
 
-/// What every worker thread shares: the settings, the apps, the `--max-procs` slots,
+/// What every request handler shares: the settings, the apps, the `--max-procs` slots,
 /// the latency counters and the address the server listens on.
 pub struct ServerState {
     pub config: Config,
@@ -51,9 +51,25 @@ impl ServerState {
 pub fn handle(ctx: &ServerState, request: Request) {
     let mut timing = Timing::start();
     let head = request_head(&request, ctx.local);
-    let served = dispatch(ctx, request, &head, &mut timing, 0);
-    ctx.stats
-        .record(&head.target, served.mode, served.status, timing.elapsed());
+    let served = match request.refusal() {
+        // A head the front refused is answered and logged here like any other request;
+        // its clock starts at the head's first byte (a 408 took that long).
+        Some((status, why)) => {
+            let error = RequestError::Refused {
+                status,
+                why: why.to_string(),
+            };
+            if let Some(arrived) = request.arrived() {
+                timing = Timing::start_at(arrived);
+            }
+            refuse(request, error, Mode::Server, &timing)
+        }
+        None => dispatch(ctx, request, &head, &mut timing, 0),
+    };
+    if let Some(ran) = &served.ran {
+        ctx.stats
+            .record(ran, served.mode, served.status, timing.elapsed());
+    }
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
@@ -154,7 +170,7 @@ fn serve_cgi(
         timeout: ctx.config.timeout,
     };
     match cgi::run(job, request, slot, timing) {
-        Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi),
+        Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi).ran(&target.script_name),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
             if redirects >= MAX_REDIRECTS {
@@ -210,7 +226,7 @@ fn serve_app(
         timeout: ctx.config.timeout,
     };
     match gateway::serve(call, request, timing) {
-        Ok(sent) => Answered::new(sent, Mode::Gateway),
+        Ok(sent) => Answered::new(sent, Mode::Gateway).ran(&target.script_name),
         Err(Failed { error, request }) => refuse(request, error, Mode::Gateway, timing),
     }
 }
@@ -242,7 +258,9 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             .headers()
             .iter()
             .any(|h| h.field.equiv("Transfer-Encoding"));
-    let close = has_body || matches!(status, 400 | 408 | 413);
+    let close = has_body
+        || matches!(status, 400 | 408 | 413)
+        || matches!(error, RequestError::Refused { .. });
     let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
     Answered::new(
         Sent {

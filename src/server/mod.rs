@@ -1,5 +1,10 @@
-//! The HTTP side: a listener, tiny_http on top of it, and worker threads that take one
-//! request at a time and hand it to [`crate::server::dispatch`].
+//! The HTTP side: a listener, tiny_http on top of it, and the function that answers each
+//! request by handing it to [`crate::server::dispatch`].
+//!
+//! Each connection has a thread in tiny_http that reads one request at a time; the
+//! request is answered on that same thread, with no hop to a worker and back (on two
+//! cores the hops cost more than the gateway call). `--threads` bounds how many requests
+//! are answered at once: past it, a connection's request waits for a turn.
 //!
 //! tiny_http has no read timeout of its own. A socket accepted on Linux inherits
 //! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
@@ -11,7 +16,7 @@ pub mod index;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -83,43 +88,51 @@ impl Server {
     fn start(self) -> Vec<thread::JoinHandle<()>> {
         let http = tiny_http::Server::from_listener(self.listener, None)
             .expect("a bound TCP listener is accepted");
+        // Heads the front refuses are answered and logged here too.
+        http.set_refusal_events(true);
+        let gate = Arc::new(Gate::new(self.ctx.config.threads));
+        let ctx = self.ctx.clone();
+        http.handle_inline(Arc::new(move |request| {
+            let _turn = gate.enter();
+            answer(&ctx, request);
+        }));
         let http = Arc::new(http);
-        (0..self.ctx.config.threads)
-            .map(|i| {
-                let http = http.clone();
-                let ctx = self.ctx.clone();
-                thread::Builder::new()
-                    .name(format!("worker-{i}"))
-                    .spawn(move || work(&http, &ctx))
-                    .expect("worker thread starts")
-            })
-            .collect()
+        let ctx = self.ctx.clone();
+        // Accept errors (EMFILE) arrive through `recv()`; the accept thread pauses and
+        // goes on, and this thread logs them.
+        let errors = thread::Builder::new()
+            .name("accept-errors".into())
+            .spawn(move || work(&http, &ctx))
+            .expect("a thread starts");
+        vec![errors]
     }
 }
 
-/// One worker: take a request, answer it, repeat.
+/// Answers one request.
+fn answer(ctx: &ServerState, request: tiny_http::Request) {
+    // The ceiling: an answer with no routing, environ, dispatch or log line, so benches
+    // can tell the cost of HTTP itself from the cost of a mode.
+    if request.url() == RAW_ROUTE && request.refusal().is_none() {
+        let headers = [("Content-Type".to_string(), "text/plain".to_string())];
+        let _ = crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
+        return;
+    }
+    // A panic costs its request (tiny_http answers an unanswered request with 500 when
+    // it is dropped), never the connection's thread.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch::handle(ctx, request)
+    }));
+    if outcome.is_err() {
+        eprintln!("cgilab: a request handler panicked; answered 500");
+    }
+}
+
+/// Takes what comes through `recv()`: accept errors, logged at most once a second.
 fn work(http: &tiny_http::Server, ctx: &ServerState) {
     let mut last_accept_log = Instant::now() - Duration::from_secs(60);
     loop {
         match http.recv() {
-            // The ceiling: an answer with no routing, environ, dispatch or log line, so
-            // benches can tell the cost of HTTP itself from the cost of a mode.
-            Ok(request) if request.url() == RAW_ROUTE => {
-                let headers = [("Content-Type".to_string(), "text/plain".to_string())];
-                let _ =
-                    crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
-            }
-            Ok(request) => {
-                // A panic costs its request (tiny_http answers an unanswered request with
-                // 500 when it is dropped), never the worker.
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    dispatch::handle(ctx, request)
-                }));
-                if outcome.is_err() {
-                    eprintln!("cgilab: a request handler panicked; answered 500");
-                }
-            }
-            // Accept errors (EMFILE) arrive here; the accept thread pauses and goes on.
+            Ok(request) => answer(ctx, request),
             Err(e) => {
                 if last_accept_log.elapsed() > Duration::from_secs(1) {
                     eprintln!(
@@ -129,6 +142,40 @@ fn work(http: &tiny_http::Server, ctx: &ServerState) {
                 }
             }
         }
+    }
+}
+
+/// At most N requests answered at once (`--threads`).
+struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// A turn at the gate, given back when dropped.
+struct Turn<'a>(&'a Gate);
+
+impl Gate {
+    fn new(n: usize) -> Gate {
+        Gate {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn enter(&self) -> Turn<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Turn(self)
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
     }
 }
 

@@ -151,7 +151,47 @@ impl PartialOrd<StatusCode> for u16 {
 #[derive(Debug, Clone)]
 pub struct Header {
     pub field: HeaderField,
-    pub value: AsciiString,
+    pub value: HeaderValue,
+}
+
+/// cgilab patch: the value of a header field, as the bytes the client sent.
+///
+/// Upstream held values as ASCII and closed the connection on any other byte, but RFC 9112
+/// §5.5 lets a field value carry obs-text (bytes 0x80-0xFF): browsers send UTF-8 in
+/// cookies, older clients Latin-1. The parser has already refused control bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderValue(Vec<u8>);
+
+impl HeaderValue {
+    /// A value from bytes; `Err` for CR, LF or NUL, which no field value may hold.
+    #[allow(clippy::result_unit_err)]
+    pub fn from_bytes<B: Into<Vec<u8>>>(bytes: B) -> Result<HeaderValue, ()> {
+        let bytes = bytes.into();
+        if bytes.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(());
+        }
+        Ok(HeaderValue(bytes))
+    }
+
+    /// The bytes as sent.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The value as text: as sent when it is UTF-8 (or ASCII), otherwise each byte read
+    /// as Latin-1, as PEP 3333 decodes header values for WSGI.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        match std::str::from_utf8(&self.0) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => std::borrow::Cow::Owned(self.0.iter().map(|&b| b as char).collect()),
+        }
+    }
+}
+
+impl Display for HeaderValue {
+    fn fmt(&self, formatter: &mut Formatter<'_>) -> Result<(), fmt::Error> {
+        formatter.write_str(&self.as_str())
+    }
 }
 
 impl Header {
@@ -169,7 +209,7 @@ impl Header {
         B2: Into<Vec<u8>> + AsRef<[u8]>,
     {
         let header = HeaderField::from_bytes(header).or(Err(()))?;
-        let value = AsciiString::from_ascii(value).or(Err(()))?;
+        let value = HeaderValue::from_bytes(value)?;
 
         Ok(Header {
             field: header,
@@ -187,7 +227,7 @@ impl FromStr for Header {
         let field = elems.next().and_then(|f| f.parse().ok()).ok_or(())?;
         let value = elems
             .next()
-            .and_then(|v| AsciiString::from_ascii(v.trim()).ok())
+            .and_then(|v| HeaderValue::from_bytes(v.trim()).ok())
             .ok_or(())?;
 
         Ok(Header { field, value })
@@ -196,7 +236,7 @@ impl FromStr for Header {
 
 impl Display for Header {
     fn fmt(&self, formatter: &mut Formatter<'_>) -> Result<(), fmt::Error> {
-        write!(formatter, "{}: {}", self.field, self.value.as_str())
+        write!(formatter, "{}: {}", self.field, self.value)
     }
 }
 

@@ -101,7 +101,6 @@ use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -110,15 +109,17 @@ use client::ClientConnection;
 use connection::Connection;
 use util::MessagesQueue;
 
-pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
+pub use common::{HTTPVersion, Header, HeaderField, HeaderValue, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ConnectionCloser, ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
+mod body;
 mod client;
 mod common;
 mod connection;
+mod head;
 mod request;
 mod response;
 mod ssl;
@@ -140,7 +141,16 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // cgilab patch: deliver refused heads through `recv()` (see `refusal_events`)
+    refusal_events: Arc<AtomicBool>,
+
+    // cgilab patch: when set, requests are handled on their connection's thread
+    handler: Arc<std::sync::OnceLock<Handler>>,
 }
+
+/// cgilab patch: a function that answers requests on the thread that read them.
+pub type Handler = Arc<dyn Fn(Request) + Send + Sync>;
 
 enum Message {
     Error(IoError),
@@ -286,6 +296,10 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let refusal_events = Arc::new(AtomicBool::new(false));
+        let inside_refusal_events = refusal_events.clone();
+        let handler: Arc<std::sync::OnceLock<Handler>> = Arc::new(std::sync::OnceLock::new());
+        let inside_handler = handler.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -321,21 +335,17 @@ impl Server {
                 match new_client {
                     Ok(client) => {
                         let messages = inside_messages.clone();
+                        let events = inside_refusal_events.clone();
+                        let handler = inside_handler.clone();
                         let mut client = Some(client);
+                        // cgilab patch: one request of a connection in flight at a time
+                        // (see `client.rs`); upstream parsed ahead without limit.
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
+                                client.serve(&events, |rq| match handler.get() {
+                                    Some(handle) => handle(rq),
+                                    None => messages.push(rq.into()),
+                                });
                             }
                         }));
                     }
@@ -364,7 +374,26 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            refusal_events,
+            handler,
         })
+    }
+
+    /// cgilab patch: answers every request with `handler`, on the thread of the
+    /// connection that sent it, instead of queueing it for `recv()`: no thread hop per
+    /// request (connections already have a thread each, and read one request at a time).
+    /// `recv()` then yields only accept errors. Set once; `false` if it already was.
+    pub fn handle_inline(&self, handler: Handler) -> bool {
+        self.handler.set(handler).is_ok()
+    }
+
+    /// cgilab patch: with `true`, a request head the front refuses (400, 408, 414, 417,
+    /// 431, 501, 505) arrives through `recv()` as a [`Request`] whose
+    /// [`Request::refusal`] gives the status, so the server answers and logs it like any
+    /// other; the connection closes after that answer. With `false` (the default, as
+    /// upstream) the front answers such heads itself.
+    pub fn set_refusal_events(&self, on: bool) {
+        self.refusal_events.store(on, Relaxed);
     }
 
     /// Returns an iterator for all the incoming requests.

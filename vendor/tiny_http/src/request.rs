@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::mpsc::Sender;
 
 use crate::util::{EqualReader, FusedReader};
-use crate::{HTTPVersion, Header, Method, Response, StatusCode};
+use crate::{HTTPVersion, Header, Method, Response};
 use chunked_transfer::Decoder;
 
 /// Represents an HTTP request made by a client.
@@ -76,7 +76,13 @@ pub struct Request {
     notify_when_responded: Option<Sender<()>>,
 
     // cgilab patch: lets the handler end the connection after this response
-    closer: Option<std::sync::Arc<crate::connection::Connection>>,
+    closer: Option<std::sync::Arc<crate::client::Shared>>,
+
+    // cgilab patch: set on a head the front refused: the status and why
+    refusal: Option<(u16, String)>,
+
+    // cgilab patch: when the head's first byte arrived
+    arrived: Option<std::time::Instant>,
 }
 
 struct NotifyOnDrop<R> {
@@ -110,6 +116,7 @@ pub enum RequestCreationError {
     ExpectationFailed,
 
     /// Error while reading data from the socket during the creation of the `Request`.
+    #[allow(dead_code)]
     CreationIoError(IoError),
 }
 
@@ -158,7 +165,7 @@ where
         headers
             .iter()
             .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
+            .and_then(|h| FromStr::from_str(&h.value.as_str()).ok())
     };
 
     // true if the client sent a `Expect: 100-continue` header
@@ -174,24 +181,9 @@ where
         }
     };
 
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
-
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
+    let reader = if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
         } else if content_length <= 1024 && !expects_continue {
@@ -242,16 +234,90 @@ where
         must_send_continue: expects_continue,
         notify_when_responded: None,
         closer: None,
+        refusal: None,
+        arrived: None,
     })
 }
 
 impl Request {
-    /// Returns true if the request was made through HTTPS.
-    pub(crate) fn set_closer(
-        &mut self,
-        closer: Option<std::sync::Arc<crate::connection::Connection>>,
-    ) {
-        self.closer = closer;
+    /// cgilab patch: a request read by the front from a checked head.
+    pub(crate) fn from_head(
+        head: crate::head::Head,
+        secure: bool,
+        remote_addr: Option<SocketAddr>,
+        body: crate::body::Body,
+        writer: crate::body::Outbound,
+        shared: &std::sync::Arc<crate::client::Shared>,
+    ) -> Request {
+        let body_length = match head.framing {
+            crate::head::Framing::Length(n) => std::convert::TryFrom::try_from(n).ok(),
+            crate::head::Framing::None => Some(0),
+            crate::head::Framing::Chunked => None,
+        };
+        Request {
+            data_reader: Some(Box::new(body)),
+            response_writer: Some(Box::new(writer)),
+            remote_addr,
+            secure,
+            method: head.method,
+            path: head.target,
+            http_version: head.version,
+            headers: head.headers,
+            body_length,
+            must_send_continue: head.expects_continue,
+            notify_when_responded: None,
+            closer: Some(shared.clone()),
+            refusal: None,
+            arrived: Some(head.arrived),
+        }
+    }
+
+    /// cgilab patch: a head the front refused, delivered so that the server answers it
+    /// (with `refusal().0` as the status) and logs it like any other request.
+    pub(crate) fn refused(
+        refusal: crate::head::Refusal,
+        secure: bool,
+        remote_addr: Option<SocketAddr>,
+        writer: crate::body::Outbound,
+        shared: &std::sync::Arc<crate::client::Shared>,
+    ) -> Request {
+        let method = refusal
+            .method
+            .and_then(|m| m.parse().ok())
+            .unwrap_or_else(|| Method::NonStandard(ascii::AsciiString::from_ascii("-").unwrap()));
+        Request {
+            data_reader: Some(Box::new(io::empty())),
+            response_writer: Some(Box::new(writer)),
+            remote_addr,
+            secure,
+            method,
+            path: refusal.target.unwrap_or_else(|| "-".to_string()),
+            http_version: HTTPVersion(1, 1),
+            headers: Vec::new(),
+            body_length: Some(0),
+            must_send_continue: false,
+            notify_when_responded: None,
+            closer: Some(shared.clone()),
+            refusal: Some((refusal.status, refusal.why)),
+            arrived: Some(refusal.arrived),
+        }
+    }
+
+    /// cgilab patch: for a head the front refused, the status to answer and why. The
+    /// connection closes after the answer.
+    pub fn refusal(&self) -> Option<(u16, &str)> {
+        self.refusal.as_ref().map(|(s, why)| (*s, why.as_str()))
+    }
+
+    /// cgilab patch: true while the client waits for `100 Continue` and the body has
+    /// not been asked for: answered now, the connection ends after the answer.
+    pub fn awaits_continue(&self) -> bool {
+        self.must_send_continue
+    }
+
+    /// cgilab patch: when the first byte of this request's head arrived.
+    pub fn arrived(&self) -> Option<std::time::Instant> {
+        self.arrived
     }
 
     /// cgilab patch: a handle on this request's connection, so a handler can end it
@@ -376,17 +442,13 @@ impl Request {
     ///  function will send back a `100 Continue` response.
     #[inline]
     pub fn as_reader(&mut self) -> &mut dyn Read {
+        // cgilab patch: upstream sent `Content-Length: 0` on the interim response, and
+        // sent it to HTTP/1.0 clients too; `must_send_continue` is now HTTP/1.1 only.
         if self.must_send_continue {
-            let msg = Response::new_empty(StatusCode(100));
-            msg.raw_print(
-                self.response_writer.as_mut().unwrap().by_ref(),
-                self.http_version.clone(),
-                &self.headers,
-                true,
-                None,
-            )
-            .ok();
-            self.response_writer.as_mut().unwrap().flush().ok();
+            if let Some(w) = self.response_writer.as_mut() {
+                w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").ok();
+                w.flush().ok();
+            }
             self.must_send_continue = false;
         }
 
@@ -485,11 +547,6 @@ impl Request {
             _ => Err(err),
         })
     }
-
-    pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
-        self.notify_when_responded = Some(sender);
-        self
-    }
 }
 
 impl fmt::Debug for Request {
@@ -503,20 +560,26 @@ impl fmt::Debug for Request {
 }
 
 /// cgilab patch: ends a connection from outside the response writer.
-pub struct ConnectionCloser(std::sync::Arc<crate::connection::Connection>);
+pub struct ConnectionCloser(std::sync::Arc<crate::client::Shared>);
 
 impl ConnectionCloser {
     /// Reads no further requests, so the connection ends once the response being
     /// written is done. Use it when the response cannot be framed (an nph script,
     /// HTTP/1.0 with no length) or the rest of the request body will not be read.
     pub fn close_after_response(&self) {
-        self.0.shutdown(std::net::Shutdown::Read).ok();
+        self.0.closing.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(s) = &self.0.socket {
+            s.shutdown(std::net::Shutdown::Read).ok();
+        }
     }
 
     /// Shuts both directions now, e.g. to cut a response short so that the client sees
     /// an incomplete body rather than a complete-looking one.
     pub fn abort(&self) {
-        self.0.shutdown(std::net::Shutdown::Both).ok();
+        self.0.closing.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(s) = &self.0.socket {
+            s.shutdown(std::net::Shutdown::Both).ok();
+        }
     }
 }
 

@@ -1,0 +1,88 @@
+//! The HTTP front against hostile clients: each test starts the real `cgilab` binary,
+//! talks raw bytes to it over 127.0.0.1, and checks the status, the connection, the log
+//! line, and where it matters the server's descriptors and memory (from /proc).
+//!
+//! Modules:
+//!
+//! - [`heads`]: request heads parsed strictly (RFC 9112 §2-§5): obs-fold, control
+//!   bytes, obs-text, Host, versions, sizes, and the front's own answers (Server,
+//!   Server-Timing, one log line).
+//! - [`framing`]: bodies (§6-§7): Transfer-Encoding and Content-Length rules, chunk-size
+//!   lines, extensions and trailers, `Upgrade`, `100 Continue`, the body deadline.
+//! - [`in_flight`]: one request of a connection at a time: smuggling, pipelining
+//!   clients that never read, responses that end the connection.
+//! - [`memory`]: what clients cannot make the server keep: latency stats, large forms.
+
+#[path = "../cgilab/support.rs"]
+mod support;
+
+mod framing;
+mod heads;
+mod in_flight;
+mod memory;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::{Conn, Response, Server, Site};
+
+/// Touches `$STATE_DIR/ran`: if it exists, a request reached a script.
+pub const MARK: &str =
+    "#!/bin/sh\ntouch \"$STATE_DIR/ran\"\nprintf 'Content-Type: text/plain\\n\\nran\\n'\n";
+/// Echoes the request body.
+pub const CAT: &str = "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nexec cat\n";
+
+/// A site with `mark.sh`, `cat.sh` and `env.sh`, started.
+pub fn site() -> Site {
+    Site::new()
+        .script("mark.sh", MARK)
+        .script("cat.sh", CAT)
+        .script("env.sh", support::ENV_ECHO)
+}
+
+/// True if a script has run on this server.
+pub fn a_script_ran(server: &Server) -> bool {
+    Path::new(&server.state()).join("ran").exists()
+}
+
+/// Sends `bytes` on a new connection, reads one response, and checks that the server
+/// then closes the connection.
+pub fn refused(server: &Server, bytes: &[u8]) -> Response {
+    let mut conn = server.connect();
+    let _ = conn.try_send(bytes);
+    let res = conn
+        .try_response(false)
+        .unwrap_or_else(|e| panic!("no response to {:?}: {e}", String::from_utf8_lossy(bytes)));
+    assert!(
+        conn.closed_within(Duration::from_secs(5)),
+        "the connection stays open after {}",
+        res.status
+    );
+    res
+}
+
+/// The server's resident set, in KiB (VmRSS).
+pub fn rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// The server's peak resident set, in KiB (VmHWM).
+pub fn peak_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("a size in /proc status")
+}
+
+/// A keep-alive connection that still answers after what the test did.
+pub fn still_serves(conn: &mut Conn) {
+    let res = conn.get("/app/hello");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "Hello, world!\n");
+}
