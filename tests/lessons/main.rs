@@ -40,11 +40,13 @@
 //! Modules:
 //!
 //! - [`support`]: the runner: blocks, matching, the scratch repository, the page's server.
+//! - [`background`]: what a page starts with `&`, and the spare ports.
 //! - [`pages`]: one test per page.
 //! - [`course`]: the course's structure.
 //! - [`runner`]: the runner's own rules.
 //! - [`checks`]: `cgilab lessons check` on right and wrong answers.
 
+mod background;
 mod support;
 
 mod checks;

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use cgilab::client::ServerProcess;
 
+use crate::background::Background;
+pub use crate::background::{Spares, background_command};
+
 pub const CGILAB: &str = env!("CARGO_BIN_EXE_cgilab");
 const HELLO_CGI: &str = env!("CARGO_BIN_EXE_hello-cgi");
 /// The port the pages show.
@@ -144,7 +147,7 @@ pub fn measurements(line: &str) -> String {
 }
 
 /// Replaces the whole number `from` (not part of a longer one) with `to`.
-fn replace_number(s: &str, from: &str, to: &str) -> String {
+pub fn replace_number(s: &str, from: &str, to: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find(from) {
@@ -335,7 +338,7 @@ pub fn scratch() -> tempfile::TempDir {
 }
 
 /// A command's environment: the scratch binaries first on PATH, curl's quiet .curlrc.
-fn prepare(cmd: &mut Command, dir: &Path) {
+pub fn prepare(cmd: &mut Command, dir: &Path) {
     let path = std::env::var("PATH").unwrap_or_default();
     cmd.current_dir(dir)
         .env(
@@ -426,101 +429,6 @@ fn run_command(dir: &Path, cmd: &str) -> String {
         out.push_str(&format!("\n(killed after {}s)", COMMAND_TIMEOUT.as_secs()));
     }
     out
-}
-
-/// The spare ports of one page's run: (the page's, the real one).
-pub struct Spares(Vec<(String, String)>);
-
-impl Spares {
-    /// A free port for each of [`SPARE_PORTS`].
-    pub fn new() -> Spares {
-        Spares(
-            SPARE_PORTS
-                .iter()
-                .map(|p| {
-                    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                    (p.to_string(), l.local_addr().unwrap().port().to_string())
-                })
-                .collect(),
-        )
-    }
-
-    /// `127.0.0.1:8080` in a command -> the real port.
-    pub fn to_real(&self, cmd: &str) -> String {
-        let mut cmd = cmd.to_string();
-        for (page, real) in &self.0 {
-            cmd = cmd.replace(&format!("127.0.0.1:{page}"), &format!("127.0.0.1:{real}"));
-        }
-        cmd
-    }
-
-    /// A real port in output -> the page's.
-    pub fn to_page(&self, line: &str) -> String {
-        let mut line = line.to_string();
-        for (page, real) in &self.0 {
-            line = replace_number(&line, real, page);
-        }
-        line
-    }
-}
-
-/// A command a page starts with a trailing `&` (nginx, gunicorn, a second cgilab): it
-/// runs until the page ends, in its own process group, which is then stopped.
-struct Background {
-    child: std::process::Child,
-    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Background {
-    fn start(dir: &Path, cmd: &str) -> Background {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(format!("exec 2>&1\n{cmd}"));
-        prepare(&mut command, dir);
-        command.stdout(Stdio::piped()).stderr(Stdio::null());
-        let mut child = command.spawn().expect("sh starts");
-        let stdout = child.stdout.take().unwrap();
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let into = lines.clone();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                into.lock().unwrap().push(line);
-            }
-        });
-        Background { child, lines }
-    }
-
-    /// Waits up to `wait` for `n` lines of output; returns the first `n` (or fewer).
-    fn first_lines(&self, n: usize, wait: Duration) -> Vec<String> {
-        let deadline = Instant::now() + wait;
-        loop {
-            let lines = self.lines.lock().unwrap().clone();
-            if lines.len() >= n || Instant::now() > deadline {
-                return lines.into_iter().take(n).collect();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        let group = -(self.child.id() as libc::pid_t);
-        // Politely first, so nginx and gunicorn stop their workers; then for good.
-        unsafe { libc::kill(group, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        unsafe { libc::kill(group, libc::SIGKILL) };
-        let _ = self.child.wait();
-    }
-}
-
-/// The command of `cmd &`, if it ends so.
-pub fn background_command(cmd: &str) -> Option<&str> {
-    cmd.trim_end().strip_suffix(" &").map(str::trim_end)
 }
 
 // ---------------------------------------------------------------------------------------
