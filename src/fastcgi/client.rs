@@ -1,0 +1,498 @@
+//! A synchronous FastCGI client: one request at a time on a connection kept open
+//! (`FCGI_KEEP_CONN`), as nginx speaks to php-fpm. No multiplexing: a worker that holds a
+//! request is busy, which is what lets the server know whom to kill when it hangs.
+//!
+//! A request is BEGIN_REQUEST, PARAMS (the environ) ending with an empty PARAMS, STDIN
+//! (the body, already read in full by the server) ending with an empty STDIN, all in as
+//! few writes as possible. The answer is read record by record with [`Connection::next`]:
+//! STDOUT and STDERR pieces as they arrive, then END_REQUEST. Every read has a deadline.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use super::record::{
+    self, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, RecordError, RecordType,
+};
+
+/// The id of every request: one at a time per connection, so one id is enough.
+const REQUEST_ID: u16 = 1;
+/// Most STDERR bytes one request may send; past it the worker is misbehaving.
+pub const MAX_STDERR: usize = 1024 * 1024;
+
+/// One piece of the answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// Bytes of the CGI response (header block, then body).
+    Stdout(&'a [u8]),
+    /// Bytes the application wrote to its error stream.
+    Stderr(&'a [u8]),
+    /// The request is over.
+    End {
+        app_status: u32,
+        protocol_status: ProtocolStatus,
+    },
+}
+
+/// Why a request on a connection failed; after any of these the connection is unusable.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The worker closed the connection before END_REQUEST.
+    Closed,
+    /// The deadline passed.
+    TimedOut,
+    /// Bytes that are not FastCGI.
+    Record(RecordError),
+    /// A valid record the client did not expect here (another request id, a BEGIN_REQUEST).
+    Unexpected(String),
+    /// More STDERR than [`MAX_STDERR`].
+    Oversized(&'static str),
+    Io(io::Error),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Closed => write!(f, "worker closed the connection mid-request"),
+            ClientError::TimedOut => write!(f, "worker did not answer in time"),
+            ClientError::Record(e) => write!(f, "malformed FastCGI record: {e}"),
+            ClientError::Unexpected(what) => write!(f, "unexpected FastCGI record: {what}"),
+            ClientError::Oversized(what) => write!(f, "worker sent too much {what}"),
+            ClientError::Io(e) => write!(f, "worker connection: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<RecordError> for ClientError {
+    fn from(e: RecordError) -> ClientError {
+        ClientError::Record(e)
+    }
+}
+
+fn io_error(e: io::Error) -> ClientError {
+    match e.kind() {
+        // A socket timeout shows as WouldBlock on Linux.
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ClientError::TimedOut,
+        io::ErrorKind::UnexpectedEof
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe => ClientError::Closed,
+        _ => ClientError::Io(e),
+    }
+}
+
+/// A connection to one FastCGI application.
+pub struct Connection {
+    stream: UnixStream,
+    /// Bytes read but not yet consumed: `buf[start..end]`. Big enough for a whole record.
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+    stderr_seen: usize,
+}
+
+const BUF_LEN: usize = HEADER_LEN + MAX_CONTENT + 255 + 1;
+
+impl Connection {
+    pub fn new(stream: UnixStream) -> Connection {
+        Connection {
+            stream,
+            buf: vec![0u8; BUF_LEN].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            stderr_seen: 0,
+        }
+    }
+
+    /// Sends a whole request: BEGIN_REQUEST (responder, keep the connection), the params,
+    /// and `stdin_len` bytes of `stdin` (the body).
+    pub fn send_request<'p>(
+        &mut self,
+        params: impl IntoIterator<Item = (&'p [u8], &'p [u8])>,
+        stdin: &mut dyn Read,
+        deadline: Instant,
+    ) -> Result<(), ClientError> {
+        self.stderr_seen = 0;
+        let mut pairs = Vec::with_capacity(2048);
+        for (name, value) in params {
+            record::push_pair(&mut pairs, name, value);
+        }
+        let mut out = Vec::with_capacity(pairs.len() + 128);
+        record::push_begin_request(
+            &mut out,
+            REQUEST_ID,
+            record::ROLE_RESPONDER,
+            record::FLAG_KEEP_CONN,
+        );
+        record::push_stream(&mut out, RecordType::Params, REQUEST_ID, &pairs);
+        record::push_end_of_stream(&mut out, RecordType::Params, REQUEST_ID);
+        let mut chunk = vec![0u8; MAX_CONTENT];
+        loop {
+            let n = stdin.read(&mut chunk).map_err(ClientError::Io)?;
+            if n == 0 {
+                break;
+            }
+            record::push_record(&mut out, RecordType::Stdin, REQUEST_ID, &chunk[..n]);
+            if out.len() >= 4 * MAX_CONTENT {
+                self.write_all(&out, deadline)?;
+                out.clear();
+            }
+        }
+        record::push_end_of_stream(&mut out, RecordType::Stdin, REQUEST_ID);
+        self.write_all(&out, deadline)
+    }
+
+    /// Reads the next piece of the answer.
+    pub fn next(&mut self, deadline: Instant) -> Result<Event<'_>, ClientError> {
+        loop {
+            let header = self.read_record(deadline)?;
+            let content =
+                self.start - header.padding_length as usize - header.content_length as usize;
+            let body = content..content + header.content_length as usize;
+            if header.request_id != REQUEST_ID {
+                return Err(ClientError::Unexpected(format!(
+                    "{:?} for request {}",
+                    header.kind, header.request_id
+                )));
+            }
+            match header.kind {
+                // The empty record that ends a stream carries nothing to pass on.
+                RecordType::Stdout | RecordType::Stderr if body.is_empty() => continue,
+                RecordType::Stdout => return Ok(Event::Stdout(&self.buf[body])),
+                RecordType::Stderr => {
+                    self.stderr_seen += body.len();
+                    if self.stderr_seen > MAX_STDERR {
+                        return Err(ClientError::Oversized("stderr"));
+                    }
+                    return Ok(Event::Stderr(&self.buf[body]));
+                }
+                RecordType::EndRequest => {
+                    let (app_status, protocol_status) =
+                        record::decode_end_request(&self.buf[body])?;
+                    return Ok(Event::End {
+                        app_status,
+                        protocol_status,
+                    });
+                }
+                other => return Err(ClientError::Unexpected(format!("{other:?}"))),
+            }
+        }
+    }
+
+    /// Asks the application for its FCGI_GET_VALUES (§4.1) and waits for the answer: a
+    /// management record that a FastCGI program answers once it accepts and reads. A
+    /// program that does not know the record answers UNKNOWN_TYPE, which counts too.
+    pub fn get_values(
+        &mut self,
+        names: &[&str],
+        deadline: Instant,
+    ) -> Result<Vec<(String, String)>, ClientError> {
+        let mut pairs = Vec::new();
+        for name in names {
+            record::push_pair(&mut pairs, name.as_bytes(), b"");
+        }
+        let mut out = Vec::new();
+        record::push_record(
+            &mut out,
+            RecordType::GetValues,
+            record::MANAGEMENT_ID,
+            &pairs,
+        );
+        self.write_all(&out, deadline)?;
+        let header = self.read_record(deadline)?;
+        let content = self.start - header.padding_length as usize - header.content_length as usize;
+        let body = &self.buf[content..content + header.content_length as usize];
+        match (header.kind, header.request_id) {
+            (RecordType::GetValuesResult, record::MANAGEMENT_ID) => Ok(record::decode_pairs(body)?
+                .into_iter()
+                .map(|(n, v)| {
+                    (
+                        String::from_utf8_lossy(n).into_owned(),
+                        String::from_utf8_lossy(v).into_owned(),
+                    )
+                })
+                .collect()),
+            (RecordType::UnknownType, record::MANAGEMENT_ID) => Ok(Vec::new()),
+            (kind, id) => Err(ClientError::Unexpected(format!(
+                "{kind:?} for request {id} in answer to GET_VALUES"
+            ))),
+        }
+    }
+
+    /// Reads one whole record into the buffer and consumes it; its content ends
+    /// `padding_length` bytes before `self.start`.
+    fn read_record(&mut self, deadline: Instant) -> Result<Header, ClientError> {
+        self.fill(HEADER_LEN, deadline)?;
+        let bytes: &[u8; HEADER_LEN] = self.buf[self.start..self.start + HEADER_LEN]
+            .try_into()
+            .expect("eight bytes");
+        let header = Header::decode(bytes)?;
+        let total = HEADER_LEN + header.content_length as usize + header.padding_length as usize;
+        self.fill(total, deadline)?;
+        self.start += total;
+        Ok(header)
+    }
+
+    /// Makes `n` unread bytes available in `buf[start..]`, reading as needed.
+    fn fill(&mut self, n: usize, deadline: Instant) -> Result<(), ClientError> {
+        if self.end - self.start >= n {
+            return Ok(());
+        }
+        if self.start + n > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while self.end - self.start < n {
+            self.stream
+                .set_read_timeout(Some(remaining(deadline)?))
+                .map_err(ClientError::Io)?;
+            match self.stream.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(ClientError::Closed),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn write_all(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), ClientError> {
+        self.stream
+            .set_write_timeout(Some(remaining(deadline)?))
+            .map_err(ClientError::Io)?;
+        self.stream.write_all(bytes).map_err(io_error)
+    }
+}
+
+/// Time left before `deadline`, or `TimedOut` (a zero timeout would mean "forever").
+fn remaining(deadline: Instant) -> Result<Duration, ClientError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        Err(ClientError::TimedOut)
+    } else {
+        Ok(left)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(5)
+    }
+
+    /// A fake application on the other end of a socket pair: reads the request, answers
+    /// with the bytes given.
+    fn app(answer: Vec<u8>) -> (Connection, thread::JoinHandle<Vec<u8>>) {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let handle = thread::spawn(move || {
+            let mut got = vec![0u8; 4096];
+            let n = theirs.read(&mut got).unwrap();
+            got.truncate(n);
+            theirs.write_all(&answer).unwrap();
+            got
+        });
+        (Connection::new(ours), handle)
+    }
+
+    fn end_request(out: &mut Vec<u8>, app_status: u32) {
+        let s = app_status.to_be_bytes();
+        record::push_record(
+            out,
+            RecordType::EndRequest,
+            1,
+            &[s[0], s[1], s[2], s[3], 0, 0, 0, 0],
+        );
+    }
+
+    #[test]
+    fn a_request_is_begin_params_and_stdin_each_ended_by_an_empty_record() {
+        let mut answer = Vec::new();
+        end_request(&mut answer, 0);
+        let (mut conn, handle) = app(answer);
+        let params = [(&b"REQUEST_METHOD"[..], &b"POST"[..])];
+        conn.send_request(params, &mut &b"hi"[..], soon()).unwrap();
+        assert!(matches!(
+            conn.next(soon()).unwrap(),
+            Event::End { app_status: 0, .. }
+        ));
+        let sent = handle.join().unwrap();
+        let mut expected = Vec::new();
+        record::push_begin_request(&mut expected, 1, 1, 1);
+        let mut pairs = Vec::new();
+        record::push_pair(&mut pairs, b"REQUEST_METHOD", b"POST");
+        record::push_stream(&mut expected, RecordType::Params, 1, &pairs);
+        record::push_end_of_stream(&mut expected, RecordType::Params, 1);
+        record::push_stream(&mut expected, RecordType::Stdin, 1, b"hi");
+        record::push_end_of_stream(&mut expected, RecordType::Stdin, 1);
+        assert_eq!(sent, expected);
+    }
+
+    #[test]
+    fn stdout_and_stderr_arrive_in_order_then_end_request() {
+        let mut answer = Vec::new();
+        record::push_stream(
+            &mut answer,
+            RecordType::Stdout,
+            1,
+            b"Content-Type: text/plain\r\n\r\n",
+        );
+        record::push_stream(&mut answer, RecordType::Stderr, 1, b"warning\n");
+        record::push_stream(&mut answer, RecordType::Stdout, 1, b"hello");
+        record::push_end_of_stream(&mut answer, RecordType::Stdout, 1);
+        end_request(&mut answer, 3);
+        let (mut conn, _h) = app(answer);
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        assert_eq!(
+            conn.next(soon()).unwrap(),
+            Event::Stdout(b"Content-Type: text/plain\r\n\r\n")
+        );
+        assert_eq!(conn.next(soon()).unwrap(), Event::Stderr(b"warning\n"));
+        assert_eq!(conn.next(soon()).unwrap(), Event::Stdout(b"hello"));
+        assert_eq!(
+            conn.next(soon()).unwrap(),
+            Event::End {
+                app_status: 3,
+                protocol_status: ProtocolStatus::RequestComplete
+            }
+        );
+    }
+
+    #[test]
+    fn a_close_before_end_request_is_closed() {
+        let mut answer = Vec::new();
+        record::push_stream(&mut answer, RecordType::Stdout, 1, b"Status: 200\r\n");
+        let (mut conn, h) = app(answer);
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        assert!(matches!(conn.next(soon()).unwrap(), Event::Stdout(_)));
+        h.join().unwrap();
+        assert!(matches!(conn.next(soon()), Err(ClientError::Closed)));
+    }
+
+    #[test]
+    fn a_record_cut_short_is_closed() {
+        let (mut conn, h) = app(vec![1, 6, 0, 1, 0, 100, 0, 0, b'x']);
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        h.join().unwrap();
+        assert!(matches!(conn.next(soon()), Err(ClientError::Closed)));
+    }
+
+    #[test]
+    fn garbage_is_a_record_error() {
+        let (mut conn, _h) = app(b"HTTP/1.1 200 OK\r\n\r\n".to_vec());
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        assert!(matches!(
+            conn.next(soon()),
+            Err(ClientError::Record(RecordError::BadVersion(b'H')))
+        ));
+    }
+
+    #[test]
+    fn another_request_id_is_unexpected() {
+        let mut answer = Vec::new();
+        record::push_stream(&mut answer, RecordType::Stdout, 2, b"x");
+        let (mut conn, _h) = app(answer);
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        assert!(matches!(conn.next(soon()), Err(ClientError::Unexpected(_))));
+    }
+
+    #[test]
+    fn too_much_stderr_is_oversized() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let _h = thread::spawn(move || {
+            let mut sink = [0u8; 4096];
+            let _ = theirs.read(&mut sink);
+            let mut piece = Vec::new();
+            record::push_stream(&mut piece, RecordType::Stderr, 1, &[b'e'; 60000]);
+            for _ in 0..20 {
+                if theirs.write_all(&piece).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut conn = Connection::new(ours);
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        let err = loop {
+            match conn.next(soon()) {
+                Ok(Event::Stderr(_)) => continue,
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, ClientError::Oversized("stderr")));
+    }
+
+    #[test]
+    fn silence_past_the_deadline_is_timed_out() {
+        let (ours, _theirs) = UnixStream::pair().unwrap();
+        let mut conn = Connection::new(ours);
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(100);
+        assert!(matches!(conn.next(deadline), Err(ClientError::TimedOut)));
+        assert!(start.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn get_values_reads_the_result_or_unknown_type() {
+        let mut pairs = Vec::new();
+        record::push_pair(&mut pairs, b"FCGI_MPXS_CONNS", b"0");
+        let mut answer = Vec::new();
+        record::push_record(&mut answer, RecordType::GetValuesResult, 0, &pairs);
+        let (mut conn, h) = app(answer);
+        let values = conn.get_values(&["FCGI_MPXS_CONNS"], soon()).unwrap();
+        assert_eq!(
+            values,
+            vec![("FCGI_MPXS_CONNS".to_string(), "0".to_string())]
+        );
+        let sent = h.join().unwrap();
+        assert_eq!(&sent[..4], &[1, 9, 0, 0]);
+
+        let mut answer = Vec::new();
+        record::push_record(
+            &mut answer,
+            RecordType::UnknownType,
+            0,
+            &[9, 0, 0, 0, 0, 0, 0, 0],
+        );
+        let (mut conn, _h) = app(answer);
+        assert_eq!(
+            conn.get_values(&["FCGI_MAX_CONNS"], soon()).unwrap(),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn a_large_body_goes_as_many_stdin_records() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let h = thread::spawn(move || {
+            let mut all = Vec::new();
+            theirs.read_to_end(&mut all).unwrap();
+            all
+        });
+        let body = vec![b'z'; 300_000];
+        let mut conn = Connection::new(ours);
+        conn.send_request([], &mut &body[..], soon()).unwrap();
+        drop(conn);
+        let sent = h.join().unwrap();
+        // Walk the records and put the STDIN stream back together.
+        let (mut at, mut stdin, mut ended) = (0, Vec::new(), false);
+        while at < sent.len() {
+            let h = Header::decode(sent[at..at + 8].try_into().unwrap()).unwrap();
+            let content = &sent[at + 8..at + 8 + h.content_length as usize];
+            if h.kind == RecordType::Stdin {
+                if content.is_empty() {
+                    ended = true;
+                }
+                stdin.extend_from_slice(content);
+            }
+            at += 8 + h.content_length as usize + h.padding_length as usize;
+        }
+        assert!(ended);
+        assert_eq!(stdin, body);
+    }
+}

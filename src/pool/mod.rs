@@ -1,0 +1,228 @@
+//! Worker pools, the third mode: processes that stay alive between requests, spoken to
+//! over FastCGI, kept alive by a supervisor.
+//!
+//! - [`spawn`] starts one worker: its own listening socket as descriptor 0, its own
+//!   process group, a clean signal state, death with the server;
+//! - [`state`] is what request threads and the supervisor share: workers, the idle
+//!   ones, and the first-come-first-served line of requests waiting for one;
+//! - [`arbiter`] is the supervisor's loop (after gunicorn's arbiter);
+//! - `wsgi_worker.py` is the worker cgilab ships for WSGI apps, written to be read.
+//!
+//! [`Pools::start`] starts them all; [`PoolEvent`]s (from signals) steer them.
+
+pub mod arbiter;
+pub mod spawn;
+pub mod state;
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use spawn::Program;
+pub use state::{Ending, Lease, Phase, Shared, Status, Unavailable};
+
+/// The WSGI worker's source, written to a private file when the server starts so that
+/// cgilab runs from any directory.
+pub const WSGI_WORKER: &str = include_str!("wsgi_worker.py");
+
+/// What steers the supervisor: signals (through the server's signal handling) and the
+/// pools themselves.
+#[derive(Debug)]
+pub enum PoolEvent {
+    /// SIGHUP: replace every worker gracefully; a failed pool tries again.
+    Reload,
+    /// SIGTTIN: one worker more per pool.
+    AddWorker,
+    /// SIGTTOU: one worker fewer per pool (never below one).
+    RemoveWorker,
+    /// SIGINT/SIGTERM: stop every worker.
+    Stop,
+    /// Something changed (a worker was handed back); look again now.
+    Wake,
+    /// A worker's readiness probe ended.
+    Booted {
+        pool: usize,
+        id: u64,
+        ready: Result<(), String>,
+    },
+}
+
+/// What a pool runs.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    /// A WSGI callable in a Python file, run by cgilab's worker.
+    Wsgi {
+        python: PathBuf,
+        file: PathBuf,
+        callable: String,
+    },
+    /// Any FastCGI responder program (php-cgi, a flup script, ...).
+    FastCgi { program: Program },
+}
+
+/// One pool as configured.
+#[derive(Debug, Clone)]
+pub struct PoolSpec {
+    pub name: String,
+    pub kind: Kind,
+    /// The environment every worker starts with (the same `PATH` and `--env` as scripts).
+    pub env: Vec<(String, String)>,
+    pub workers: usize,
+    /// Recycle a worker after this many requests (0: never).
+    pub max_requests: u64,
+}
+
+impl PoolSpec {
+    /// The app file the pool serves (for listings).
+    pub fn file(&self) -> &Path {
+        match &self.kind {
+            Kind::Wsgi { file, .. } => file,
+            Kind::FastCgi { program } => program
+                .args
+                .last()
+                .map(Path::new)
+                .unwrap_or(&program.program),
+        }
+    }
+}
+
+/// One worker, as the index page shows it.
+#[derive(Debug, Clone)]
+pub struct WorkerView {
+    pub pid: u32,
+    pub phase: Phase,
+    pub served: u64,
+    pub age: Duration,
+}
+
+/// Every pool of a server, and the supervisor that runs them.
+pub struct Pools {
+    pools: HashMap<String, Arc<Shared>>,
+    names: Vec<String>,
+    events: Sender<PoolEvent>,
+    arbiter: Mutex<Option<JoinHandle<()>>>,
+    /// The worker's source and the sockets' directory; removed when the pools go.
+    _dir: tempfile::TempDir,
+}
+
+impl Pools {
+    /// Starts the supervisor with `specs`; workers boot in the background, and requests
+    /// that come before one is ready wait for it. `timeout` is `--timeout`.
+    pub fn start(specs: &[PoolSpec], timeout: Duration) -> io::Result<Pools> {
+        let dir = tempfile::Builder::new().prefix("cgilab-pools-").tempdir()?;
+        let worker = dir.path().join("wsgi_worker.py");
+        std::fs::write(&worker, WSGI_WORKER)?;
+        let (sender, receiver) = mpsc::channel();
+        let mut runs = Vec::new();
+        let mut pools = HashMap::new();
+        for spec in specs {
+            let shared = Arc::new(Shared::new(&spec.name, spec.max_requests, sender.clone()));
+            pools.insert(spec.name.clone(), shared.clone());
+            let program = program_for(spec, &worker);
+            runs.push(arbiter::PoolRun::new(shared, program, spec.workers.max(1)));
+        }
+        let arbiter = arbiter::Arbiter {
+            pools: runs,
+            events: receiver,
+            sender: sender.clone(),
+            dir: dir.path().to_path_buf(),
+            timeout,
+            next_id: 1,
+        };
+        let handle = std::thread::Builder::new()
+            .name("pool-arbiter".into())
+            .spawn(move || arbiter.run())?;
+        Ok(Pools {
+            pools,
+            names: specs.iter().map(|s| s.name.clone()).collect(),
+            events: sender,
+            arbiter: Mutex::new(Some(handle)),
+            _dir: dir,
+        })
+    }
+
+    /// The pool called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Shared>> {
+        self.pools.get(name)
+    }
+
+    /// Pool names, in the order given.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Where signals send their events.
+    pub fn events(&self) -> Sender<PoolEvent> {
+        self.events.clone()
+    }
+
+    /// Each pool's status and workers, for the index page.
+    pub fn view(&self) -> Vec<(String, Status, Vec<WorkerView>)> {
+        self.names
+            .iter()
+            .map(|name| {
+                let state = self.pools[name].lock();
+                let now = Instant::now();
+                let mut workers: Vec<WorkerView> = state
+                    .workers
+                    .iter()
+                    .map(|w| WorkerView {
+                        pid: w.pid,
+                        phase: w.phase,
+                        served: w.served,
+                        age: now - w.started,
+                    })
+                    .collect();
+                workers.sort_by_key(|w| std::cmp::Reverse(w.age));
+                (name.clone(), state.status.clone(), workers)
+            })
+            .collect()
+    }
+
+    /// Stops every worker and waits until they are reaped.
+    pub fn stop(&self) {
+        let _ = self.events.send(PoolEvent::Stop);
+        let handle = self.arbiter.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Pools {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The command line of a pool's workers.
+fn program_for(spec: &PoolSpec, worker: &Path) -> Program {
+    match &spec.kind {
+        Kind::Wsgi {
+            python,
+            file,
+            callable,
+        } => Program {
+            program: python.clone(),
+            // -u: the log gets lines as they are written.
+            args: vec![
+                OsString::from("-u"),
+                worker.into(),
+                file.into(),
+                callable.into(),
+            ],
+            env: spec.env.clone(),
+            dir: file.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        },
+        Kind::FastCgi { program } => {
+            let mut program = program.clone();
+            program.env.extend(spec.env.iter().cloned());
+            program
+        }
+    }
+}
