@@ -206,8 +206,11 @@ fn push_length(out: &mut Vec<u8>, n: usize) {
     }
 }
 
+/// A name and its value, as bytes.
+pub type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// Decodes the name-value pairs in `content` (one PARAMS or GET_VALUES_RESULT body).
-pub fn decode_pairs(mut content: &[u8]) -> Result<Vec<(&[u8], &[u8])>, RecordError> {
+pub fn decode_pairs(mut content: &[u8]) -> Result<Vec<Pair<'_>>, RecordError> {
     let mut pairs = Vec::new();
     while !content.is_empty() {
         let (name_len, rest) = take_length(content)?;

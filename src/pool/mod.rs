@@ -226,3 +226,6 @@ fn program_for(spec: &PoolSpec, worker: &Path) -> Program {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
