@@ -264,3 +264,101 @@ fn the_wsgi_worker_source_is_shipped_whole() {
     .unwrap();
     assert_eq!(source, WSGI_WORKER);
 }
+
+/// A program on PATH, or None (the test says why it is skipped).
+fn installed(name: &str) -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("skipped: {name} is not installed");
+    }
+    found
+}
+
+fn fastcgi_pool(program: Program) -> Pools {
+    let spec = PoolSpec {
+        name: "t".into(),
+        kind: Kind::FastCgi { program },
+        env: vec![("PATH".into(), std::env::var("PATH").unwrap())],
+        workers: 1,
+        max_requests: 0,
+    };
+    Pools::start(&[spec], Duration::from_secs(5)).unwrap()
+}
+
+fn request_with(pools: &Pools, params: &[(&str, &str)]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
+    let conn = lease.conn();
+    let pairs = params.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()));
+    conn.send_request(pairs, &mut std::io::empty(), deadline).unwrap();
+    let mut out = Vec::new();
+    while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
+        out.extend_from_slice(b);
+    }
+    lease.finish(Ending::Done);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn php_cgi_serves_as_a_fastcgi_worker_unmodified() {
+    let Some(php) = installed("php-cgi") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hello.php");
+    std::fs::write(&file, "<?php echo 'php pid ', getmypid(), ' ', $_GET['x'];").unwrap();
+    let pools = fastcgi_pool(Program {
+        program: php,
+        args: vec![],
+        env: vec![],
+        dir: dir.path().to_path_buf(),
+    });
+    let file = file.to_str().unwrap();
+    let params = [
+        ("REQUEST_METHOD", "GET"),
+        ("SCRIPT_FILENAME", file),
+        ("QUERY_STRING", "x=1"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+    ];
+    let a = request_with(&pools, &params);
+    let b = request_with(&pools, &params);
+    assert!(a.contains("php pid "), "{a}");
+    assert!(a.ends_with(" 1"), "{a}");
+    assert_eq!(a, b, "the same php-cgi process answers both");
+}
+
+#[test]
+fn a_flup_wsgi_server_serves_as_a_fastcgi_worker_unmodified() {
+    let flup = std::process::Command::new("python3")
+        .args(["-c", "import flup"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !flup {
+        eprintln!("skipped: flup is not installed (pip install flup)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flup_app.py");
+    let source = r"import os
+from flup.server.fcgi import WSGIServer
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'flup pid %d' % os.getpid()]
+WSGIServer(application).run()
+";
+    std::fs::write(&file, source).unwrap();
+    let pools = fastcgi_pool(Program {
+        program: "python3".into(),
+        args: vec![file.into()],
+        env: vec![],
+        dir: dir.path().to_path_buf(),
+    });
+    let params = [("REQUEST_METHOD", "GET"), ("SERVER_PROTOCOL", "HTTP/1.1")];
+    let a = request_with(&pools, &params);
+    let b = request_with(&pools, &params);
+    assert!(a.contains("flup pid "), "{a}");
+    assert_eq!(a, b);
+}
