@@ -147,37 +147,87 @@ impl Connection {
     /// Reads the next piece of the answer.
     pub fn next(&mut self, deadline: Instant) -> Result<Event<'_>, ClientError> {
         loop {
-            let header = self.read_record(deadline)?;
-            let content =
-                self.start - header.padding_length as usize - header.content_length as usize;
-            let body = content..content + header.content_length as usize;
-            if header.request_id != REQUEST_ID {
-                return Err(ClientError::Unexpected(format!(
-                    "{:?} for request {}",
-                    header.kind, header.request_id
-                )));
+            self.fill_record(deadline)?;
+            if !self.at_end_of_stream() {
+                return self.take_event();
             }
-            match header.kind {
-                // The empty record that ends a stream carries nothing to pass on.
-                RecordType::Stdout | RecordType::Stderr if body.is_empty() => continue,
-                RecordType::Stdout => return Ok(Event::Stdout(&self.buf[body])),
-                RecordType::Stderr => {
-                    self.stderr_seen += body.len();
-                    if self.stderr_seen > MAX_STDERR {
-                        return Err(ClientError::Oversized("stderr"));
-                    }
-                    return Ok(Event::Stderr(&self.buf[body]));
-                }
-                RecordType::EndRequest => {
-                    let (app_status, protocol_status) =
-                        record::decode_end_request(&self.buf[body])?;
-                    return Ok(Event::End {
-                        app_status,
-                        protocol_status,
-                    });
-                }
-                other => return Err(ClientError::Unexpected(format!("{other:?}"))),
+            self.skip_record();
+        }
+    }
+
+    /// The next piece of the answer if it has already arrived whole; never waits.
+    pub fn next_buffered(&mut self) -> Option<Result<Event<'_>, ClientError>> {
+        loop {
+            if !self.has_record() {
+                return None;
             }
+            if !self.at_end_of_stream() {
+                return Some(self.take_event());
+            }
+            self.skip_record();
+        }
+    }
+
+    /// The header of the record at `start`; its bytes must be buffered.
+    fn header(&self) -> Result<Header, RecordError> {
+        let bytes: &[u8; HEADER_LEN] = self.buf[self.start..self.start + HEADER_LEN]
+            .try_into()
+            .expect("eight bytes");
+        Header::decode(bytes)
+    }
+
+    fn record_len(h: &Header) -> usize {
+        HEADER_LEN + h.content_length as usize + h.padding_length as usize
+    }
+
+    /// Whether a whole record (or a header that will not decode) is buffered.
+    fn has_record(&self) -> bool {
+        let have = self.end - self.start;
+        have >= HEADER_LEN && self.header().map_or(true, |h| have >= Self::record_len(&h))
+    }
+
+    /// The empty STDOUT or STDERR record that ends a stream carries nothing to pass on.
+    fn at_end_of_stream(&self) -> bool {
+        self.header().is_ok_and(|h| {
+            matches!(h.kind, RecordType::Stdout | RecordType::Stderr) && h.content_length == 0
+        })
+    }
+
+    fn skip_record(&mut self) {
+        if let Ok(h) = self.header() {
+            self.start += Self::record_len(&h);
+        }
+    }
+
+    /// Consumes the buffered record at `start` as an event.
+    fn take_event(&mut self) -> Result<Event<'_>, ClientError> {
+        let header = self.header()?;
+        let content = self.start + HEADER_LEN;
+        let body = content..content + header.content_length as usize;
+        self.start += Self::record_len(&header);
+        if header.request_id != REQUEST_ID {
+            return Err(ClientError::Unexpected(format!(
+                "{:?} for request {}",
+                header.kind, header.request_id
+            )));
+        }
+        match header.kind {
+            RecordType::Stdout => Ok(Event::Stdout(&self.buf[body])),
+            RecordType::Stderr => {
+                self.stderr_seen += body.len();
+                if self.stderr_seen > MAX_STDERR {
+                    return Err(ClientError::Oversized("stderr"));
+                }
+                Ok(Event::Stderr(&self.buf[body]))
+            }
+            RecordType::EndRequest => {
+                let (app_status, protocol_status) = record::decode_end_request(&self.buf[body])?;
+                Ok(Event::End {
+                    app_status,
+                    protocol_status,
+                })
+            }
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
         }
     }
 
@@ -201,8 +251,10 @@ impl Connection {
             &pairs,
         );
         self.write_all(&out, deadline)?;
-        let header = self.read_record(deadline)?;
-        let content = self.start - header.padding_length as usize - header.content_length as usize;
+        self.fill_record(deadline)?;
+        let header = self.header()?;
+        let content = self.start + HEADER_LEN;
+        self.start += Self::record_len(&header);
         let body = &self.buf[content..content + header.content_length as usize];
         match (header.kind, header.request_id) {
             (RecordType::GetValuesResult, record::MANAGEMENT_ID) => Ok(record::decode_pairs(body)?
@@ -221,18 +273,11 @@ impl Connection {
         }
     }
 
-    /// Reads one whole record into the buffer and consumes it; its content ends
-    /// `padding_length` bytes before `self.start`.
-    fn read_record(&mut self, deadline: Instant) -> Result<Header, ClientError> {
+    /// Reads until a whole record is buffered at `start` (or its header is invalid).
+    fn fill_record(&mut self, deadline: Instant) -> Result<(), ClientError> {
         self.fill(HEADER_LEN, deadline)?;
-        let bytes: &[u8; HEADER_LEN] = self.buf[self.start..self.start + HEADER_LEN]
-            .try_into()
-            .expect("eight bytes");
-        let header = Header::decode(bytes)?;
-        let total = HEADER_LEN + header.content_length as usize + header.padding_length as usize;
-        self.fill(total, deadline)?;
-        self.start += total;
-        Ok(header)
+        let header = self.header()?;
+        self.fill(Self::record_len(&header), deadline)
     }
 
     /// Makes `n` unread bytes available in `buf[start..]`, reading as needed.
@@ -360,6 +405,28 @@ mod tests {
                 app_status: 3,
                 protocol_status: ProtocolStatus::RequestComplete
             }
+        );
+    }
+
+    #[test]
+    fn next_buffered_returns_only_what_has_arrived() {
+        let mut answer = Vec::new();
+        record::push_stream(
+            &mut answer,
+            RecordType::Stdout,
+            1,
+            b"Status: 200\r\n\r\nbody",
+        );
+        record::push_end_of_stream(&mut answer, RecordType::Stdout, 1);
+        end_request(&mut answer, 0);
+        // Everything but the last byte of END_REQUEST.
+        let (mut conn, h) = app(answer[..answer.len() - 1].to_vec());
+        conn.send_request([], &mut io::empty(), soon()).unwrap();
+        h.join().unwrap();
+        assert!(matches!(conn.next(soon()), Ok(Event::Stdout(_))));
+        assert!(
+            conn.next_buffered().is_none(),
+            "END_REQUEST is not whole yet"
         );
     }
 

@@ -127,7 +127,7 @@ pub struct Lease {
     pool: Arc<Shared>,
     pub id: u64,
     pub pid: u32,
-    pub conn: Option<Connection>,
+    conn: Option<Connection>,
     /// How long the request waited for it.
     pub queued: Duration,
 }
@@ -261,22 +261,28 @@ impl Lease {
     pub fn conn(&mut self) -> &mut Connection {
         self.conn
             .as_mut()
-            .expect("a lease holds its connection until finished")
+            .expect("a lease holds its connection until given back")
     }
 
-    /// Gives the worker back, saying how the request ended.
-    pub fn finish(mut self, ending: Ending) {
-        let conn = self.conn.take();
-        self.pool.give_back(self.id, conn, ending);
+    /// Gives the worker back, saying how the request ended. Only the first call counts.
+    pub fn give_back(&mut self, ending: Ending) {
+        if let Some(conn) = self.conn.take() {
+            let conn = matches!(ending, Ending::Done).then_some(conn);
+            self.pool.give_back(self.id, conn, ending);
+        }
+    }
+
+    /// True once the worker was given back.
+    pub fn is_given_back(&self) -> bool {
+        self.conn.is_none()
     }
 }
 
 impl Drop for Lease {
-    /// A lease dropped without [`Lease::finish`] (a panic mid-request) cannot vouch for
-    /// its connection: the worker is replaced.
+    /// A lease dropped without [`Lease::give_back`] (a panic mid-request) cannot vouch
+    /// for its connection: the worker is replaced.
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            drop(conn);
+        if self.conn.take().is_some() {
             self.pool
                 .give_back(self.id, None, Ending::Broken("request abandoned".into()));
         }

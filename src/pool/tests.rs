@@ -55,7 +55,7 @@ fn request(pools: &Pools, body: &[u8]) -> Result<(u32, String), Unavailable> {
         }
     }
     let pid = lease.pid;
-    lease.finish(Ending::Done);
+    lease.give_back(Ending::Done);
     Ok((pid, String::from_utf8(out).unwrap()))
 }
 
@@ -233,7 +233,7 @@ def application(environ, start_response):
     while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
         out.extend_from_slice(b);
     }
-    lease.finish(Ending::Done);
+    lease.give_back(Ending::Done);
     let out = String::from_utf8(out).unwrap();
     for line in [
         "wsgi.version=(1, 0)",
@@ -292,12 +292,13 @@ fn request_with(pools: &Pools, params: &[(&str, &str)]) -> String {
     let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
     let conn = lease.conn();
     let pairs = params.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()));
-    conn.send_request(pairs, &mut std::io::empty(), deadline).unwrap();
+    conn.send_request(pairs, &mut std::io::empty(), deadline)
+        .unwrap();
     let mut out = Vec::new();
     while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
         out.extend_from_slice(b);
     }
-    lease.finish(Ending::Done);
+    lease.give_back(Ending::Done);
     String::from_utf8_lossy(&out).into_owned()
 }
 
