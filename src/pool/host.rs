@@ -187,13 +187,11 @@ fn read_header_block(
         let why = match lease.conn().next(run.deadline) {
             Ok(Event::Stdout(data)) => {
                 block.extend_from_slice(data);
-                if let Some(end) = cgi_response::find_end(&block) {
-                    return Ok((block, end));
+                match cgi_response::find_end(&block) {
+                    Some(end) if end.0 <= MAX_HEADER_BLOCK => return Ok((block, end)),
+                    None if block.len() <= MAX_HEADER_BLOCK => continue,
+                    _ => format!("header block over {} KiB", MAX_HEADER_BLOCK / 1024),
                 }
-                if block.len() <= MAX_HEADER_BLOCK {
-                    continue;
-                }
-                format!("header block over {} KiB", MAX_HEADER_BLOCK / 1024)
             }
             Ok(Event::Stderr(data)) => {
                 run.log_stderr(data);
