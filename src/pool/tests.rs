@@ -363,3 +363,76 @@ WSGIServer(application).run()
     assert!(a.contains("flup pid "), "{a}");
     assert_eq!(a, b);
 }
+
+/// What the worker does with start_response, write(), exc_info, empty pieces and close()
+/// (PEP 3333), one app per case, selected by QUERY_STRING.
+#[test]
+fn the_worker_follows_pep_3333_on_headers_exc_info_write_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("closed");
+    let app = format!(
+        r#"import sys
+class Body:
+    def __init__(self, pieces): self.pieces = pieces
+    def __iter__(self):
+        for p in self.pieces:
+            if isinstance(p, Exception): raise p
+            yield p
+    def close(self): open({marker:?}, "w").write("closed")
+
+def application(environ, start_response):
+    case = environ["QUERY_STRING"]
+    if case == "empty-then-raise":
+        start_response("200 OK", [])
+        return Body([b"", ValueError("late")])
+    if case == "exc-info":
+        try:
+            raise KeyError("oops")
+        except KeyError:
+            start_response("200 OK", [])
+            start_response("503 Busy", [("X-Why", "oops")], sys.exc_info())
+        return [b"replaced"]
+    if case == "write":
+        write = start_response("201 Created", [])
+        write(b"via write ")
+        return [b"and iterable"]
+    start_response("200 OK", [])
+    return Body([b"a", b"b"])
+"#,
+        marker = marker.to_str().unwrap()
+    );
+    let pools = pool(dir.path(), &app, 1, 0);
+    let ask = |case: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
+        let conn = lease.conn();
+        let params = [(&b"QUERY_STRING"[..], case.as_bytes())];
+        conn.send_request(params, &mut std::io::empty(), deadline)
+            .unwrap();
+        let mut out = Vec::new();
+        while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
+            out.extend_from_slice(b);
+        }
+        lease.give_back(Ending::Done);
+        String::from_utf8(out).unwrap()
+    };
+    // Headers wait for the first non-empty piece, so a failure before it is still a 500.
+    let out = ask("empty-then-raise");
+    assert!(out.starts_with("Status: 500"), "{out}");
+    // close() comes after the response is sent, as in wsgiref and gunicorn.
+    wait_for("close() after the error", || marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    let out = ask("exc-info");
+    assert!(
+        out.starts_with("Status: 503 Busy\r\nX-Why: oops\r\n\r\nreplaced"),
+        "{out}"
+    );
+    let out = ask("write");
+    assert!(
+        out.starts_with("Status: 201 Created\r\n\r\nvia write and iterable"),
+        "{out}"
+    );
+    let out = ask("");
+    assert!(out.ends_with("\r\n\r\nab"), "{out}");
+    wait_for("close()", || marker.exists());
+}
