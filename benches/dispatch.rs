@@ -10,12 +10,9 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
-use cgilab::dispatch::{self, Ctx};
-use criterion::{
-    BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use cgilab::server::dispatch::{self, ServerState};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tiny_http::{Header, Method, Request, TestRequest};
 
 fn header(name: &str, value: &str) -> Header {
@@ -50,20 +47,15 @@ fn check(bin: &common::CgiBin, path: &str, make: impl Fn() -> Request) {
     assert_eq!(count, 1, "{path} was not answered");
 }
 
-fn ctx(bin: &common::CgiBin) -> Ctx {
+fn ctx(bin: &common::CgiBin) -> ServerState {
     let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-    Ctx::new(common::config(&bin.path), common::apps(), local)
+    ServerState::new(common::config(&bin.path), common::apps(), local)
 }
 
 fn hello(c: &mut Criterion) {
     let bin = common::cgi_bin();
     let ctx = ctx(&bin);
-    let mut group = c.benchmark_group("dispatch");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    let mut group = common::flat_group(c, "dispatch", 30, 4);
     for (mode, name, path) in [
         ("cgi", "hello.sh", "/cgi-bin/hello.sh"),
         ("cgi", "hello-cgi", "/cgi-bin/hello-cgi"),
@@ -84,12 +76,7 @@ fn hello(c: &mut Criterion) {
 fn post_sizes(c: &mut Criterion) {
     let bin = common::cgi_bin();
     let ctx = ctx(&bin);
-    let mut group = c.benchmark_group("dispatch_post");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    let mut group = common::flat_group(c, "dispatch_post", 20, 3);
     for size in common::SIZES {
         // TestRequest bodies are `&'static str`: one per size, for the whole run.
         let body: &'static str = "x".repeat(size).leak();

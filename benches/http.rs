@@ -11,9 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cgilab::server::{RAW_ROUTE, Server};
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 /// Times `iters` GETs of `path` on `client`'s connection.
 fn timed_gets(client: &mut common::Client, path: &str, iters: u64) -> Duration {
@@ -30,12 +28,7 @@ fn http(c: &mut Criterion) {
         .expect("a bench server binds");
     let addr = server.spawn();
 
-    let mut group = c.benchmark_group("http");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    let mut group = common::flat_group(c, "http", 30, 4);
     for (mode, name, path) in [
         ("cgi", "hello-cgi", "/cgi-bin/hello-cgi"),
         ("cgi", "hello.sh", "/cgi-bin/hello.sh"),
@@ -50,12 +43,7 @@ fn http(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut group = c.benchmark_group("http_stream");
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    let mut group = common::flat_group(c, "http_stream", 20, 3);
     for size in &common::SIZES[1..] {
         group.throughput(Throughput::Bytes(*size as u64));
         for (mode, route) in [

@@ -1,6 +1,7 @@
 //! The physical floor of CGI: spawn a hello, drain its stdout, wait for it. No HTTP, no
 //! dispatch: the same `Command` the server builds (`cgi::command`, with an environ from
-//! `environ::build` and the server's stdio), run to its end.
+//! `environ::build` and the server's stdio), run to its end by `bench::floor::run_once`,
+//! the loop `cgilab bench` times too.
 //!
 //! ```console
 //! $ cargo bench --bench spawn
@@ -8,56 +9,29 @@
 
 mod common;
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use cgilab::cgi;
-use cgilab::environ::{self, Environ, Invocation};
-use cgilab::script::{self, Script};
-use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use cgilab::bench::floor;
+use cgilab::cgi::script::{self, Script};
+use cgilab::request::environ::Environ;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// Runs `script` as the server would for a GET, and returns its stdout.
 fn run(script: &Script, env: &Environ) -> Vec<u8> {
-    let mut cmd = cgi::command(script, env, "");
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {}: {e}", script.name))
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("wait for {}: {e}", script.name));
-    assert!(
-        out.status.success(),
-        "{} failed: {}",
-        script.name,
-        out.status
-    );
-    out.stdout
+    let (out, status) =
+        floor::run_once(script, env).unwrap_or_else(|e| panic!("run {}: {e}", script.name));
+    assert!(status.success(), "{} failed: {status}", script.name);
+    out
 }
 
 fn spawn(c: &mut Criterion) {
     let bin = common::cgi_bin();
-    let config = common::config(&bin.path);
-    let mut group = c.benchmark_group("spawn");
     // Interpreters take milliseconds per run: few, flat samples.
-    group
-        .sampling_mode(SamplingMode::Flat)
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    let mut group = common::flat_group(c, "spawn", 30, 4);
     for name in ["hello.sh", "hello.pl", "hello.py", "hello-cgi"] {
         let url_path = format!("/cgi-bin/{name}");
         let script = script::find(&bin.path, name, &url_path)
             .unwrap_or_else(|e| panic!("{name} in the bench cgi-bin: {e}"));
-        let filename = script.path.to_string_lossy().into_owned();
-        let inv = Invocation {
-            script_name: &url_path,
-            path_info: "",
-            script_filename: &filename,
-            content_length: None,
-        };
-        let env = environ::build(&common::get_head(&url_path), &inv, &config.site);
+        // The environ `cgilab bench` spawns its floor with, from `environ::build`.
+        let env = floor::sample_environ(&script);
         assert_eq!(run(&script, &env), common::HELLO_OUTPUT, "{name}");
         group.bench_with_input(BenchmarkId::from_parameter(name), &script, |b, script| {
             b.iter(|| run(script, &env))

@@ -6,7 +6,6 @@
 //! Hello, Ada!
 //! ```
 
-use cgilab::cli::ServeArgs;
 use cgilab::config::Config;
 use cgilab::gateway::{AppRequest, AppResponse, Apps};
 use cgilab::server::Server;
@@ -14,7 +13,7 @@ use cgilab::server::Server;
 /// An app is a function from the request to a response: WSGI's callable.
 fn greet(req: AppRequest<'_>) -> AppResponse {
     let query = req.environ.get("QUERY_STRING").unwrap_or("");
-    let name = cgilab::apps::parse_form(query)
+    let name = cgilab::gateway::apps::parse_form(query)
         .into_iter()
         .find(|(k, _)| k == "name")
         .map_or("world".to_string(), |(_, v)| v);
@@ -23,13 +22,10 @@ fn greet(req: AppRequest<'_>) -> AppResponse {
 
 fn main() {
     let listen = std::env::args().nth(1).unwrap_or("127.0.0.1:8001".into());
-    let args = ServeArgs {
-        listen,
-        ..ServeArgs::default()
-    };
     // As `cgilab serve` does: a panicking app costs its request one log line.
     cgilab::server::one_line_panics();
-    let config = Config::from_args(&args).unwrap_or_else(|e| {
+    // Every setting of `cgilab serve` at its default, but the address.
+    let config = Config::new(&listen, "./cgi-bin").unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");
         std::process::exit(1);
     });
@@ -38,7 +34,7 @@ fn main() {
         .with("greet", greet)
         .with("time", |_: AppRequest<'_>| {
             let now = std::time::SystemTime::now();
-            AppResponse::text(200, cgilab::response::http_date(now) + "\n")
+            AppResponse::text(200, cgilab::http::response::http_date(now) + "\n")
         });
     let server = Server::bind_with_apps(config, apps).unwrap_or_else(|e| {
         eprintln!("custom_app: error: {e}");

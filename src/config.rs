@@ -1,12 +1,21 @@
-//! What the server runs with, checked: [`Config::from_args`] turns what the user typed
-//! into settings, and is where every startup error gets a message that says what to do.
+//! What the server runs with: a plain [`Config`], built from plain values. The command
+//! line ([`crate::cli`]) is one way to fill it in; a program that embeds cgilab is another:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), String> {
+//! let mut config = cgilab::config::Config::new("127.0.0.1:0", "./cgi-bin")?;
+//! config.quiet = true;
+//! # Ok(()) }
+//! ```
+//!
+//! The checking steps ([`Config::new`], [`Config::add_env`], [`Config::pass_env`]) are
+//! where every startup error gets a message that says what to do.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::ServeArgs;
-use crate::environ::Site;
+use crate::request::environ::Site;
 
 /// The server's settings.
 #[derive(Debug, Clone)]
@@ -34,72 +43,96 @@ pub struct Config {
 /// The `PATH` scripts get when the server itself has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
+impl Default for Config {
+    /// The defaults of `cgilab serve` with no flags (cgi-bin `./cgi-bin`, not yet
+    /// checked: [`Config::new`] checks it).
+    fn default() -> Config {
+        let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            cgi_bin: PathBuf::from("./cgi-bin"),
+            timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(15),
+            max_body: 16 * 1024 * 1024,
+            max_procs: 32,
+            threads: 64,
+            quiet: false,
+            site: Site {
+                software: crate::http::response::SERVER.to_string(),
+                document_root: PathBuf::from("."),
+                extra: vec![("PATH".to_string(), path)],
+            },
+        }
+    }
+}
+
 impl Config {
-    /// Checks the arguments of `cgilab serve`.
-    pub fn from_args(args: &ServeArgs) -> Result<Config, String> {
-        let listen = args
-            .listen
+    /// The defaults, listening on `listen` (`HOST:PORT`) and serving the scripts in
+    /// `cgi_bin`, which must exist.
+    pub fn new(listen: &str, cgi_bin: impl AsRef<Path>) -> Result<Config, String> {
+        let cgi_bin = cgi_bin.as_ref();
+        let listen = listen
             .to_socket_addrs()
             .ok()
             .and_then(|mut addrs| addrs.next())
             .ok_or_else(|| {
                 format!(
-                    "--listen {}: not an address to listen on; pass HOST:PORT, e.g. 127.0.0.1:8000",
-                    args.listen
+                    "--listen {listen}: not an address to listen on; pass HOST:PORT, e.g. 127.0.0.1:8000"
                 )
             })?;
-        let cgi_bin = args.cgi_bin.canonicalize().map_err(|_| {
+        let canonical = cgi_bin.canonicalize().map_err(|_| {
             format!(
                 "cgi-bin directory {} does not exist; pass --cgi-bin DIR",
-                args.cgi_bin.display()
+                cgi_bin.display()
             )
         })?;
-        if !cgi_bin.is_dir() {
+        if !canonical.is_dir() {
             return Err(format!(
                 "--cgi-bin {} is not a directory; pass --cgi-bin DIR",
-                args.cgi_bin.display()
+                cgi_bin.display()
             ));
         }
-        if args.max_procs == 0 || args.threads == 0 {
+        let mut config = Config {
+            listen,
+            ..Config::default()
+        };
+        config.site.document_root = canonical.parent().unwrap_or(&canonical).to_path_buf();
+        config.cgi_bin = canonical;
+        Ok(config)
+    }
+
+    /// Refuses limits that would serve nothing.
+    pub fn check_limits(&self) -> Result<(), String> {
+        if self.max_procs == 0 || self.threads == 0 {
             return Err("--max-procs and --threads must be at least 1".into());
         }
-        let document_root = cgi_bin.parent().unwrap_or(&cgi_bin).to_path_buf();
-        let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
-        let mut extra = vec![("PATH".to_string(), path)];
-        for name in &args.pass_env {
-            check_name(name, "--pass-env")?;
-            match std::env::var(name) {
-                Ok(value) => extra.push((name.clone(), value)),
-                Err(_) => eprintln!(
-                    "cgilab: warning: --pass-env {name}: not set in the server's environment; scripts will not get it"
-                ),
-            }
+        Ok(())
+    }
+
+    /// Copies variable `name` from the server's own environment to every script; a name
+    /// that is not set is a warning, not an error.
+    pub fn pass_env(&mut self, name: &str) -> Result<(), String> {
+        check_name(name, "--pass-env")?;
+        match std::env::var(name) {
+            Ok(value) => self.site.extra.push((name.to_string(), value)),
+            Err(_) => eprintln!(
+                "cgilab: warning: --pass-env {name}: not set in the server's environment; scripts will not get it"
+            ),
         }
-        for pair in &args.env {
-            let (name, value) = pair.split_once('=').ok_or_else(|| {
-                format!("--env {pair}: expected KEY=VALUE, e.g. --env GIT_PROJECT_ROOT=/srv/git")
-            })?;
-            check_name(name, "--env")?;
-            if value.contains('\0') {
-                return Err(format!("--env {name}: the value contains a NUL byte"));
-            }
-            extra.push((name.to_string(), value.to_string()));
+        Ok(())
+    }
+
+    /// Gives every script the variable of `pair`, written `KEY=VALUE`.
+    pub fn add_env(&mut self, pair: &str) -> Result<(), String> {
+        let (name, value) = pair.split_once('=').ok_or_else(|| {
+            format!("--env {pair}: expected KEY=VALUE, e.g. --env GIT_PROJECT_ROOT=/srv/git")
+        })?;
+        check_name(name, "--env")?;
+        if value.contains('\0') {
+            return Err(format!("--env {name}: the value contains a NUL byte"));
         }
-        Ok(Config {
-            listen,
-            cgi_bin,
-            timeout: args.timeout,
-            read_timeout: args.read_timeout,
-            max_body: args.max_body,
-            max_procs: args.max_procs,
-            threads: args.threads,
-            quiet: args.quiet,
-            site: Site {
-                software: crate::response::SERVER.to_string(),
-                document_root,
-                extra,
-            },
-        })
+        self.site.extra.push((name.to_string(), value.to_string()));
+        Ok(())
     }
 }
 

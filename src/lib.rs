@@ -1,50 +1,48 @@
 //! # cgilab: from CGI to gateways, measured
 //!
-//! One server dispatches every request one of two ways, and shows what each costs. Follow
-//! a request through the modules in the order it meets them:
+//! One server answers every request one of two ways, and shows what each costs. The
+//! folders are layers, in the order a request meets them; each imports only from the
+//! layers below it.
 //!
-//! 1. [`server`] accepts connections (on `tiny_http`) and gives each request to a worker.
-//! 2. [`dispatch`] checks its size, asks [`route`] where it goes, and reads its body
-//!    ([`body`]).
-//! 3. [`environ`] builds the RFC 3875 meta-variables, once, the same for both modes.
-//! 4. Then one of two dispatchers:
-//!    - [`cgi`]: find the script ([`script`]), spawn a process for it ([`child`]), feed it
-//!      and read it ([`poll`]), parse its header block ([`cgi_response`]);
-//!    - [`gateway`]: call an app that is already running ([`apps`] has the built-ins).
-//! 5. [`response`] writes the status, headers and body; [`timing`] adds `Server-Timing`
-//!    and the access log line, and [`stats`] keeps the latencies the index page
-//!    ([`index`]) shows.
-//!
-//! [`error`] names every way a request can fail and the status each gets; [`cli`] and
-//! [`config`] turn the command line into a checked configuration; [`routes`] lists what
-//! the server answers.
-//!
-//! Measuring it: [`bench`] runs `cgilab bench`, loading twins side by side with the load
-//! generator in [`load`] and timing the bare spawn of each script. Learning it:
-//! [`lessons`] lists the course in `lessons/` and checks its exercises.
+//! 1. [`cli`]: the command line. [`cli::args`] holds what the user typed (the only
+//!    module that knows clap); [`cli::run`] turns it into plain values and runs `serve`,
+//!    `routes`, `bench` or `lessons`.
+//! 2. [`bench`](mod@bench) runs `cgilab bench`: it loads CGI and gateway twins side by side
+//!    ([`bench::load`]), times the bare spawn of each script ([`bench::floor`]) and prints
+//!    the report ([`bench::report`]). [`lessons`] lists the course in `lessons/` and
+//!    checks its exercises. Both look at a server from outside through [`client`]: a
+//!    `cgilab serve` process of their own, and one HTTP response reader.
+//! 3. [`server`] accepts connections on tiny_http and gives each request to a worker
+//!    thread; [`server::dispatch`] takes it from start to finish (route, body, environ,
+//!    host, access log line), and [`server::index`] renders the page at `/`.
+//! 4. The hosts, one folder each. [`cgi`]: a process per request, one walk through RFC
+//!    3875 (find the script with [`cgi::script`], spawn, feed stdin, read the header
+//!    block, choose the status, stream the body, reap). [`gateway`]: call an app that is
+//!    already running ([`gateway::app`] is the interface, [`gateway::apps`] the built-in
+//!    twins of the scripts).
+//! 5. What every host shares below it. [`process`]: spawning into a process group and
+//!    reaping, the `--max-procs` slots, a child's three pipes in one `poll` loop, the
+//!    signal thread. [`measure`]: the phases of a request (`Server-Timing`), its access
+//!    log line, and the latencies the index page shows.
+//! 6. [`http`]: the front on tiny_http, reading the request (its head, its size checked,
+//!    its body read in full) and writing the response (status, headers, streaming).
+//!    [`request`]: the request as every host sees it: where it goes ([`request::route`]),
+//!    its RFC 3875 meta-variables, built once for every mode ([`request::environ`]), the
+//!    error enum, the outcome a host returns, and the CGI response header-block parser.
+//! 7. [`config`]: what the server runs with, a plain [`config::Config`] that a program can
+//!    build without the command line.
 
-pub mod apps;
 pub mod bench;
-pub mod body;
 pub mod cgi;
-pub mod cgi_response;
-pub mod child;
 pub mod cli;
+pub mod client;
 pub mod config;
-pub mod dispatch;
-pub mod environ;
-pub mod error;
 pub mod fastcgi;
 pub mod gateway;
-pub mod index;
+pub mod http;
 pub mod lessons;
-pub mod load;
-pub mod poll;
+pub mod measure;
 pub mod pool;
-pub mod response;
-pub mod route;
-pub mod routes;
-pub mod script;
+pub mod process;
+pub mod request;
 pub mod server;
-pub mod stats;
-pub mod timing;

@@ -1,108 +1,43 @@
 //! The gateway against the real server: twin parity with cgi-bin, panics, timeouts,
-//! unknown apps, Server-Timing, the index page, `cgilab routes` and `cgilab bench`.
+//! unknown apps, Server-Timing and the index page.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::Duration;
 
-use cgilab::cli::ServeArgs;
+use cgilab::client::{Req, Response};
 use cgilab::config::Config;
 use cgilab::gateway::{AppRequest, AppResponse, Apps};
 use cgilab::server::Server;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cgilab");
 const CGI_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/cgi-bin");
 
 /// A server on a free port over the repository's cgi-bin, with extra apps.
 fn serve(apps: Apps, timeout_secs: f64) -> SocketAddr {
-    let args = ServeArgs {
-        listen: "127.0.0.1:0".into(),
-        cgi_bin: CGI_BIN.into(),
-        timeout: Duration::from_secs_f64(timeout_secs),
-        max_body: 1 << 20,
-        max_procs: 8,
-        threads: 8,
-        quiet: true,
-        ..ServeArgs::default()
-    };
-    let config = Config::from_args(&args).expect("config");
+    let mut config = Config::new("127.0.0.1:0", CGI_BIN).expect("config");
+    config.timeout = Duration::from_secs_f64(timeout_secs);
+    config.max_body = 1 << 20;
+    config.max_procs = 8;
+    config.threads = 8;
+    config.quiet = true;
     Server::bind_with_apps(config, apps).expect("bind").spawn()
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+/// One request on a fresh connection, as `test.example`; reads the whole response.
+fn get(addr: SocketAddr, method: &str, target: &str, body: &str) -> Response {
+    let mut req = Req {
+        method,
+        body: body.as_bytes(),
+        ..Req::get(target)
     }
-}
-
-/// One request on a fresh connection; reads the whole response.
-fn get(addr: SocketAddr, method: &str, target: &str, body: &str) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut req =
-        format!("{method} {target} HTTP/1.1\r\nHost: test.example:80\r\nConnection: close\r\n");
+    .header("Host", "test.example:80");
     if !body.is_empty() {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        req = req.header("Content-Type", "application/x-www-form-urlencoded");
     }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut r = BufReader::new(s);
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    let status = line.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut headers = Vec::new();
-    loop {
-        line.clear();
-        r.read_line(&mut line).unwrap();
-        let l = line.trim_end();
-        if l.is_empty() {
-            break;
-        }
-        let (n, v) = l.split_once(':').unwrap();
-        headers.push((n.to_string(), v.trim().to_string()));
-    }
-    let mut body = Vec::new();
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v == "chunked");
-    if method == "HEAD" {
-    } else if chunked {
-        loop {
-            line.clear();
-            r.read_line(&mut line).unwrap();
-            let n = usize::from_str_radix(line.trim(), 16).unwrap();
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk).unwrap();
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    } else {
-        r.read_to_end(&mut body).unwrap();
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    cgilab::client::request(addr, &req).unwrap()
 }
 
-fn content_headers(r: &Reply) -> Vec<(String, String)> {
+fn content_headers(r: &Response) -> Vec<(String, String)> {
     r.headers
         .iter()
         .filter(|(n, _)| n.to_ascii_lowercase().starts_with("content-type"))
@@ -148,7 +83,7 @@ fn twins_answer_with_identical_bodies() {
 #[test]
 fn printenv_twins_list_the_same_meta_variables() {
     let addr = serve(Apps::builtin(), 30.0);
-    let parse = |r: Reply| -> Vec<(String, String)> {
+    let parse = |r: Response| -> Vec<(String, String)> {
         String::from_utf8(r.body)
             .unwrap()
             .lines()
@@ -267,129 +202,4 @@ fn index_page_shows_twins_side_by_side_with_latency() {
         !page.contains("http://") && !page.contains("https://"),
         "no external assets"
     );
-}
-
-/// `cgilab routes` prints every script and app with what runs and its twin.
-#[test]
-fn routes_lists_scripts_apps_and_twins() {
-    let out = Command::new(BIN)
-        .args(["routes", "--cgi-bin", CGI_BIN])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let row = |url: &str| {
-        let first_cell = format!("│ {url} ");
-        text.lines()
-            .find(|l| l.starts_with(&first_cell))
-            .unwrap_or_default()
-            .to_string()
-    };
-    assert!(row("/cgi-bin/hello.sh").contains("/app/hello"), "{text}");
-    assert!(
-        row("/app/hello").contains("gateway") && row("/app/hello").contains("/cgi-bin/hello.py"),
-        "{text}"
-    );
-    assert!(row("/cgi-bin/broken.sh").contains("cgi"), "{text}");
-    let missing = Command::new(BIN)
-        .args(["routes", "--cgi-bin", "/nonexistent-dir"])
-        .output()
-        .unwrap();
-    assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("pass --cgi-bin DIR"));
-}
-
-/// `cgilab bench` prints one CSV row per target and concurrency (timings not checked).
-#[test]
-fn bench_csv_has_a_row_per_target_and_concurrency() {
-    let out = Command::new(BIN)
-        .args([
-            "bench",
-            "--duration",
-            "0.3",
-            "--concurrency",
-            "1,2",
-            "--targets",
-            "/app/hello,/raw",
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with(
-        "target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors"
-    ));
-    assert_eq!(lines.len(), 5, "{text}");
-    assert!(lines[1].starts_with("/app/hello,gateway,1,"));
-    assert!(lines[4].starts_with("/raw,server,2,"));
-    for l in &lines[1..] {
-        assert!(l.ends_with(",0"), "errors in {l}");
-    }
-}
-
-/// The table and JSON formats carry the cost comparison and the server's peak RSS.
-#[test]
-fn bench_table_and_json_report_costs_and_rss() {
-    let run = |format: &str| {
-        let out = Command::new(BIN)
-            .args([
-                "bench",
-                "--duration",
-                "0.3",
-                "--concurrency",
-                "1",
-                "--targets",
-                "/cgi-bin/hello.sh,/app/hello",
-                "--format",
-                format,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let table = run("table");
-    assert!(
-        table.contains("process cost ms") && table.contains("spawn floor ms"),
-        "{table}"
-    );
-    assert!(table.contains("server peak RSS:"), "{table}");
-    let json = run("json");
-    assert!(
-        json.starts_with("{\"runs\":[{\"target\":\"/cgi-bin/hello.sh\""),
-        "{json}"
-    );
-    assert!(
-        json.contains("\"spawn_floors\":[{\"target\":\"/cgi-bin/hello.sh\""),
-        "{json}"
-    );
-    assert!(json.contains("\"server_peak_rss_mib\":"), "{json}");
-}
-
-/// Bad bench arguments are refused with a message that says what to do.
-#[test]
-fn bench_refuses_bad_arguments() {
-    let fails = |args: &[&str], needle: &str| {
-        let out = Command::new(BIN).arg("bench").args(args).output().unwrap();
-        assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(needle), "{args:?}: {err}");
-    };
-    fails(&["--url", "http://192.0.2.1:80"], "--allow-remote");
-    fails(&["--url", "ftp://127.0.0.1"], "only http://");
-    fails(&["--concurrency", "0"], "--concurrency");
-    fails(&["--targets", "nope"], "starting with `/`");
-    fails(&["--duration", "0"], "seconds");
-    fails(&["--format", "xml"], "xml");
 }

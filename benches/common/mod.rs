@@ -1,20 +1,21 @@
 //! What the benches share: a temporary cgi-bin with the hello twins, the compiled
 //! hello-cgi and two bench-only scripts; a quiet configuration around it; the gateway
-//! twins of those scripts; and a small keep-alive HTTP/1.1 client.
+//! twins of those scripts; and a keep-alive HTTP/1.1 client around the library's
+//! response reader.
 
 // Each bench uses a part of this module.
 #![allow(dead_code)]
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cgilab::cli::ServeArgs;
 use cgilab::config::Config;
-use cgilab::environ::RequestHead;
 use cgilab::gateway::{AppBody, AppRequest, AppResponse, Apps};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use tempfile::TempDir;
 
 /// The compiled CGI hello, built by cargo for the benches of this package.
@@ -81,19 +82,12 @@ fn write_script(path: &Path, text: &str) {
 
 /// A quiet configuration serving `cgi_bin` on a free loopback port.
 pub fn config(cgi_bin: &Path) -> Config {
-    let args = ServeArgs {
-        listen: "127.0.0.1:0".into(),
-        cgi_bin: cgi_bin.to_path_buf(),
-        timeout: Duration::from_secs(30),
-        max_body: 16 << 20,
-        max_procs: 32,
-        threads: 4,
-        // Longer than criterion's pauses between benchmarks on one connection.
-        read_timeout: Duration::from_secs(120),
-        quiet: true,
-        ..ServeArgs::default()
-    };
-    Config::from_args(&args).expect("a valid bench configuration")
+    let mut config = Config::new("127.0.0.1:0", cgi_bin).expect("a valid bench configuration");
+    config.threads = 4;
+    // Longer than criterion's pauses between benchmarks on one connection.
+    config.read_timeout = Duration::from_secs(120);
+    config.quiet = true;
+    config
 }
 
 /// The built-in apps plus the twins of echo.sh and zeros.sh.
@@ -131,38 +125,14 @@ pub fn zeros(req: AppRequest<'_>) -> AppResponse {
     }
 }
 
-/// A GET as curl sends it, for building environs outside the server.
-pub fn get_head(target: &str) -> RequestHead {
-    RequestHead {
-        method: "GET".into(),
-        target: target.into(),
-        protocol: "HTTP/1.1".into(),
-        headers: vec![
-            ("Host".into(), "127.0.0.1:8000".into()),
-            ("User-Agent".into(), "curl/8.5.0".into()),
-            ("Accept".into(), "*/*".into()),
-        ],
-        remote: "127.0.0.1:40000".parse().unwrap(),
-        local: "127.0.0.1:8000".parse().unwrap(),
-    }
-}
-
 /// Sizes of request and response bodies: 0 B, 1 KiB, 64 KiB, 1 MiB.
 pub const SIZES: [usize; 4] = [0, 1 << 10, 64 << 10, 1 << 20];
-
-/// Most bytes [`Client`] accepts in one response body.
-const MAX_RESPONSE_BODY: usize = 64 << 20;
-/// Longest status, header or chunk-size line [`Client`] accepts.
-const MAX_LINE: u64 = 16 * 1024;
-/// Most header lines [`Client`] accepts in one response.
-const MAX_HEADER_LINES: usize = 100;
 
 /// A keep-alive HTTP/1.1 client on one loopback connection, reconnecting when the server
 /// closes it. Enough HTTP for the benches: GET, `Content-Length` or chunked bodies.
 pub struct Client {
     addr: SocketAddr,
     conn: Option<BufReader<TcpStream>>,
-    line: String,
     /// The body of the last response.
     pub body: Vec<u8>,
 }
@@ -173,7 +143,6 @@ impl Client {
         Client {
             addr,
             conn: None,
-            line: String::new(),
             body: Vec::new(),
         }
     }
@@ -210,99 +179,31 @@ impl Client {
         result.map(|(status, _)| status)
     }
 
-    /// One request and its response; also says whether the connection stays open.
+    /// One request and its response, read by the library's response reader; also says
+    /// whether the connection stays open.
     fn round_trip(&mut self, path: &str) -> io::Result<(u16, bool)> {
         let conn = self.conn.as_mut().expect("connected above");
         let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
         conn.get_mut().write_all(request.as_bytes())?;
-
-        read_line(conn, &mut self.line)?;
-        let status = self
-            .line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad(format!("status line {:?}", self.line)))?;
-        let mut length = None;
-        let mut chunked = false;
-        let mut keep_alive = true;
-        for _ in 0..=MAX_HEADER_LINES {
-            read_line(conn, &mut self.line)?;
-            let line = self.line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line
-                .split_once(':')
-                .ok_or_else(|| bad(format!("header line {line:?}")))?;
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("Content-Length") {
-                length = Some(value.parse::<usize>().map_err(|_| bad("Content-Length"))?);
-            } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            } else if name.eq_ignore_ascii_case("Connection") {
-                keep_alive = !value.eq_ignore_ascii_case("close");
-            }
-        }
-        if !self.line.trim_end().is_empty() {
-            return Err(bad("too many header lines"));
-        }
-
-        self.body.clear();
-        if chunked {
-            loop {
-                read_line(conn, &mut self.line)?;
-                let size = self.line.trim_end().split(';').next().unwrap_or("");
-                let size = usize::from_str_radix(size.trim(), 16)
-                    .map_err(|_| bad(format!("chunk size {:?}", self.line)))?;
-                if size == 0 {
-                    break;
-                }
-                read_body(conn, &mut self.body, size)?;
-                let mut crlf = [0u8; 2];
-                conn.read_exact(&mut crlf)?;
-                if &crlf != b"\r\n" {
-                    return Err(bad("chunk not followed by CRLF"));
-                }
-            }
-            // Trailer fields, up to the blank line.
-            for _ in 0..=MAX_HEADER_LINES {
-                read_line(conn, &mut self.line)?;
-                if self.line.trim_end().is_empty() {
-                    return Ok((status, keep_alive));
-                }
-            }
-            Err(bad("too many trailer lines"))
-        } else if let Some(n) = length {
-            read_body(conn, &mut self.body, n)?;
-            Ok((status, keep_alive))
-        } else {
-            Err(bad("a response with neither Content-Length nor chunked"))
-        }
+        let response = cgilab::client::read_response(conn, false)?;
+        self.body = response.body;
+        Ok((response.status, response.keep_alive))
     }
 }
 
-fn read_line(conn: &mut BufReader<TcpStream>, line: &mut String) -> io::Result<()> {
-    line.clear();
-    let n = conn.by_ref().take(MAX_LINE).read_line(line)?;
-    if n == 0 {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
-    if !line.ends_with('\n') {
-        return Err(bad("line too long"));
-    }
-    Ok(())
-}
-
-fn read_body(conn: &mut BufReader<TcpStream>, body: &mut Vec<u8>, n: usize) -> io::Result<()> {
-    if body.len() + n > MAX_RESPONSE_BODY {
-        return Err(bad("response body too large"));
-    }
-    let start = body.len();
-    body.resize(start + n, 0);
-    conn.read_exact(&mut body[start..])
-}
-
-fn bad(why: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, why.into())
+/// A group of flat samples (every request here takes from tens of microseconds to
+/// milliseconds): `samples` of them over `secs` seconds, after a one-second warm-up.
+pub fn flat_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    samples: usize,
+    secs: u64,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(samples)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(secs));
+    group
 }

@@ -16,15 +16,16 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use cgilab::client::ServerProcess;
 use tempfile::TempDir;
 
 /// The longest any single client read may block.
@@ -176,81 +177,36 @@ impl Site {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let mut child = spawn(&mut cmd);
-        let pid = child.id();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = log.clone();
-        thread::spawn(move || {
-            let mut port_tx = Some(port_tx);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(port) = listening_port(&line)
-                    && let Some(tx) = port_tx.take()
-                {
-                    let _ = tx.send(port);
-                }
-                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
-            }
-        });
-        let mut server = Server {
-            child,
-            pid,
-            port: 0,
-            log,
+        let child = spawn(&mut cmd);
+        let process = ServerProcess::watch(child, WAIT)
+            .unwrap_or_else(|e| panic!("the server did not start: {e}"));
+        Server {
+            process,
             site: self,
-        };
-        match port_rx.recv_timeout(WAIT) {
-            Ok(port) => server.port = port,
-            Err(_) => panic!(
-                "the server did not print its listening line; log:\n{}",
-                server.log_text()
-            ),
         }
-        server
     }
-}
-
-/// The port in `cgilab: listening on http://127.0.0.1:PORT (...)`.
-fn listening_port(line: &str) -> Option<u16> {
-    let rest = line.strip_prefix("cgilab: listening on http://")?;
-    let addr = rest.split_whitespace().next()?;
-    addr.rsplit(':').next()?.parse().ok()
 }
 
 /// A running `cgilab serve`; killed and reaped when dropped.
 pub struct Server {
-    child: Child,
-    pid: u32,
-    port: u16,
-    log: Arc<Mutex<Vec<String>>>,
+    process: ServerProcess,
     site: Site,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGKILL) };
-        }
-        let _ = self.child.wait();
-    }
 }
 
 impl Server {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.process.pid()
     }
 
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        self.process.addr
     }
 
     /// Its port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.process.addr.port()
     }
 
     /// The site's root directory (canonical).
@@ -275,7 +231,7 @@ impl Server {
 
     /// True while the server process is running.
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.process.is_running()
     }
 
     /// A new connection to the server.
@@ -298,7 +254,7 @@ impl Server {
 
     /// Every line the server has written to stderr so far.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.process.log()
     }
 
     /// The log as one string, for failure messages.
@@ -332,24 +288,20 @@ impl Server {
     }
 }
 
-/// A response as received.
+/// A response as received: the library's client response (status, headers, body, text)
+/// with what these tests also ask of it.
 #[derive(Debug, Clone)]
-pub struct Response {
-    pub version: String,
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+pub struct Response(pub cgilab::client::Response);
+
+impl std::ops::Deref for Response {
+    type Target = cgilab::client::Response;
+
+    fn deref(&self) -> &cgilab::client::Response {
+        &self.0
+    }
 }
 
 impl Response {
-    /// The first value of header `name`, case-insensitively.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
     /// Every value of header `name`.
     pub fn headers_named(&self, name: &str) -> Vec<&str> {
         self.headers
@@ -357,11 +309,6 @@ impl Response {
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
             .collect()
-    }
-
-    /// The body as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The body parsed as `env` output.
@@ -498,115 +445,9 @@ impl Conn {
         self.try_response(true).expect("reading a response to HEAD")
     }
 
-    /// Reads one response, or says why not.
+    /// Reads one response with the library's response reader, or says why not.
     pub fn try_response(&mut self, head: bool) -> io::Result<Response> {
-        let Response {
-            version,
-            status,
-            headers,
-            ..
-        } = self.read_head()?;
-        let bodyless = head || status == 204 || status == 304 || (100..200).contains(&status);
-        let chunked = headers.iter().any(|(n, v)| {
-            n.eq_ignore_ascii_case("Transfer-Encoding")
-                && v.to_ascii_lowercase().contains("chunked")
-        });
-        let length = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
-            .map(|(_, v)| v.trim().parse::<usize>().expect("a numeric Content-Length"));
-        let body = if bodyless {
-            Vec::new()
-        } else if chunked {
-            self.read_chunked()?
-        } else if let Some(n) = length {
-            self.take(n)?
-        } else {
-            self.read_to_close()?
-        };
-        Ok(Response {
-            version,
-            status,
-            headers,
-            body,
-        })
-    }
-
-    /// Reads the status line and header fields: a response without its body.
-    pub fn read_head(&mut self) -> io::Result<Response> {
-        let end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i;
-            }
-            if self.buf.len() > 1 << 20 {
-                return Err(io::Error::other("response head over 1 MiB"));
-            }
-            if self.fill()? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "connection closed before a response head; got {:?}",
-                        String::from_utf8_lossy(&self.buf)
-                    ),
-                ));
-            }
-        };
-        let head: Vec<u8> = self.buf.drain(..end + 4).collect();
-        let text = String::from_utf8_lossy(&head[..end]).into_owned();
-        let mut lines = text.split("\r\n");
-        let status_line = lines.next().unwrap_or_default();
-        let mut parts = status_line.splitn(3, ' ');
-        let version = parts.next().unwrap_or_default().to_string();
-        let status = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("bad status line {status_line:?}")))?;
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.to_string(), v.trim().to_string()))
-            .collect();
-        Ok(Response {
-            version,
-            status,
-            headers,
-            body: Vec::new(),
-        })
-    }
-
-    /// Reads a chunked body to its last chunk and trailers.
-    fn read_chunked(&mut self) -> io::Result<Vec<u8>> {
-        let mut body = Vec::new();
-        loop {
-            let line = self.line()?;
-            let size_text = line.split(';').next().unwrap_or_default().trim();
-            let size = usize::from_str_radix(size_text, 16)
-                .map_err(|_| io::Error::other(format!("bad chunk size line {line:?}")))?;
-            if size == 0 {
-                // Trailers, up to the blank line.
-                while !self.line()?.is_empty() {}
-                return Ok(body);
-            }
-            body.extend(self.take(size)?);
-            if !self.line()?.is_empty() {
-                return Err(io::Error::other("chunk data not followed by CRLF"));
-            }
-        }
-    }
-
-    /// One CRLF-terminated line, without the CRLF.
-    fn line(&mut self) -> io::Result<String> {
-        loop {
-            if let Some(i) = find(&self.buf, b"\r\n") {
-                let line: Vec<u8> = self.buf.drain(..i + 2).collect();
-                return Ok(String::from_utf8_lossy(&line[..i]).into_owned());
-            }
-            if self.fill()? == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed inside a chunked body",
-                ));
-            }
-        }
+        cgilab::client::read_response(self, head).map(Response)
     }
 
     /// Exactly `n` bytes.
@@ -680,6 +521,29 @@ impl Conn {
         let n = self.stream.read(&mut chunk)?;
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(n)
+    }
+}
+
+/// The response reader reads through the bytes the connection has buffered.
+impl Read for Conn {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.fill_buf()?.len().min(out.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Conn {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.buf.is_empty() {
+            self.fill()?;
+        }
+        Ok(&self.buf)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
     }
 }
 

@@ -60,7 +60,7 @@ pub(super) fn compiled(c: &mut Check) -> Result<(), Failure> {
             // and the response is complete.
             let started = std::time::Instant::now();
             let resp = c.fetch(&server, &req, script)?;
-            times.push(crate::timing::ms(started.elapsed()));
+            times.push(crate::measure::timing::ms(started.elapsed()));
             c.expect_status(&server, &req, &resp, script, 200, "it should answer 200")?;
         }
         times.sort_by(f64::total_cmp);

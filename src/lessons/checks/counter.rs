@@ -24,7 +24,7 @@ pub(super) fn counter(c: &mut Check) -> Result<(), Failure> {
         "127.0.0.1:0",
     ])
     .current_dir(&c.opts.workdir);
-    let server = Served::start(cmd, Duration::from_secs(600)).map_err(|why| {
+    let server = ServerProcess::start(cmd, Duration::from_secs(600)).map_err(|why| {
         let hint = if why.contains("could not compile") {
             "fix what the compiler says; `cargo build --example counter` shows it too"
         } else {
@@ -46,7 +46,7 @@ fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
     let mut counts = Vec::new();
     for _ in 0..2 {
         let req = Req::get("/app/counter");
-        let resp = crate::lessons::probe::request(addr, &req).map_err(|why| fail(why, ""))?;
+        let resp = crate::client::request(addr, &req).map_err(|why| fail(why, ""))?;
         if resp.status != 200 {
             return Err(fail(
                 format!("GET /app/counter answered {}", resp.status_line()),

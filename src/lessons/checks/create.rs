@@ -75,7 +75,7 @@ pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
 /// Where the server's access line for `method target` says a local redirect led, if it
 /// did: the line ends with ` local-redirect=PATH`. Waits a little for the line, which the
 /// server writes once the response has gone.
-fn local_redirect(server: &Served, method: &str, target: &str) -> Option<String> {
+fn local_redirect(server: &ServerProcess, method: &str, target: &str) -> Option<String> {
     let request = format!(" {method} {target} ");
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     loop {

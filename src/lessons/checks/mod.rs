@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::probe::{Req, Response, Served};
+use crate::client::{Req, Response, ServerProcess};
 
 mod bench_csv;
 mod client_ip;
@@ -159,16 +159,16 @@ impl Check<'_> {
 
     /// Starts `cgilab serve` on the learner's cgi-bin, with `extra` arguments. It logs
     /// errors and the scripts' stderr, not every request (`--quiet`).
-    fn serve(&self, extra: &[String]) -> Result<Served, Failure> {
+    fn serve(&self, extra: &[String]) -> Result<ServerProcess, Failure> {
         self.start_server(true, extra)
     }
 
     /// Like [`Check::serve`], but the server logs every request's access line too.
-    fn serve_logging(&self, extra: &[String]) -> Result<Served, Failure> {
+    fn serve_logging(&self, extra: &[String]) -> Result<ServerProcess, Failure> {
         self.start_server(false, extra)
     }
 
-    fn start_server(&self, quiet: bool, extra: &[String]) -> Result<Served, Failure> {
+    fn start_server(&self, quiet: bool, extra: &[String]) -> Result<ServerProcess, Failure> {
         let mut cmd = Command::new(&self.opts.cgilab);
         cmd.arg("serve")
             .args(["--listen", "127.0.0.1:0", "--timeout", "10"])
@@ -177,7 +177,7 @@ impl Check<'_> {
             .arg(&self.opts.cgi_bin)
             .args(extra)
             .current_dir(&self.opts.workdir);
-        Served::start(cmd, Duration::from_secs(10)).map_err(|why| Failure {
+        ServerProcess::start(cmd, Duration::from_secs(10)).map_err(|why| Failure {
             what: "cgilab serve did not start".into(),
             details: why.lines().map(String::from).collect(),
             hint: "run `cgilab serve --cgi-bin DIR` yourself to see why".into(),
@@ -185,7 +185,12 @@ impl Check<'_> {
     }
 
     /// Sends a request; a failure says which request and, from the log, why.
-    fn fetch(&self, server: &Served, req: &Req<'_>, script: &str) -> Result<Response, Failure> {
+    fn fetch(
+        &self,
+        server: &ServerProcess,
+        req: &Req<'_>,
+        script: &str,
+    ) -> Result<Response, Failure> {
         server.request(req).map_err(|why| Failure {
             what: why,
             details: logged(server, script),
@@ -197,7 +202,7 @@ impl Check<'_> {
     /// Fails unless `resp` has status `want`, quoting the server's log about `script`.
     fn expect_status(
         &self,
-        server: &Served,
+        server: &ServerProcess,
         req: &Req<'_>,
         resp: &Response,
         script: &str,
@@ -231,7 +236,7 @@ impl Check<'_> {
 }
 
 /// What the server logged about `script`, ready to print.
-fn logged(server: &Served, script: &str) -> Vec<String> {
+fn logged(server: &ServerProcess, script: &str) -> Vec<String> {
     let lines = server.log_about(script);
     if lines.is_empty() {
         return Vec::new();

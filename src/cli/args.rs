@@ -1,0 +1,158 @@
+//! What the user typed, as clap parses it: the one place that knows about clap.
+//! [`super::run`] turns it into plain values ([`crate::config::Config`], [`crate::bench::Plan`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// cgilab: a workbench that shows, by measurement, why the web moved from CGI to gateways.
+#[derive(Debug, Parser)]
+#[command(name = "cgilab", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve scripts from cgi-bin (a process per request) and built-in apps (in-process).
+    Serve(ServeArgs),
+    /// List every route: URL, mode, what runs behind it, and its twin.
+    Routes(RoutesArgs),
+    /// Load CGI and gateway twins side by side and print what a process costs.
+    Bench(BenchArgs),
+    /// List the lessons with your progress, or check a lesson's exercise.
+    Lessons(LessonsArgs),
+}
+
+/// Arguments of `cgilab routes`.
+#[derive(Debug, Clone, Args)]
+pub struct RoutesArgs {
+    /// Directory of CGI scripts.
+    #[arg(long, value_name = "DIR", default_value = "./cgi-bin")]
+    pub cgi_bin: PathBuf,
+}
+
+/// Arguments of `cgilab serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the log says which).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    pub listen: String,
+
+    /// Directory of CGI scripts, served at /cgi-bin/NAME.
+    #[arg(long, value_name = "DIR", default_value = "./cgi-bin")]
+    pub cgi_bin: PathBuf,
+
+    /// Wall-clock limit for one script, in seconds; past it the script's process group is
+    /// killed and the client gets 504.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub timeout: Duration,
+
+    /// An extra variable every script gets (repeatable), e.g. --env GIT_PROJECT_ROOT=/srv/git.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Copy one variable from the server's own environment to every script (repeatable).
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub pass_env: Vec<String>,
+
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body: u64,
+
+    /// Most scripts running at once; past it requests get 503 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub max_procs: usize,
+
+    /// Worker threads answering requests.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub threads: usize,
+
+    /// Seconds a client may stall mid-request or sit idle on a keep-alive connection.
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_secs)]
+    pub read_timeout: Duration,
+
+    /// Write no access log lines (errors and script stderr are still logged).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Parses seconds, whole or fractional (`30`, `0.5`).
+pub fn parse_secs(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() && secs < 1e9 => {
+            Ok(Duration::from_secs_f64(secs))
+        }
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+/// Arguments of `cgilab bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Load a server that is already running (e.g. http://127.0.0.1:8000) instead of
+    /// starting one.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Seconds to load each target at each concurrency, in turns of half a second.
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_secs)]
+    pub duration: Duration,
+
+    /// Concurrent keep-alive connections, as a list: 1,8,64.
+    #[arg(long, value_name = "N,N", value_delimiter = ',', default_values_t = [1usize, 8])]
+    pub concurrency: Vec<usize>,
+
+    /// Paths to load, as a list; by default the hello twins and /raw.
+    #[arg(long, value_name = "PATH,PATH", value_delimiter = ',')]
+    pub targets: Vec<String>,
+
+    /// Most requests in one run, a bound besides --duration.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub max_requests: u64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+
+    /// Allow a --url that is not on this machine.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Arguments of `cgilab lessons`.
+#[derive(Debug, Clone, Args)]
+pub struct LessonsArgs {
+    #[command(subcommand)]
+    pub command: Option<LessonsCommand>,
+
+    /// The course's directory.
+    #[arg(long, value_name = "DIR", default_value = "./lessons", global = true)]
+    pub lessons: PathBuf,
+
+    /// Your CGI scripts, where the checks look for your work.
+    #[arg(long, value_name = "DIR", default_value = "./cgi-bin", global = true)]
+    pub cgi_bin: PathBuf,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum LessonsCommand {
+    /// List the lessons, checking each exercise (the default).
+    List,
+    /// Check lesson N's exercise and say what is wrong, if anything.
+    Check {
+        /// The lesson's number.
+        #[arg(value_name = "N")]
+        lesson: usize,
+    },
+}

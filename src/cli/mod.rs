@@ -1,0 +1,79 @@
+//! The command line: [`args`] holds what the user typed (clap's structs); [`run`] turns
+//! it into plain values and runs the command; [`routes`] is `cgilab routes`.
+
+pub mod args;
+pub mod routes;
+
+pub use args::{Cli, Command};
+
+use crate::config::Config;
+use args::{BenchArgs, FormatArg, LessonsCommand, ServeArgs};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = serve_config(&args)?;
+            crate::server::one_line_panics();
+            let server = crate::server::Server::bind(config)?;
+            server.run();
+            Ok(())
+        }
+        Command::Routes(args) => {
+            let dir = args.cgi_bin.canonicalize().map_err(|_| {
+                format!(
+                    "cgi-bin directory {} does not exist; pass --cgi-bin DIR",
+                    args.cgi_bin.display()
+                )
+            })?;
+            let rows = routes::rows(&dir, &crate::gateway::Apps::builtin());
+            println!("{}", routes::table(&rows));
+            Ok(())
+        }
+        Command::Bench(args) => crate::bench::run(&bench_plan(args)),
+        Command::Lessons(args) => {
+            let check = match args.command {
+                None | Some(LessonsCommand::List) => None,
+                Some(LessonsCommand::Check { lesson }) => Some(lesson),
+            };
+            crate::lessons::run(check, &args.lessons, &args.cgi_bin)
+        }
+    }
+}
+
+/// The arguments of `cgilab serve`, checked, as a [`Config`].
+pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
+    let mut config = Config::new(&args.listen, &args.cgi_bin)?;
+    config.timeout = args.timeout;
+    config.read_timeout = args.read_timeout;
+    config.max_body = args.max_body;
+    config.max_procs = args.max_procs;
+    config.threads = args.threads;
+    config.quiet = args.quiet;
+    config.check_limits()?;
+    for name in &args.pass_env {
+        config.pass_env(name)?;
+    }
+    for pair in &args.env {
+        config.add_env(pair)?;
+    }
+    Ok(config)
+}
+
+/// The arguments of `cgilab bench`, as its plan.
+fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
+    use crate::bench::Format;
+    crate::bench::Plan {
+        url: args.url,
+        duration: args.duration,
+        concurrency: args.concurrency,
+        targets: args.targets,
+        max_requests: args.max_requests,
+        format: match args.format {
+            FormatArg::Table => Format::Table,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Json => Format::Json,
+        },
+        allow_remote: args.allow_remote,
+    }
+}

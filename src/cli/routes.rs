@@ -1,0 +1,81 @@
+//! `cgilab routes`: every URL the server answers, what runs behind it, and its twin.
+
+use std::path::Path;
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::cgi::script;
+use crate::gateway::Apps;
+use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+
+/// One row of the routes table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRow {
+    pub url: String,
+    pub mode: &'static str,
+    pub runs: String,
+    pub twin: String,
+}
+
+/// The routes for the scripts in `cgi_bin` and the apps in `apps`.
+pub fn rows(cgi_bin: &Path, apps: &Apps) -> Vec<RouteRow> {
+    let scripts = script::list(cgi_bin);
+    let mut rows = Vec::new();
+    for name in &scripts {
+        let url = format!("{CGI_PREFIX}{name}");
+        let runs = match script::find(cgi_bin, name, &url) {
+            Ok(s) => match s.interpreter {
+                Some(i) => format!("{i} {name}"),
+                None => format!("{name} (executable{})", shebang(&s.path)),
+            },
+            Err(e) => format!("refused: {e}"),
+        };
+        let twin = match script::twin_app(name).filter(|app| apps.get(app).is_some()) {
+            Some(app) => format!("{APP_PREFIX}{app}"),
+            None => String::new(),
+        };
+        rows.push(RouteRow {
+            url,
+            mode: "cgi",
+            runs,
+            twin,
+        });
+    }
+    for app in apps.names() {
+        let twins: Vec<String> = script::twins(app, &scripts)
+            .iter()
+            .map(|s| format!("{CGI_PREFIX}{s}"))
+            .collect();
+        rows.push(RouteRow {
+            url: format!("{APP_PREFIX}{app}"),
+            mode: "gateway",
+            runs: format!("app {app} (in-process)"),
+            twin: twins.join(" "),
+        });
+    }
+    rows
+}
+
+/// `, #!/bin/sh` for a script with a `#!` line.
+fn shebang(path: &Path) -> String {
+    let Ok(text) = std::fs::read(path) else {
+        return String::new();
+    };
+    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    match first.strip_prefix(b"#!") {
+        Some(rest) => format!(", #!{}", String::from_utf8_lossy(rest).trim()),
+        None => String::new(),
+    }
+}
+
+/// The table `cgilab routes` prints.
+pub fn table(rows: &[RouteRow]) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_header(["URL", "mode", "runs", "twin"]);
+    for r in rows {
+        table.add_row([r.url.as_str(), r.mode, r.runs.as_str(), r.twin.as_str()]);
+    }
+    table.trim_fmt()
+}

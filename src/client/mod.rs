@@ -1,0 +1,10 @@
+//! Talking to a cgilab server from outside, as a client would: start one as a process of
+//! its own and wait until it listens ([`server_process`]), send requests and read the
+//! responses ([`http`]). `cgilab bench`, the lesson checks, the benches and the tests
+//! share it.
+
+pub mod http;
+pub mod server_process;
+
+pub use http::{Req, Response, read_response, request};
+pub use server_process::ServerProcess;

@@ -1,0 +1,173 @@
+//! A `cgilab serve` (or any server that prints cgilab's listening line) started as a
+//! process of its own: wait for `listening on http://ADDR`, keep its log, and kill it
+//! when done. `cgilab bench`, the lesson checks and the tests all start servers this way.
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Log lines kept from a server, the most recent ones.
+const LOG_LINES: usize = 10_000;
+
+/// A server process; killed (with its process group, if it leads one) when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    /// Starts `cmd` in its own process group (killed if this process dies) and waits, up
+    /// to `wait`, for its listening line.
+    pub fn start(mut cmd: Command, wait: Duration) -> Result<ServerProcess, String> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        // If the process that started it is killed, the server goes too.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+        ServerProcess::watch(child, wait)
+    }
+
+    /// Takes charge of a server spawned by the caller with stderr piped, and waits, up to
+    /// `wait`, for its listening line.
+    pub fn watch(mut child: Child, wait: Duration) -> Result<ServerProcess, String> {
+        let Some(stderr) = child.stderr.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("the server's stderr is not piped".into());
+        };
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = log.clone();
+        // Drain stderr for as long as the server lives, so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent && let Some(addr) = listening_addr(&line) {
+                    let _ = tx.send(addr);
+                    sent = true;
+                }
+                let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
+                if lines.len() == LOG_LINES {
+                    lines.remove(0);
+                }
+                lines.push(line);
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            log,
+        };
+        match rx.recv_timeout(wait) {
+            Ok(addr) => {
+                server.addr = addr;
+                Ok(server)
+            }
+            Err(e) => {
+                // Disconnected: stderr closed, so the process ended (or closed it).
+                let when = match e {
+                    mpsc::RecvTimeoutError::Disconnected => "it exited before saying".to_string(),
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("in {}s it did not say", wait.as_secs())
+                    }
+                };
+                let said = server.log().join("\n");
+                let said = if said.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    said
+                };
+                Err(format!(
+                    "{when} `listening on http://...`; it said:\n{said}"
+                ))
+            }
+        }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True while it has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What it logged that mentions `what` (errors, and its scripts' stderr), after a
+    /// short wait for the line to arrive.
+    pub fn log_about(&self, what: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_millis(300);
+        loop {
+            let lines: Vec<String> = self
+                .log()
+                .into_iter()
+                .filter(|l| l.contains(what))
+                .collect();
+            if !lines.is_empty() || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends one request and reads the whole response.
+    pub fn request(&self, req: &super::http::Req<'_>) -> Result<super::http::Response, String> {
+        super::http::request(self.addr, req)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let pid = self.child.id() as libc::pid_t;
+            // Its group, if it leads one (then this takes what it started too), and
+            // itself. The child is not reaped yet, so neither id can have been reused.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// `cgilab: listening on http://127.0.0.1:40211 (...)` -> the address.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let rest = line.split("listening on http://").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_listening_address() {
+        let line = "cgilab: listening on http://127.0.0.1:40211 (cgi-bin x, 64 threads)";
+        assert_eq!(
+            listening_addr(line),
+            Some("127.0.0.1:40211".parse().unwrap())
+        );
+    }
+}

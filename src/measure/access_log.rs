@@ -1,0 +1,54 @@
+//! The access log: one line per request, with the same phases as `Server-Timing`.
+
+use crate::measure::timing::{Mode, Timing};
+use crate::request::environ::RequestHead;
+use crate::request::error::RequestError;
+use crate::request::outcome::Sent;
+
+/// How a request was answered, for its log line.
+pub struct Answered {
+    pub status: u16,
+    pub bytes: u64,
+    pub mode: Mode,
+    pub error: Option<RequestError>,
+    /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
+    pub redirects: Vec<String>,
+}
+
+impl Answered {
+    /// What a host sent, answered in `mode`.
+    pub fn new(sent: Sent, mode: Mode) -> Answered {
+        Answered {
+            status: sent.status,
+            bytes: sent.bytes,
+            mode,
+            error: sent.error,
+            redirects: Vec::new(),
+        }
+    }
+
+    /// The log line: who asked what, the status, bytes, mode, phases, and what went wrong.
+    pub fn line(&self, head: &RequestHead, timing: &Timing) -> String {
+        let mut line = format!(
+            "{} {} {} {} {}B mode={}{}",
+            head.remote,
+            head.method,
+            head.target.escape_debug(),
+            self.status,
+            self.bytes,
+            self.mode.as_str(),
+            timing.log_fields()
+        );
+        // A local redirect is served inside this one request: name where it led.
+        if !self.redirects.is_empty() {
+            line.push_str(&format!(
+                " local-redirect={}",
+                self.redirects.join(",").escape_debug()
+            ));
+        }
+        if let Some(e) = &self.error {
+            line.push_str(&format!(" error=\"{}\"", e.to_string().escape_debug()));
+        }
+        line
+    }
+}

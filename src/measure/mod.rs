@@ -1,0 +1,7 @@
+//! What a request cost, made visible: its phases ([`timing`], the `Server-Timing`
+//! header), its access log line ([`access_log`]) and the latencies the index page shows
+//! ([`stats`]).
+
+pub mod access_log;
+pub mod stats;
+pub mod timing;

@@ -1,0 +1,280 @@
+//! The RFC 3875 §4.1 meta-variables: the request, as a script or an app receives it.
+//!
+//! [`build`] is the one function that makes them. The CGI host passes the result to a
+//! script as its environment; the gateway passes the same value to an app as a map (what
+//! WSGI calls `environ`). So a printenv script and the printenv app see the same request.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The request as the server saw it, independent of the HTTP library.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// `GET`, `POST`, ... as sent.
+    pub method: String,
+    /// The raw request target: path and query, still percent-encoded.
+    pub target: String,
+    /// `HTTP/1.0` or `HTTP/1.1`: the request's own version.
+    pub protocol: String,
+    /// Header fields in the order received; names as sent.
+    pub headers: Vec<(String, String)>,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// The address the server listens on.
+    pub local: SocketAddr,
+}
+
+impl RequestHead {
+    /// The first value of a header field, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the request runs: the script or app it names, after routing.
+#[derive(Debug, Clone)]
+pub struct Invocation<'a> {
+    /// `SCRIPT_NAME`: the URL path that names the script or app.
+    pub script_name: &'a str,
+    /// `PATH_INFO`: the decoded rest of the path; empty if none.
+    pub path_info: &'a str,
+    /// `SCRIPT_FILENAME`: the script's real path, or the app's name for a gateway app.
+    pub script_filename: &'a str,
+    /// `CONTENT_LENGTH`: the body's length once read (chunked bodies are counted, §4.2).
+    pub content_length: Option<u64>,
+}
+
+/// Settings of the server that shape every environment.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// `SERVER_SOFTWARE`.
+    pub software: String,
+    /// `DOCUMENT_ROOT`; `PATH_TRANSLATED` is `PATH_INFO` mapped under it.
+    pub document_root: PathBuf,
+    /// Variables every script gets besides the meta-variables: `PATH` and what
+    /// `--env` and `--pass-env` name. Nothing else of the server's environment leaks.
+    pub extra: Vec<(String, String)>,
+}
+
+/// An ordered set of meta-variables, each name once.
+/// Names are mostly the RFC's own, so they are kept without copying them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environ(Vec<(Cow<'static, str>, String)>);
+
+impl Environ {
+    /// Adds a variable known not to be set yet.
+    fn push(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// All variables, in the order they were first set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
+    }
+}
+
+/// Builds the meta-variables for one request (RFC 3875 §4.1, in its order).
+pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
+    let mut env = Environ(Vec::with_capacity(32 + site.extra.len()));
+    // §4.1.1 AUTH_TYPE and §4.1.11 REMOTE_USER are for a server that authenticates;
+    // cgilab does not, so they stay unset.
+    if let Some(len) = inv.content_length {
+        env.push("CONTENT_LENGTH", len.to_string()); // §4.1.2
+    }
+    if let Some(ctype) = req.header("Content-Type") {
+        env.push("CONTENT_TYPE", ctype); // §4.1.3
+    }
+    env.push("GATEWAY_INTERFACE", "CGI/1.1"); // §4.1.4
+    if !inv.path_info.is_empty() {
+        env.push("PATH_INFO", inv.path_info); // §4.1.5
+        env.push(
+            "PATH_TRANSLATED",
+            translate(&site.document_root, inv.path_info),
+        ); // §4.1.6
+    }
+    let (_, query) = crate::request::route::split_target(&req.target);
+    env.push("QUERY_STRING", query); // §4.1.7: raw, and set even when empty
+    let remote_ip = req.remote.ip().to_string();
+    env.push("REMOTE_ADDR", remote_ip.clone()); // §4.1.8
+    env.push("REMOTE_HOST", remote_ip); // §4.1.9: no DNS lookups, so the address
+    env.push("REQUEST_METHOD", req.method.clone()); // §4.1.12
+    env.push("SCRIPT_NAME", inv.script_name); // §4.1.13
+    env.push("SERVER_NAME", server_name(req)); // §4.1.14
+    env.push("SERVER_PORT", req.local.port().to_string()); // §4.1.15
+    env.push("SERVER_PROTOCOL", req.protocol.clone()); // §4.1.16
+    env.push("SERVER_SOFTWARE", site.software.clone()); // §4.1.17
+    add_protocol_variables(&mut env, req); // §4.1.18
+
+    // Extensions that real programs (PHP, git http-backend, ...) rely on.
+    env.push("REQUEST_URI", req.target.clone());
+    env.push("REQUEST_SCHEME", "http");
+    env.push("SCRIPT_FILENAME", inv.script_filename);
+    env.push("REMOTE_PORT", req.remote.port().to_string());
+    env.push("SERVER_ADDR", req.local.ip().to_string());
+    env.push("DOCUMENT_ROOT", site.document_root.to_string_lossy());
+    // PATH, --env and --pass-env; a meta-variable of the same name wins.
+    for (name, value) in &site.extra {
+        if env.get(name).is_none() {
+            env.push(name.clone(), value.clone());
+        }
+    }
+    env
+}
+
+/// §4.1.18: each request header becomes `HTTP_NAME`, with these exceptions.
+fn add_protocol_variables(env: &mut Environ, req: &RequestHead) {
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for (name, value) in &req.headers {
+        // Only letters, digits and `-`: a header spelled with `_` (X_Forwarded_For) would
+        // otherwise collide with, and spoof, the variable of the real header.
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            continue;
+        }
+        let var = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+        match var.as_str() {
+            // httpoxy: HTTP_PROXY would be read as the proxy setting by many HTTP clients.
+            "HTTP_PROXY" => continue,
+            // Already given as CONTENT_LENGTH and CONTENT_TYPE; the body arrives
+            // de-chunked (§4.2), so its transfer coding is no longer the script's business.
+            "HTTP_CONTENT_LENGTH" | "HTTP_CONTENT_TYPE" | "HTTP_TRANSFER_ENCODING" => continue,
+            // Credentials are not passed on, as §4.1.18 advises.
+            "HTTP_AUTHORIZATION" | "HTTP_PROXY_AUTHORIZATION" => continue,
+            _ => {}
+        }
+        match merged.iter_mut().find(|(n, _)| *n == var) {
+            Some((_, existing)) => {
+                // Repeated fields are one list (RFC 9110 §5.3); cookies join with `; `.
+                existing.push_str(if var == "HTTP_COOKIE" { "; " } else { ", " });
+                existing.push_str(value);
+            }
+            None => merged.push((var, value.clone())),
+        }
+    }
+    for (name, value) in merged {
+        env.push(name, value);
+    }
+}
+
+/// §4.1.14: the host name the client used, without its port; the address if none.
+fn server_name(req: &RequestHead) -> String {
+    let host = req.header("Host").unwrap_or("").trim();
+    let name = if host.starts_with('[') {
+        // An IPv6 literal keeps its brackets: `[::1]:8000` -> `[::1]`.
+        host.split_inclusive(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
+    if valid {
+        name.to_string()
+    } else {
+        match req.local.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        }
+    }
+}
+
+/// §4.1.6: PATH_INFO mapped into the document tree.
+fn translate(root: &Path, path_info: &str) -> String {
+    format!(
+        "{}{}",
+        root.to_string_lossy().trim_end_matches('/'),
+        path_info
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(headers: &[(&str, &str)]) -> RequestHead {
+        RequestHead {
+            method: "GET".into(),
+            target: "/cgi-bin/e.sh/x?a=1".into(),
+            protocol: "HTTP/1.1".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            remote: "127.0.0.1:5555".parse().unwrap(),
+            local: "127.0.0.1:8000".parse().unwrap(),
+        }
+    }
+
+    fn env_of(req: &RequestHead) -> Environ {
+        let inv = Invocation {
+            script_name: "/cgi-bin/e.sh",
+            path_info: "/x",
+            script_filename: "/srv/cgi-bin/e.sh",
+            content_length: None,
+        };
+        let site = Site {
+            software: "cgilab/test".into(),
+            document_root: "/srv".into(),
+            extra: vec![("PATH".into(), "/bin".into())],
+        };
+        build(req, &inv, &site)
+    }
+
+    #[test]
+    fn proxy_header_never_becomes_http_proxy() {
+        let env = env_of(&head(&[("Proxy", "http://evil:1")]));
+        assert_eq!(env.get("HTTP_PROXY"), None);
+    }
+
+    #[test]
+    fn underscore_headers_cannot_spoof_dash_headers() {
+        let env = env_of(&head(&[("X_Forwarded_For", "6.6.6.6")]));
+        assert_eq!(env.get("HTTP_X_FORWARDED_FOR"), None);
+    }
+
+    #[test]
+    fn duplicate_headers_merge_into_one_value() {
+        let env = env_of(&head(&[
+            ("Accept", "a"),
+            ("accept", "b"),
+            ("Cookie", "x=1"),
+            ("Cookie", "y=2"),
+        ]));
+        assert_eq!(env.get("HTTP_ACCEPT"), Some("a, b"));
+        assert_eq!(env.get("HTTP_COOKIE"), Some("x=1; y=2"));
+    }
+
+    #[test]
+    fn server_name_drops_the_port() {
+        assert_eq!(
+            env_of(&head(&[("Host", "example.org:81")])).get("SERVER_NAME"),
+            Some("example.org")
+        );
+        assert_eq!(
+            env_of(&head(&[("Host", "[::1]:81")])).get("SERVER_NAME"),
+            Some("[::1]")
+        );
+        assert_eq!(env_of(&head(&[])).get("SERVER_NAME"), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn path_translated_goes_with_path_info() {
+        let env = env_of(&head(&[]));
+        assert_eq!(env.get("PATH_INFO"), Some("/x"));
+        assert_eq!(env.get("PATH_TRANSLATED"), Some("/srv/x"));
+        assert_eq!(env.get("QUERY_STRING"), Some("a=1"));
+        assert_eq!(env.get("CONTENT_LENGTH"), None);
+    }
+}

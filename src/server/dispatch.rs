@@ -1,0 +1,237 @@
+//! One request, start to finish: check its size, route it, read its body, build its
+//! environ, hand it to the CGI host or the gateway, and write one access log line.
+
+use std::net::SocketAddr;
+
+use tiny_http::Request;
+
+use crate::cgi;
+use crate::cgi::script;
+use crate::config::Config;
+use crate::gateway::{self, Apps};
+use crate::http::body::Body;
+use crate::http::request::{check_size, read_body, request_head};
+use crate::http::response;
+use crate::measure::access_log::Answered;
+use crate::measure::stats::Stats;
+use crate::measure::timing::{Mode, Timing};
+use crate::process::child::Slots;
+use crate::request::environ::{self, Invocation, RequestHead};
+use crate::request::error::RequestError;
+use crate::request::outcome::{Failed, Outcome, Sent};
+use crate::request::route::{self, Route, Target};
+use crate::server::index;
+
+/// Most local redirects (RFC 3875 §6.2.2) followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// What every worker thread shares: the settings, the apps, the `--max-procs` slots,
+/// the latency counters and the address the server listens on.
+pub struct ServerState {
+    pub config: Config,
+    pub apps: Apps,
+    pub slots: Slots,
+    pub stats: Stats,
+    pub local: SocketAddr,
+}
+
+impl ServerState {
+    pub fn new(config: Config, apps: Apps, local: SocketAddr) -> ServerState {
+        ServerState {
+            slots: Slots::new(config.max_procs),
+            stats: Stats::default(),
+            config,
+            apps,
+            local,
+        }
+    }
+}
+
+/// Answers one request and logs it.
+pub fn handle(ctx: &ServerState, request: Request) {
+    let mut timing = Timing::start();
+    let head = request_head(&request, ctx.local);
+    let served = dispatch(ctx, request, &head, &mut timing, 0);
+    ctx.stats
+        .record(&head.target, served.mode, served.status, timing.elapsed());
+    if ctx.config.quiet && served.error.is_none() {
+        return;
+    }
+    eprintln!("{}", served.line(&head, &timing));
+}
+
+fn dispatch(
+    ctx: &ServerState,
+    request: Request,
+    head: &RequestHead,
+    timing: &mut Timing,
+    redirects: usize,
+) -> Answered {
+    if let Err(e) = check_size(head) {
+        return refuse(request, e, Mode::Server, timing);
+    }
+    match route::route(&head.target) {
+        Ok(Route::Index) => {
+            let scripts = script::list(&ctx.config.cgi_bin);
+            let page = index::page(ctx.apps.names(), &scripts, &ctx.stats);
+            let headers = vec![
+                (
+                    "Content-Type".to_string(),
+                    "text/html; charset=utf-8".to_string(),
+                ),
+                timing.header(),
+            ];
+            let bytes = response::send(request, 200, &headers, page.as_bytes(), false).unwrap_or(0);
+            Answered::new(
+                Sent {
+                    status: 200,
+                    bytes,
+                    error: None,
+                },
+                Mode::Server,
+            )
+        }
+        Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
+        Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
+        Err(e) => refuse(request, e, Mode::Server, timing),
+    }
+}
+
+fn serve_cgi(
+    ctx: &ServerState,
+    mut request: Request,
+    head: &RequestHead,
+    target: &Target,
+    timing: &mut Timing,
+    redirects: usize,
+) -> Answered {
+    let (url_path, query) = route::split_target(&head.target);
+    let script = match script::find(&ctx.config.cgi_bin, &target.name, url_path) {
+        Ok(s) => s,
+        Err(e) => return refuse(request, e, Mode::Cgi, timing),
+    };
+    let Some(slot) = ctx.slots.try_acquire() else {
+        let e = RequestError::TooManyProcesses {
+            limit: ctx.slots.limit(),
+        };
+        return refuse(request, e, Mode::Cgi, timing);
+    };
+    let body = match read_body(&mut request, head, ctx.config.max_body) {
+        Ok(body) => body,
+        Err(e) => return refuse(request, e, Mode::Cgi, timing),
+    };
+    let filename = script.path.to_string_lossy();
+    let inv = Invocation {
+        script_name: &target.script_name,
+        path_info: &target.path_info,
+        script_filename: &filename,
+        content_length: body.as_ref().map(Body::len),
+    };
+    let env = environ::build(head, &inv, &ctx.config.site);
+    let job = cgi::Job {
+        script: &script,
+        env: &env,
+        query,
+        body: body.unwrap_or_else(Body::empty),
+        timeout: ctx.config.timeout,
+    };
+    match cgi::run(job, request, slot, timing) {
+        Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi),
+        Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
+        Outcome::LocalRedirect { location, request } => {
+            if redirects >= MAX_REDIRECTS {
+                let e = RequestError::RedirectLoop { location };
+                return refuse(request, e, Mode::Cgi, timing);
+            }
+            // §6.2.2: answer as if the client had asked for `location`; like Apache, as a
+            // GET, since the body was meant for the first script.
+            let mut next = head.clone();
+            next.target = location;
+            next.method = "GET".to_string();
+            next.headers.retain(|(n, _)| {
+                !["Content-Length", "Content-Type", "Transfer-Encoding"]
+                    .iter()
+                    .any(|h| n.eq_ignore_ascii_case(h))
+            });
+            let mut served = dispatch(ctx, request, &next, timing, redirects + 1);
+            served.redirects.insert(0, next.target);
+            served
+        }
+    }
+}
+
+fn serve_app(
+    ctx: &ServerState,
+    mut request: Request,
+    head: &RequestHead,
+    target: &Target,
+    timing: &mut Timing,
+) -> Answered {
+    let Some(app) = ctx.apps.get(&target.name) else {
+        let e = RequestError::NotFound {
+            path: route::split_target(&head.target).0.to_string(),
+        };
+        return refuse(request, e, Mode::Gateway, timing);
+    };
+    let body = match read_body(&mut request, head, ctx.config.max_body) {
+        Ok(body) => body,
+        Err(e) => return refuse(request, e, Mode::Gateway, timing),
+    };
+    let inv = Invocation {
+        script_name: &target.script_name,
+        path_info: &target.path_info,
+        script_filename: &target.name,
+        content_length: body.as_ref().map(Body::len),
+    };
+    let env = environ::build(head, &inv, &ctx.config.site);
+    let call = gateway::Call {
+        name: &target.name,
+        app,
+        environ: &env,
+        body: body.unwrap_or_else(Body::empty),
+        timeout: ctx.config.timeout,
+    };
+    match gateway::serve(call, request, timing) {
+        Ok(sent) => Answered::new(sent, Mode::Gateway),
+        Err(Failed { error, request }) => refuse(request, error, Mode::Gateway, timing),
+    }
+}
+
+/// Answers with the status of `error`; the log line carries the error itself.
+fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) -> Answered {
+    let status = error.status();
+    let mut headers = vec![
+        (
+            "Content-Type".to_string(),
+            "text/plain; charset=utf-8".to_string(),
+        ),
+        timing.header(),
+    ];
+    if status == 503 {
+        headers.push(("Retry-After".to_string(), "1".to_string()));
+    }
+    // Client errors say what was wrong with the request; server errors stay generic, the
+    // details are in the log.
+    let text = if status < 500 {
+        format!("{status} {}: {error}\n", response::reason(status))
+    } else {
+        format!("{status} {}\n", response::reason(status))
+    };
+    // A body that may be left unread (413, or an error before reading it) must not be
+    // taken for the next request on this connection.
+    let has_body = request.body_length().is_some_and(|n| n > 0)
+        || request
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"));
+    let close = has_body || matches!(status, 400 | 408 | 413);
+    let bytes = response::send(request, status, &headers, text.as_bytes(), close).unwrap_or(0);
+    Answered::new(
+        Sent {
+            status,
+            bytes,
+            error: Some(error),
+        },
+        mode,
+    )
+}

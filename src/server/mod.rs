@@ -1,0 +1,193 @@
+//! The HTTP side: a listener, tiny_http on top of it, and worker threads that take one
+//! request at a time and hand it to [`crate::server::dispatch`].
+//!
+//! tiny_http has no read timeout of its own. A socket accepted on Linux inherits
+//! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
+//! client that stalls mid-request, sits idle on a keep-alive connection or stops reading
+//! a response is dropped after `--read-timeout` and holds up no one else.
+
+pub mod dispatch;
+pub mod index;
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::gateway::Apps;
+use dispatch::ServerState;
+
+/// A route answered straight from the worker loop, as a baseline for benchmarks.
+pub const RAW_ROUTE: &str = "/raw";
+
+/// A bound server, not yet answering.
+pub struct Server {
+    listener: TcpListener,
+    ctx: Arc<ServerState>,
+}
+
+impl Server {
+    /// Binds the listening socket; the error says what to do about it.
+    pub fn bind(config: Config) -> Result<Server, String> {
+        Server::bind_with_apps(config, Apps::builtin())
+    }
+
+    /// Binds, with a set of gateway apps of the caller's choosing.
+    pub fn bind_with_apps(config: Config, apps: Apps) -> Result<Server, String> {
+        let addr = config.listen;
+        let listener = TcpListener::bind(addr).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "cannot listen on {addr}: the address is in use; stop the other server or pass --listen {}:0 for a free port",
+                addr.ip()
+            ),
+            _ => format!("cannot listen on {addr}: {e}; pass --listen ADDR"),
+        })?;
+        set_socket_options(&listener, config.read_timeout)
+            .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let ctx = Arc::new(ServerState::new(config, apps, local));
+        Ok(Server { listener, ctx })
+    }
+
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.ctx.local
+    }
+
+    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
+    pub fn run(self) {
+        crate::process::signals::stop_on_signal();
+        eprintln!(
+            "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
+            self.ctx.local,
+            self.ctx.config.cgi_bin.display(),
+            self.ctx.config.threads,
+            self.ctx.config.max_procs
+        );
+        let workers = self.start();
+        for w in workers {
+            let _ = w.join();
+        }
+    }
+
+    /// Answers requests on background threads; returns the address. For benches, tests
+    /// and programs that embed cgilab.
+    pub fn spawn(self) -> SocketAddr {
+        let addr = self.local_addr();
+        self.start();
+        addr
+    }
+
+    fn start(self) -> Vec<thread::JoinHandle<()>> {
+        let http = tiny_http::Server::from_listener(self.listener, None)
+            .expect("a bound TCP listener is accepted");
+        let http = Arc::new(http);
+        (0..self.ctx.config.threads)
+            .map(|i| {
+                let http = http.clone();
+                let ctx = self.ctx.clone();
+                thread::Builder::new()
+                    .name(format!("worker-{i}"))
+                    .spawn(move || work(&http, &ctx))
+                    .expect("worker thread starts")
+            })
+            .collect()
+    }
+}
+
+/// One worker: take a request, answer it, repeat.
+fn work(http: &tiny_http::Server, ctx: &ServerState) {
+    let mut last_accept_log = Instant::now() - Duration::from_secs(60);
+    loop {
+        match http.recv() {
+            // The ceiling: an answer with no routing, environ, dispatch or log line, so
+            // benches can tell the cost of HTTP itself from the cost of a mode.
+            Ok(request) if request.url() == RAW_ROUTE => {
+                let headers = [("Content-Type".to_string(), "text/plain".to_string())];
+                let _ =
+                    crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
+            }
+            Ok(request) => {
+                // A panic costs its request (tiny_http answers an unanswered request with
+                // 500 when it is dropped), never the worker.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    dispatch::handle(ctx, request)
+                }));
+                if outcome.is_err() {
+                    eprintln!("cgilab: a request handler panicked; answered 500");
+                }
+            }
+            // Accept errors (EMFILE) arrive here; the accept thread pauses and goes on.
+            Err(e) => {
+                if last_accept_log.elapsed() > Duration::from_secs(1) {
+                    eprintln!(
+                        "cgilab: accept failed: {e}; shedding load until descriptors free up"
+                    );
+                    last_accept_log = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// Makes a panic print one log line (where, and what) instead of several; a panic in a
+/// gateway app prints none here, since its request's access log line reports it.
+pub fn one_line_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = crate::gateway::panics::payload_text(info.payload()).unwrap_or_default();
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        // A panic inside an app call is reported once, on that request's log line.
+        if crate::gateway::panics::keep_panic_place(&place) {
+            return;
+        }
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        eprintln!(
+            "cgilab: panic in {name} at {place}: {}",
+            message.escape_debug()
+        );
+    }));
+}
+
+/// Sets the options that accepted sockets inherit: the read and write timeouts, and
+/// TCP_NODELAY, so the small last write of a response (the end of a chunked body) is not
+/// held back by Nagle's algorithm until the client's delayed ACK, 40 ms later.
+fn set_socket_options(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+    };
+    let one: libc::c_int = 1;
+    let fd = listener.as_raw_fd();
+    for (level, option, value, len) in [
+        (
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>(),
+        ),
+        (
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            size_of::<libc::timeval>(),
+        ),
+        (
+            libc::IPPROTO_TCP,
+            libc::TCP_NODELAY,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>(),
+        ),
+    ] {
+        let rc = unsafe { libc::setsockopt(fd, level, option, value, len as libc::socklen_t) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

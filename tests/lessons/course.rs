@@ -1,0 +1,148 @@
+//! The course's structure: numbering, sections, links, and an exercise for each lesson.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::support::{blocks, root, skip_reason};
+
+/// The sections every lesson has, in this order.
+const SECTIONS: [&str; 6] = [
+    "## Goal",
+    "## The idea",
+    "## Steps",
+    "## What just happened",
+    "## Exercise",
+    "## Check",
+];
+
+/// Text that would only be true on one machine.
+const MACHINE_PATHS: [&str; 5] = ["/home/", "/root/", "/Users/", "/work/", "/tmp/tmp"];
+
+#[test]
+fn the_course_is_well_formed() {
+    let dir = root().join("lessons");
+    let mut problems = Vec::new();
+    let mut numbers = Vec::new();
+    let index = std::fs::read_to_string(dir.join("README.md")).unwrap_or_default();
+    if index.is_empty() {
+        problems.push(
+            "lessons/README.md is missing: it introduces the course and links every lesson".into(),
+        );
+    }
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "README.md" {
+            continue;
+        }
+        let Some(n) = cgilab::lessons::lesson_number(&name).filter(|_| entry.path().is_dir())
+        else {
+            problems.push(format!(
+                "lessons/{name}: lessons/ holds README.md and lesson folders named NN-slug (two digits, a dash, lowercase words); rename or remove it"
+            ));
+            continue;
+        };
+        numbers.push(n);
+        problems.extend(lesson_problems(&dir, &name, n, &index));
+    }
+    numbers.sort();
+    let want: Vec<usize> = (1..=numbers.len()).collect();
+    if numbers != want {
+        problems.push(format!(
+            "lesson numbers are {numbers:?}; they must run 1, 2, 3, ... with no gap or repeat: renumber the folders"
+        ));
+    }
+    if numbers.len() != cgilab::lessons::EXERCISES.len() {
+        problems.push(format!(
+            "{} lesson folders but {} exercises in EXERCISES (src/lessons/checks/mod.rs): every lesson needs an exercise with a check, and every check a lesson",
+            numbers.len(),
+            cgilab::lessons::EXERCISES.len()
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn lesson_problems(dir: &Path, name: &str, n: usize, index: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let rel = format!("lessons/{name}/README.md");
+    let Ok(text) = std::fs::read_to_string(dir.join(name).join("README.md")) else {
+        return vec![format!(
+            "{rel} is missing: every lesson folder has a README.md"
+        )];
+    };
+    match cgilab::lessons::title_of(&text, n) {
+        None => problems.push(format!(
+            "{rel}: the first line must be `# Lesson {n}: TITLE`"
+        )),
+        Some(title) => {
+            if let Some(e) = cgilab::lessons::EXERCISES.get(n - 1)
+                && e.title != title
+            {
+                problems.push(format!(
+                    "{rel}: the title `{title}` differs from `{}` in EXERCISES (src/lessons/checks/mod.rs); make them the same",
+                    e.title
+                ));
+            }
+        }
+    }
+    let mut at = 0;
+    for section in SECTIONS {
+        match text.lines().skip(at).position(|l| l.trim() == section) {
+            Some(i) => at += i + 1,
+            None => problems.push(format!(
+                "{rel}: no `{section}` heading (after the ones before it); a lesson has {} in that order",
+                SECTIONS.join(", ")
+            )),
+        }
+    }
+    let check = text.split("\n## Check").nth(1).unwrap_or("");
+    if !check.contains(&format!("$ cgilab lessons check {n}")) {
+        problems.push(format!(
+            "{rel}: the Check section needs a console block with `$ cgilab lessons check {n}`"
+        ));
+    }
+    if !index.contains(&format!("{name}/README.md")) {
+        problems.push(format!(
+            "lessons/README.md does not link {name}/README.md; add it to the list of lessons"
+        ));
+    }
+    for block in blocks(&text) {
+        if block.info.starts_with("console skip")
+            && skip_reason(&block.info).is_none_or(str::is_empty)
+        {
+            problems.push(format!(
+                "{rel}:{}: a skipped block says why: ```console skip: REASON",
+                block.line
+            ));
+        }
+    }
+    for bad in MACHINE_PATHS {
+        if text.contains(bad) {
+            problems.push(format!(
+                "{rel}: it mentions `{bad}`, a path on one machine; write paths relative to the repository"
+            ));
+        }
+    }
+    // Every other file in the folder is something the README uses.
+    let mut files = BTreeSet::new();
+    collect_files(&dir.join(name), Path::new(""), &mut files);
+    for file in files {
+        if file != "README.md" && !text.contains(&file) {
+            problems.push(format!(
+                "lessons/{name}/{file} is not mentioned in {rel}; use it there or remove it"
+            ));
+        }
+    }
+    problems
+}
+
+fn collect_files(dir: &Path, prefix: &Path, out: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let rel = prefix.join(entry.file_name());
+        if entry.path().is_dir() {
+            collect_files(&entry.path(), &rel, out);
+        } else {
+            out.insert(rel.to_string_lossy().into_owned());
+        }
+    }
+}

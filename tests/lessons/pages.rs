@@ -1,0 +1,79 @@
+//! One test per page: every console and log block of the page shows what really happens.
+
+use crate::support::{check_page, pages};
+
+/// The pages below, so a page without a test is caught.
+const PAGES: [&str; 10] = [
+    "README.md",
+    "lessons/README.md",
+    "lessons/01-hello-cgi/README.md",
+    "lessons/02-the-environment/README.md",
+    "lessons/03-responses-and-failures/README.md",
+    "lessons/04-the-price-of-a-process/README.md",
+    "lessons/05-the-gateway-idea/README.md",
+    "lessons/06-head-to-head/README.md",
+    "lessons/07-what-a-host-must-refuse/README.md",
+    "lessons/08-the-three-layers/README.md",
+];
+
+#[test]
+fn every_page_has_its_own_test() {
+    let mut want: Vec<String> = pages();
+    want.sort();
+    let mut have: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+    have.sort();
+    assert_eq!(
+        have, want,
+        "add a test for each new page to tests/lessons/pages.rs"
+    );
+}
+
+#[test]
+fn readme() {
+    check_page("README.md");
+}
+
+#[test]
+fn lessons_index() {
+    check_page("lessons/README.md");
+}
+
+#[test]
+fn lesson_01_hello_cgi() {
+    check_page("lessons/01-hello-cgi/README.md");
+}
+
+#[test]
+fn lesson_02_the_environment() {
+    check_page("lessons/02-the-environment/README.md");
+}
+
+#[test]
+fn lesson_03_responses_and_failures() {
+    check_page("lessons/03-responses-and-failures/README.md");
+}
+
+#[test]
+fn lesson_04_the_price_of_a_process() {
+    check_page("lessons/04-the-price-of-a-process/README.md");
+}
+
+#[test]
+fn lesson_05_the_gateway_idea() {
+    check_page("lessons/05-the-gateway-idea/README.md");
+}
+
+#[test]
+fn lesson_06_head_to_head() {
+    check_page("lessons/06-head-to-head/README.md");
+}
+
+#[test]
+fn lesson_07_what_a_host_must_refuse() {
+    check_page("lessons/07-what-a-host-must-refuse/README.md");
+}
+
+#[test]
+fn lesson_08_the_three_layers() {
+    check_page("lessons/08-the-three-layers/README.md");
+}
