@@ -57,6 +57,19 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     for pair in &args.env {
         config.add_env(pair)?;
     }
+    config.workers = args.pools.workers;
+    config.max_requests = args.max_requests;
+    if let Some(python) = &args.pools.python {
+        config.set_python(python)?;
+    }
+    for spec in &args.pools.wsgi {
+        config.add_wsgi(spec)?;
+    }
+    for spec in &args.pools.fastcgi {
+        config.add_fastcgi(spec)?;
+    }
+    config.check_pools()?;
+    config.add_default_pools();
     Ok(config)
 }
 

@@ -13,6 +13,8 @@ pub struct Answered {
     pub error: Option<RequestError>,
     /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
     pub redirects: Vec<String>,
+    /// The pool, and the pid of the worker that answered, for a pool request.
+    pub pool: Option<(String, Option<u32>)>,
 }
 
 impl Answered {
@@ -24,6 +26,7 @@ impl Answered {
             mode,
             error: sent.error,
             redirects: Vec::new(),
+            pool: None,
         }
     }
 
@@ -37,7 +40,11 @@ impl Answered {
             self.status,
             self.bytes,
             self.mode.as_str(),
-            timing.log_fields()
+            match &self.pool {
+                Some((pool, Some(pid))) => format!(" pool={pool} worker={pid}"),
+                Some((pool, None)) => format!(" pool={pool}"),
+                None => String::new(),
+            } + &timing.log_fields()
         );
         // A local redirect is served inside this one request: name where it led.
         if !self.redirects.is_empty() {

@@ -3,7 +3,9 @@
 //!
 //! For CGI: `spawn` (fork and exec of the script), `headers` (from the request's arrival
 //! until the script's header block was parsed) and `total`. For the gateway: `call` (the
-//! app's call until its status and headers) and `total`. A streamed body goes out after the
+//! app's call until its status and headers) and `total`. For a pool: `queue` (waiting for
+//! an idle worker), `app` (from handing the request to the worker until its header block
+//! was parsed) and `total`. A streamed body goes out after the
 //! header does, so the header's `total` is the time until the response head was sent; the
 //! access log line, written when the body is done, has the final `total`.
 
@@ -17,6 +19,8 @@ pub enum Mode {
     Cgi,
     /// An app that is already running.
     Gateway,
+    /// A worker of a pool, over FastCGI.
+    Pool,
     /// Answered by the server itself (index page, errors before dispatch).
     Server,
 }
@@ -26,6 +30,7 @@ impl Mode {
         match self {
             Mode::Cgi => "cgi",
             Mode::Gateway => "gateway",
+            Mode::Pool => "pool",
             Mode::Server => "server",
         }
     }
@@ -41,6 +46,10 @@ pub struct Timing {
     pub headers: Option<Duration>,
     /// Time the gateway app took to answer with status and headers.
     pub call: Option<Duration>,
+    /// Time a pool request waited for an idle worker.
+    pub queue: Option<Duration>,
+    /// Time a pool worker took, from the request handed over to its header block parsed.
+    pub app: Option<Duration>,
 }
 
 impl Timing {
@@ -51,6 +60,8 @@ impl Timing {
             spawn: None,
             headers: None,
             call: None,
+            queue: None,
+            app: None,
         }
     }
 
@@ -69,6 +80,8 @@ impl Timing {
             ("spawn", self.spawn),
             ("headers", self.headers),
             ("call", self.call),
+            ("queue", self.queue),
+            ("app", self.app),
         ]
         .into_iter()
         .filter_map(|(name, d)| Some((name, d?)))

@@ -6,11 +6,13 @@
 //! - [`state`] is what request threads and the supervisor share: workers, the idle
 //!   ones, and the first-come-first-served line of requests waiting for one;
 //! - [`arbiter`] is the supervisor's loop (after gunicorn's arbiter);
+//! - [`host`] answers one HTTP request with a leased worker;
 //! - `wsgi_worker.py` is the worker cgilab ships for WSGI apps, written to be read.
 //!
 //! [`Pools::start`] starts them all; [`PoolEvent`]s (from signals) steer them.
 
 pub mod arbiter;
+pub mod host;
 pub mod spawn;
 pub mod state;
 
@@ -21,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use crate::config::Config;
+use crate::config::pools::PoolApp;
 use std::time::{Duration, Instant};
 
 pub use spawn::Program;
@@ -61,8 +66,8 @@ pub enum Kind {
         file: PathBuf,
         callable: String,
     },
-    /// Any FastCGI responder program (php-cgi, a flup script, ...).
-    FastCgi { program: Program },
+    /// Any FastCGI responder program (php-cgi, a flup script, ...) serving `file`.
+    FastCgi { program: Program, file: PathBuf },
 }
 
 /// One pool as configured.
@@ -78,16 +83,58 @@ pub struct PoolSpec {
 }
 
 impl PoolSpec {
-    /// The app file the pool serves (for listings).
+    /// The app file the pool serves.
     pub fn file(&self) -> &Path {
         match &self.kind {
-            Kind::Wsgi { file, .. } => file,
-            Kind::FastCgi { program } => program
-                .args
-                .last()
-                .map(Path::new)
-                .unwrap_or(&program.program),
+            Kind::Wsgi { file, .. } | Kind::FastCgi { file, .. } => file,
         }
+    }
+
+    /// The pools `config` asks for.
+    pub fn all_from(config: &Config) -> Vec<PoolSpec> {
+        config
+            .pools
+            .iter()
+            .map(|pool| PoolSpec {
+                name: pool.name.clone(),
+                kind: match &pool.app {
+                    PoolApp::Wsgi { file, callable } => Kind::Wsgi {
+                        python: config.python.clone(),
+                        file: file.clone(),
+                        callable: callable.clone(),
+                    },
+                    PoolApp::FastCgi {
+                        program,
+                        args,
+                        file,
+                    } => Kind::FastCgi {
+                        program: Program {
+                            program: program.clone(),
+                            args: args.iter().map(OsString::from).collect(),
+                            env: fastcgi_env(program),
+                            dir: file.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                        },
+                        file: file.clone(),
+                    },
+                },
+                env: config.site.extra.clone(),
+                workers: config.workers,
+                max_requests: config.max_requests,
+            })
+            .collect()
+    }
+}
+
+/// What a FastCGI program needs in its own environment besides PATH and `--env`.
+fn fastcgi_env(program: &Path) -> Vec<(String, String)> {
+    let php = program
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("php"));
+    if php {
+        // php-cgi exits after 500 requests by default; recycling is --max-requests' job.
+        vec![("PHP_FCGI_MAX_REQUESTS".to_string(), "0".to_string())]
+    } else {
+        Vec::new()
     }
 }
 
@@ -121,7 +168,12 @@ impl Pools {
         let mut runs = Vec::new();
         let mut pools = HashMap::new();
         for spec in specs {
-            let shared = Arc::new(Shared::new(&spec.name, spec.max_requests, sender.clone()));
+            let shared = Arc::new(Shared::new(
+                &spec.name,
+                spec.file(),
+                spec.max_requests,
+                sender.clone(),
+            ));
             pools.insert(spec.name.clone(), shared.clone());
             let program = program_for(spec, &worker);
             runs.push(arbiter::PoolRun::new(shared, program, spec.workers.max(1)));
@@ -136,7 +188,11 @@ impl Pools {
         };
         let handle = std::thread::Builder::new()
             .name("pool-arbiter".into())
-            .spawn(move || arbiter.run())?;
+            .spawn(move || {
+                // Signals are for the server's signal thread, which passes them on.
+                crate::process::signals::block();
+                arbiter.run()
+            })?;
         Ok(Pools {
             pools,
             names: specs.iter().map(|s| s.name.clone()).collect(),
@@ -159,6 +215,11 @@ impl Pools {
     /// Where signals send their events.
     pub fn events(&self) -> Sender<PoolEvent> {
         self.events.clone()
+    }
+
+    /// Sends the supervisor an event.
+    pub fn send(&self, event: PoolEvent) {
+        let _ = self.events.send(event);
     }
 
     /// Each pool's status and workers, for the index page.
@@ -219,7 +280,7 @@ fn program_for(spec: &PoolSpec, worker: &Path) -> Program {
             env: spec.env.clone(),
             dir: file.parent().unwrap_or(Path::new("/")).to_path_buf(),
         },
-        Kind::FastCgi { program } => {
+        Kind::FastCgi { program, .. } => {
             let mut program = program.clone();
             program.env.extend(spec.env.iter().cloned());
             program

@@ -95,6 +95,8 @@ pub struct State {
 /// One pool, as everyone sees it.
 pub struct Shared {
     pub name: String,
+    /// The app file it serves: SCRIPT_FILENAME.
+    pub file: std::path::PathBuf,
     state: Mutex<State>,
     changed: Condvar,
     events: Sender<PoolEvent>,
@@ -133,9 +135,15 @@ pub struct Lease {
 }
 
 impl Shared {
-    pub fn new(name: &str, max_requests: u64, events: Sender<PoolEvent>) -> Shared {
+    pub fn new(
+        name: &str,
+        file: &std::path::Path,
+        max_requests: u64,
+        events: Sender<PoolEvent>,
+    ) -> Shared {
         Shared {
             name: name.to_string(),
+            file: file.to_path_buf(),
             state: Mutex::new(State {
                 status: Status::Running,
                 workers: Vec::new(),

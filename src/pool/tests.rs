@@ -279,7 +279,10 @@ fn installed(name: &str) -> Option<PathBuf> {
 fn fastcgi_pool(program: Program) -> Pools {
     let spec = PoolSpec {
         name: "t".into(),
-        kind: Kind::FastCgi { program },
+        kind: Kind::FastCgi {
+            file: program.program.clone(),
+            program,
+        },
         env: vec![("PATH".into(), std::env::var("PATH").unwrap())],
         workers: 1,
         max_requests: 0,

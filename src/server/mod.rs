@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::gateway::Apps;
+use crate::pool::{PoolEvent, PoolSpec, Pools};
+use crate::process::signals::Signal;
 use dispatch::ServerState;
 
 /// A route answered straight from the worker loop, as a baseline for benchmarks.
@@ -47,7 +49,8 @@ impl Server {
         set_socket_options(&listener, config.read_timeout)
             .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let ctx = Arc::new(ServerState::new(config, apps, local));
+        let pools = start_pools(&config)?;
+        let ctx = Arc::new(ServerState::new(config, apps, pools, local));
         Ok(Server { listener, ctx })
     }
 
@@ -56,9 +59,21 @@ impl Server {
         self.ctx.local
     }
 
-    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
+    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts and
+    /// every pool's workers. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them.
     pub fn run(self) {
-        crate::process::signals::stop_on_signal();
+        let ctx = self.ctx.clone();
+        crate::process::signals::handle(move |signal| {
+            let Some(pools) = &ctx.pools else {
+                return;
+            };
+            match signal {
+                Signal::Stop(_) => pools.stop(),
+                Signal::Reload => pools.send(PoolEvent::Reload),
+                Signal::MoreWorkers => pools.send(PoolEvent::AddWorker),
+                Signal::FewerWorkers => pools.send(PoolEvent::RemoveWorker),
+            }
+        });
         eprintln!(
             "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
             self.ctx.local,
@@ -95,6 +110,25 @@ impl Server {
             })
             .collect()
     }
+}
+
+/// Starts the configured pools, if any; their workers boot in the background.
+fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
+    let specs = PoolSpec::all_from(config);
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    for spec in &specs {
+        eprintln!(
+            "cgilab: pool {}: {} workers for {}",
+            spec.name,
+            spec.workers,
+            spec.file().display()
+        );
+    }
+    Pools::start(&specs, config.timeout)
+        .map(Some)
+        .map_err(|e| format!("cannot start the worker pools: {e}"))
 }
 
 /// One worker: take a request, answer it, repeat.
