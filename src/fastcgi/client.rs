@@ -106,6 +106,27 @@ impl Connection {
         }
     }
 
+    /// True if the other side has closed the connection (or it has failed), seen without
+    /// waiting: how an idle worker that died is told from one that is just quiet.
+    pub fn peer_closed(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut byte = 0u8;
+        // SAFETY: a one-byte peek into a local buffer.
+        let n = unsafe {
+            libc::recv(
+                self.stream.as_raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        match n {
+            0 => true,
+            n if n > 0 => false,
+            _ => io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock,
+        }
+    }
+
     /// Sends a whole request: BEGIN_REQUEST (responder, keep the connection), the params,
     /// and `stdin_len` bytes of `stdin` (the body).
     pub fn send_request<'p>(

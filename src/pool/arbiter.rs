@@ -195,6 +195,7 @@ impl Arbiter {
                     w.started.elapsed().as_millis()
                 );
                 state.idle.push_back((id, conn));
+                state.booted = true;
                 if state.status == Status::Backoff {
                     state.status = Status::Running;
                 }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::fastcgi::Connection;
 
 use super::PoolEvent;
+use super::arbiter::BOOT_TIMEOUT;
 
 /// Where a worker is in its life (after supervisord's process states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,8 @@ pub struct State {
     pub last_log_line: String,
     /// Recycle a worker after this many requests (0: never).
     pub max_requests: u64,
+    /// A worker has been ready at least once.
+    pub booted: bool,
 }
 
 /// One pool, as everyone sees it.
@@ -152,6 +155,7 @@ impl Shared {
                 next_ticket: 0,
                 last_log_line: String::new(),
                 max_requests,
+                booted: false,
             }),
             changed: Condvar::new(),
             events,
@@ -188,6 +192,15 @@ impl Shared {
             if state.queue.front() == Some(&ticket)
                 && let Some((id, conn)) = state.idle.pop_front()
             {
+                if conn.peer_closed() {
+                    // It died while idle and is not reaped yet: never hand it out.
+                    if let Some(w) = state.workers.iter_mut().find(|w| w.id == id) {
+                        w.phase = Phase::Stopping;
+                        w.kill = Some("connection closed while idle".into());
+                    }
+                    let _ = self.events.send(PoolEvent::Wake);
+                    continue;
+                }
                 state.queue.pop_front();
                 let now = Instant::now();
                 let worker = state.workers.iter_mut().find(|w| w.id == id);
@@ -206,6 +219,12 @@ impl Shared {
                     queued: now - arrived,
                 });
             }
+            // Before the pool's first worker is up, a request waits for that boot too.
+            let deadline = if !state.booted {
+                deadline.max(arrived + BOOT_TIMEOUT)
+            } else {
+                deadline
+            };
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 state.queue.retain(|&t| t != ticket);

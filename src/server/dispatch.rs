@@ -271,8 +271,8 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
         headers.push(("Retry-After".to_string(), "1".to_string()));
     }
     // Client errors say what was wrong with the request; server errors stay generic, the
-    // details are in the log.
-    let text = if status < 500 {
+    // details are in the log, except why a pool cannot serve (its app does not start).
+    let text = if status < 500 || matches!(error, RequestError::PoolUnavailable { .. }) {
         format!("{status} {}: {error}\n", response::reason(status))
     } else {
         format!("{status} {}\n", response::reason(status))

@@ -21,7 +21,7 @@ fn error_of(site: &Site, args: &[&str]) -> String {
 
 #[test]
 fn bad_pool_flags_are_one_line_that_says_what_to_do() {
-    let site = Site::new().file("app.py", PID_APP);
+    let site = Site::new().file("app.py", PID_APP).file("app.txt", "");
     let app = site.wsgi("t", "app.py");
     let err = error_of(&site, &["--wsgi", "app.py"]);
     assert!(err.contains("NAME=FILE"), "{err}");
@@ -35,6 +35,7 @@ fn bad_pool_flags_are_one_line_that_says_what_to_do() {
     assert!(err.contains("--workers"), "{err}");
     let err = error_of(&site, &["--wsgi", &app, "--python", "/no/such/python"]);
     assert!(err.contains("--python"), "{err}");
-    let err = error_of(&site, &["--fastcgi", "t=app.txt"]);
+    let txt = format!("t={}", site.path("app.txt").display());
+    let err = error_of(&site, &["--fastcgi", &txt]);
     assert!(err.contains("interpreter"), "{err}");
 }

@@ -23,7 +23,12 @@ fn php_cgi_serves_a_pool() {
         "hello.php",
         "<?php header('X-From: php'); echo 'pid=', getmypid(), \"\\n\", $_GET['who'] ?? '', ' ', $_SERVER['SCRIPT_NAME'];",
     );
-    let server = site.serve(&["--fastcgi", &site.wsgi("php", "hello.php"), "--workers", "1"]);
+    let server = site.serve(&[
+        "--fastcgi",
+        &site.wsgi("php", "hello.php"),
+        "--workers",
+        "1",
+    ]);
     let a = get(&server, "/pool/php?who=world");
     assert_eq!(a.status, 200, "{}", a.text());
     assert_eq!(a.header("X-From"), Some("php"));
@@ -50,7 +55,12 @@ def application(environ, start_response):
 WSGIServer(application).run()
 "#;
     let site = Site::new().file("flup_app.py", app);
-    let server = site.serve(&["--fastcgi", &site.wsgi("flup", "flup_app.py"), "--workers", "1"]);
+    let server = site.serve(&[
+        "--fastcgi",
+        &site.wsgi("flup", "flup_app.py"),
+        "--workers",
+        "1",
+    ]);
     let a = get(&server, "/pool/flup/some/path");
     assert_eq!(a.status, 200, "{}", a.text());
     assert!(a.text().ends_with("/some/path"), "{}", a.text());

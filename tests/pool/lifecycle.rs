@@ -9,7 +9,14 @@ fn worker_pids(server: &cgilab::client::server_process::ServerProcess, n: usize)
     let lines = wait_for_log(server, n, &["pool t: worker", "started"]);
     lines
         .iter()
-        .filter_map(|l| l.split("worker ").nth(1)?.split_whitespace().next()?.parse().ok())
+        .filter_map(|l| {
+            l.split("worker ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect()
 }
 
@@ -63,10 +70,14 @@ fn no_zombies_and_no_descriptor_growth_as_workers_come_and_go() {
         if round % 2 == 0 {
             let pid = pid_of(&get(&server, "/pool/t"));
             signal(pid, libc::SIGKILL);
+            wait_for("the killed worker to exit", || !alive(pid));
         }
     }
     wait_for("the pool to settle", || {
-        let live: Vec<u32> = children(server.pid()).into_iter().filter(|&p| alive(p)).collect();
+        let live: Vec<u32> = children(server.pid())
+            .into_iter()
+            .filter(|&p| alive(p))
+            .collect();
         live.len() == 2 && zombies(server.pid()).is_empty()
     });
     std::thread::sleep(Duration::from_millis(300));

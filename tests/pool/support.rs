@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cgilab::client::http::{self, Req, Response};
+use cgilab::client::http::{Req, Response};
 use cgilab::client::server_process::ServerProcess;
 use tempfile::TempDir;
 
@@ -138,7 +138,10 @@ pub fn children(pid: u32) -> BTreeSet<u32> {
     };
     for task in tasks.flatten() {
         if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
-            out.extend(list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            out.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
         }
     }
     out
@@ -178,7 +181,12 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
             continue;
         };
         // Fields after the command: state ppid pgrp ...
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
         if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid) && alive(pid) {
             out.push(pid);
         }
