@@ -32,6 +32,9 @@ pub struct RoutesArgs {
     /// Directory of CGI scripts.
     #[arg(long, value_name = "DIR", default_value = "./cgi-bin")]
     pub cgi_bin: PathBuf,
+
+    #[command(flatten)]
+    pub pools: PoolArgs,
 }
 
 /// Arguments of `cgilab serve`.

@@ -20,13 +20,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Routes(args) => {
-            let dir = args.cgi_bin.canonicalize().map_err(|_| {
-                format!(
-                    "cgi-bin directory {} does not exist; pass --cgi-bin DIR",
-                    args.cgi_bin.display()
-                )
-            })?;
-            let rows = routes::rows(&dir, &crate::gateway::Apps::builtin());
+            let mut config = Config::new("127.0.0.1:0", &args.cgi_bin)?;
+            add_pools(&mut config, &args.pools)?;
+            let apps = crate::gateway::Apps::builtin();
+            let rows = routes::rows(&config.cgi_bin, &apps, &config);
             println!("{}", routes::table(&rows));
             Ok(())
         }
@@ -57,20 +54,26 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     for pair in &args.env {
         config.add_env(pair)?;
     }
-    config.workers = args.pools.workers;
     config.max_requests = args.max_requests;
-    if let Some(python) = &args.pools.python {
+    add_pools(&mut config, &args.pools)?;
+    Ok(config)
+}
+
+/// The pools of `--wsgi`, `--fastcgi`, `--workers` and `--python`, or the default ones.
+fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
+    config.workers = args.workers;
+    if let Some(python) = &args.python {
         config.set_python(python)?;
     }
-    for spec in &args.pools.wsgi {
+    for spec in &args.wsgi {
         config.add_wsgi(spec)?;
     }
-    for spec in &args.pools.fastcgi {
+    for spec in &args.fastcgi {
         config.add_fastcgi(spec)?;
     }
     config.check_pools()?;
     config.add_default_pools();
-    Ok(config)
+    Ok(())
 }
 
 /// The arguments of `cgilab bench`, as its plan.

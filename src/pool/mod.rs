@@ -138,6 +138,16 @@ fn fastcgi_env(program: &Path) -> Vec<(String, String)> {
     }
 }
 
+/// One pool, as the index page shows it.
+#[derive(Debug, Clone)]
+pub struct PoolView {
+    pub name: String,
+    pub file: PathBuf,
+    pub status: Status,
+    /// Oldest first.
+    pub workers: Vec<WorkerView>,
+}
+
 /// One worker, as the index page shows it.
 #[derive(Debug, Clone)]
 pub struct WorkerView {
@@ -223,11 +233,12 @@ impl Pools {
     }
 
     /// Each pool's status and workers, for the index page.
-    pub fn view(&self) -> Vec<(String, Status, Vec<WorkerView>)> {
+    pub fn view(&self) -> Vec<PoolView> {
         self.names
             .iter()
             .map(|name| {
-                let state = self.pools[name].lock();
+                let pool = &self.pools[name];
+                let state = pool.lock();
                 let now = Instant::now();
                 let mut workers: Vec<WorkerView> = state
                     .workers
@@ -240,7 +251,12 @@ impl Pools {
                     })
                     .collect();
                 workers.sort_by_key(|w| std::cmp::Reverse(w.age));
-                (name.clone(), state.status.clone(), workers)
+                PoolView {
+                    name: name.clone(),
+                    file: pool.file.clone(),
+                    status: state.status.clone(),
+                    workers,
+                }
             })
             .collect()
     }

@@ -68,7 +68,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn pids(pools: &Pools) -> Vec<u32> {
-    pools.view()[0].2.iter().map(|w| w.pid).collect()
+    pools.view()[0].workers.iter().map(|w| w.pid).collect()
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn a_worker_answers_request_after_request_with_a_cgi_response() {
     assert!(out.ends_with(" input=abc"), "{out}");
     let (pid2, _) = request(&pools, b"").unwrap();
     assert_eq!(pid1, pid2, "the same process serves both");
-    assert_eq!(pools.view()[0].2[0].served, 2);
+    assert_eq!(pools.view()[0].workers[0].served, 2);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn no_socket_file_or_worker_remains_after_stop() {
     request(&pools, b"").unwrap();
     wait_for("two workers", || {
         pools.view()[0]
-            .2
+            .workers
             .iter()
             .filter(|w| w.phase == Phase::Idle)
             .count()
@@ -125,7 +125,8 @@ fn an_app_that_cannot_boot_fails_the_pool_after_a_few_tries_with_its_reason() {
     // A reload tries again (and fails again, the file being unchanged).
     pools.events().send(PoolEvent::Reload).unwrap();
     wait_for("the pool to try again", || {
-        pools.view()[0].1 != Status::Failed(String::new()) && !pools.view()[0].2.is_empty()
+        pools.view()[0].status != Status::Failed(String::new())
+            && !pools.view()[0].workers.is_empty()
     });
 }
 
@@ -137,7 +138,7 @@ fn a_killed_worker_is_replaced() {
     spawn::signal_group(pid, libc::SIGKILL);
     wait_for("a new worker", || {
         pools.view()[0]
-            .2
+            .workers
             .iter()
             .any(|w| w.pid != pid && w.phase == Phase::Idle)
     });
@@ -177,7 +178,7 @@ fn ttin_and_ttou_resize_but_never_below_one() {
     let pools = pool(dir.path(), HELLO, 1, 0);
     let live = |p: &Pools| {
         p.view()[0]
-            .2
+            .workers
             .iter()
             .filter(|w| w.phase == Phase::Idle)
             .count()
@@ -187,7 +188,7 @@ fn ttin_and_ttou_resize_but_never_below_one() {
     wait_for("two workers", || live(&pools) == 2);
     pools.events().send(PoolEvent::RemoveWorker).unwrap();
     pools.events().send(PoolEvent::RemoveWorker).unwrap();
-    wait_for("one worker again", || pools.view()[0].2.len() == 1);
+    wait_for("one worker again", || pools.view()[0].workers.len() == 1);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(live(&pools), 1);
 }

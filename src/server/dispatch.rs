@@ -76,7 +76,8 @@ fn dispatch(
     match route::route(&head.target) {
         Ok(Route::Index) => {
             let scripts = script::list(&ctx.config.cgi_bin);
-            let page = index::page(ctx.apps.names(), &scripts, &ctx.stats);
+            let pools = ctx.pools.as_ref().map(Pools::view).unwrap_or_default();
+            let page = index::page(ctx.apps.names(), &scripts, &pools, &ctx.stats);
             let headers = vec![
                 (
                     "Content-Type".to_string(),

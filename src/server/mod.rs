@@ -81,6 +81,13 @@ impl Server {
             self.ctx.config.threads,
             self.ctx.config.max_procs
         );
+        if let Some(pools) = &self.ctx.pools {
+            eprintln!(
+                "cgilab: worker pools at /pool/NAME: {} ({} workers each)",
+                pools.names().join(", "),
+                self.ctx.config.workers
+            );
+        }
         let workers = self.start();
         for w in workers {
             let _ = w.join();
@@ -117,14 +124,6 @@ fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
     let specs = PoolSpec::all_from(config);
     if specs.is_empty() {
         return Ok(None);
-    }
-    for spec in &specs {
-        eprintln!(
-            "cgilab: pool {}: {} workers for {}",
-            spec.name,
-            spec.workers,
-            spec.file().display()
-        );
     }
     Pools::start(&specs, config.timeout)
         .map(Some)
