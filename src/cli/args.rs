@@ -154,6 +154,11 @@ pub struct BenchArgs {
     /// Allow a --url that is not on this machine.
     #[arg(long)]
     pub allow_remote: bool,
+
+    /// Pools for the server the bench starts (without --url); load them with
+    /// --targets /pool/NAME.
+    #[command(flatten)]
+    pub pools: PoolArgs,
 }
 
 /// How results are printed.

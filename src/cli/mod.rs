@@ -76,6 +76,24 @@ fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Pool flags as `cgilab serve` takes them, for the server a bench starts.
+fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    for spec in &pools.wsgi {
+        out.extend(["--wsgi".to_string(), spec.clone()]);
+    }
+    for spec in &pools.fastcgi {
+        out.extend(["--fastcgi".to_string(), spec.clone()]);
+    }
+    if let Some(python) = &pools.python {
+        out.extend(["--python".to_string(), python.clone()]);
+    }
+    if pools.workers != 2 || !out.is_empty() {
+        out.extend(["--workers".to_string(), pools.workers.to_string()]);
+    }
+    out
+}
+
 /// The arguments of `cgilab bench`, as its plan.
 fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
     use crate::bench::Format;
@@ -91,5 +109,6 @@ fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
             FormatArg::Json => Format::Json,
         },
         allow_remote: args.allow_remote,
+        server_args: pool_flags(&args.pools),
     }
 }

@@ -227,7 +227,11 @@ impl Arbiter {
                 };
                 let w = state.workers.swap_remove(i);
                 state.idle.retain(|(id, _)| *id != w.id);
-                let booting = !w.ready && w.doomed.is_none() && state.status != Status::Stopped;
+                // A worker that dies before it is ready counts against the pool, unless
+                // the pool has already given up or is stopping.
+                let booting = !w.ready
+                    && w.doomed.is_none()
+                    && matches!(state.status, Status::Running | Status::Backoff);
                 let how = describe(status);
                 if !booting {
                     let after = match (w.phase, w.doomed) {

@@ -75,20 +75,22 @@ def read_record(reader):
 
 
 def decode_pairs(data):
-    """Name-value pairs: each length is 1 byte below 128, else 4 bytes with the high bit set."""
-    pairs, i = [], 0
-    while i < len(data):
-        lengths = []
-        for _ in range(2):
-            if data[i] < 128:
-                lengths.append(data[i])
-                i += 1
-            else:
-                lengths.append(struct.unpack("!I", data[i:i + 4])[0] & 0x7FFFFFFF)
-                i += 4
-        name, value = data[i:i + lengths[0]], data[i + lengths[0]:i + lengths[0] + lengths[1]]
-        i += lengths[0] + lengths[1]
-        pairs.append((name, value))
+    """Name-value pairs, as a dict of native strings (bytes read as latin-1, PEP 3333).
+    Each length is one byte below 128, else four bytes with the high bit set (spec §3.4)."""
+    pairs, i, end = {}, 0, len(data)
+    while i < end:
+        name_len = data[i]
+        if name_len & 0x80:
+            name_len = int.from_bytes(data[i:i + 4], "big") & 0x7FFFFFFF
+            i += 3
+        value_len = data[i + 1]
+        if value_len & 0x80:
+            value_len = int.from_bytes(data[i + 1:i + 5], "big") & 0x7FFFFFFF
+            i += 3
+        i += 2
+        value_at = i + name_len
+        pairs[data[i:value_at].decode("latin-1")] = data[value_at:value_at + value_len].decode("latin-1")
+        i = value_at + value_len
     return pairs
 
 
@@ -156,7 +158,7 @@ def read_request(reader, conn):
         kind, request_id, content = rec
         if request_id == 0:  # a management record (spec §4)
             if kind == GET_VALUES:
-                wanted = [name.decode("latin-1") for name, _ in decode_pairs(content)]
+                wanted = decode_pairs(content)
                 answer = [(n.encode(), OUR_VALUES[n].encode()) for n in wanted if n in OUR_VALUES]
                 conn.sendall(record(GET_VALUES_RESULT, 0, encode_pairs(answer)))
             else:
@@ -175,8 +177,7 @@ def read_request(reader, conn):
             if content:
                 params += content
             else:
-                request.params = {name.decode("latin-1"): value.decode("latin-1")
-                                  for name, value in decode_pairs(params)}
+                request.params = decode_pairs(params)
         elif kind == STDIN:
             if content:
                 request.body.write(content)
@@ -354,6 +355,9 @@ class Worker:
 def load_application(path, name):
     """Imports FILE as a module (not as __main__, so its CGI entry point stays quiet)
     and returns its WSGI callable."""
+    # No bytecode cache: its key is the file's size and mtime in whole seconds, so an
+    # edit within the same second could be shadowed by the old code after a reload.
+    sys.dont_write_bytecode = True
     module_name = os.path.splitext(os.path.basename(path))[0]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location(module_name, path)
