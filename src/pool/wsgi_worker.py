@@ -219,6 +219,8 @@ class Response:
         self.conn, self.id = conn, request_id
         self.status = self.headers = None
         self.headers_sent = False
+        self.length = None  # the Content-Length the application declared, if any
+        self.sent = 0       # body bytes so far
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info:
@@ -236,6 +238,9 @@ class Response:
             if not isinstance(name, str) or not isinstance(value, str):
                 raise TypeError("WSGI header %r: name and value must be str" % ((name, value),))
         self.status, self.headers = status, list(headers)
+        for name, value in self.headers:
+            if name.lower() == "content-length" and value.strip().isdigit():
+                self.length = int(value)
         return self.write
 
     def head(self):
@@ -249,9 +254,14 @@ class Response:
         """STDOUT records for a piece of the body, the head in front of the first."""
         if not isinstance(data, bytes):
             raise TypeError("WSGI body pieces must be bytes, not %s" % type(data).__name__)
+        self.sent += len(data)
         if not self.headers_sent:
             data, self.headers_sent = self.head() + data, True
         return stream(STDOUT, self.id, data)
+
+    def complete(self):
+        """True once the body has the length the application declared."""
+        return self.length is not None and self.sent >= self.length
 
     def write(self, data):
         """The legacy write() callable start_response returns (PEP 3333 "The write() Callable")."""
@@ -279,12 +289,22 @@ def handle(conn, request, application):
                 out += stream(STDOUT, request.id, response.head())
             finish(conn, request.id, 0, out)
             return
+        last = b""
         for data in result:  # stream each piece as the application produces it
+            if last:
+                conn.sendall(last)  # more came after the declared length: send on
+                last = b""
             if data:
-                conn.sendall(response.pieces(data))
+                out = response.pieces(data)
+                if response.complete():
+                    # The piece that completes the declared Content-Length is the last:
+                    # it goes with the end of the request, in one write.
+                    last = out
+                else:
+                    conn.sendall(out)
         if not response.headers_sent:
-            conn.sendall(stream(STDOUT, request.id, response.head()))
-        finish(conn, request.id, 0)
+            last += stream(STDOUT, request.id, response.head())
+        finish(conn, request.id, 0, last)
     except (BrokenPipeError, ConnectionResetError):
         raise  # the server is gone; nothing to answer
     except Exception:
