@@ -1,29 +1,56 @@
 #!/bin/sh
-# compare.sh: the same WSGI apps served by a cgilab pool and by gunicorn (sync workers),
-# two workers each, loaded by `cgilab bench` at 1 and 8 connections, one after the other.
+# compare.sh: the same WSGI apps served by cgilab pools and by gunicorn (sync workers),
+# two workers each, all four servers running at once, loaded by `cgilab bench` in short
+# alternating turns (so a machine that gets busier weighs on every server alike); prints
+# the median req/s and p50 latency of the turns, and cgilab's in-process hello beside.
 # Needs: a release build, python3, gunicorn and flask (pip install gunicorn flask).
-# Usage: sh benches/wsgi/compare.sh [SECS]
+# Usage: sh benches/wsgi/compare.sh [ROUNDS] [SECS_PER_TURN]
 set -eu
-secs=${1:-4}
+rounds=${1:-5}
+secs=${2:-1}
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
-port=18700
+out=$(mktemp)
+pids=""
+trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -f "$out"' EXIT
 
-gunicorn_run() { # NAME MODULE DIR
-  gunicorn -w 2 -b 127.0.0.1:$port --chdir "$3" --log-level warning "$2" &
-  pid=$!
-  for _ in $(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$port/ && break; sleep 0.1; done
-  echo "== gunicorn -w 2 (sync), $1"
-  $cgilab bench --url http://127.0.0.1:$port --targets / --concurrency 1,8 --duration "$secs" 2>/dev/null
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+# cgilab: one server, a pool for each app.
+$cgilab serve --listen 127.0.0.1:18700 --quiet --workers 2 \
+  --wsgi hello=cgi-bin/hello_wsgi.py --wsgi flask=benches/wsgi/flask_hello.py 2>/dev/null &
+pids="$pids $!"
+# gunicorn: one server per app, as it is deployed.
+gunicorn -w 2 -b 127.0.0.1:18701 --chdir cgi-bin --log-level warning hello_wsgi:application &
+pids="$pids $!"
+gunicorn -w 2 -b 127.0.0.1:18702 --chdir benches/wsgi --log-level warning flask_hello:application &
+pids="$pids $!"
+for url in 18700/pool/hello 18700/pool/flask/ 18701/ 18702/; do
+  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$url" && break; sleep 0.1; done
+done
+
+turn() { # LABEL PORT TARGET CONCURRENCY
+  $cgilab bench --url "http://127.0.0.1:$2" --targets "$3" --concurrency "$4" \
+    --duration "$secs" --format csv 2>/dev/null | tail -n +2 | sed "s|^|$1,|" >> "$out"
 }
+for round in $(seq "$rounds"); do
+  for c in 1 8; do
+    turn "cgilab in-process hello" 18700 /app/hello "$c"
+    turn "cgilab pool hello_wsgi.py" 18700 /pool/hello "$c"
+    turn "gunicorn -w 2 hello_wsgi.py" 18701 / "$c"
+    turn "cgilab pool flask_hello.py" 18700 /pool/flask/ "$c"
+    turn "gunicorn -w 2 flask_hello.py" 18702 / "$c"
+  done
+done
 
-echo "== cgilab pool, --workers 2, hello_wsgi.py (and the in-process hello)"
-$cgilab bench --workers 2 --wsgi hello=cgi-bin/hello_wsgi.py --targets /pool/hello,/app/hello \
-  --concurrency 1,8 --duration "$secs" 2>/dev/null
-gunicorn_run hello_wsgi.py hello_wsgi:application cgi-bin
-
-echo "== cgilab pool, --workers 2, flask_hello.py"
-$cgilab bench --workers 2 --wsgi flask=benches/wsgi/flask_hello.py --targets /pool/flask \
-  --concurrency 1,8 --duration "$secs" 2>/dev/null
-gunicorn_run flask_hello.py flask_hello:application benches/wsgi
+# label,target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,...,errors
+python3 - "$out" <<'PY'
+import csv, statistics, sys
+runs = {}
+for row in csv.reader(open(sys.argv[1])):
+    runs.setdefault((row[0], int(row[3])), []).append(row)
+print("server,connections,turns,median req/s,median p50 ms,errors")
+for (label, conc), rows in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    rps = statistics.median(float(r[5]) for r in rows)
+    p50 = statistics.median(float(r[7]) for r in rows)
+    errors = sum(int(r[11]) for r in rows)
+    print(f"{label},{conc},{len(rows)},{rps:.0f},{p50:.3f},{errors}")
+PY

@@ -91,6 +91,11 @@ pub struct Connection {
     start: usize,
     end: usize,
     stderr_seen: usize,
+    /// Buffers for building requests, kept between requests so that a small request
+    /// allocates nothing.
+    pairs: Vec<u8>,
+    out: Vec<u8>,
+    chunk: Vec<u8>,
 }
 
 const BUF_LEN: usize = HEADER_LEN + MAX_CONTENT + 255 + 1;
@@ -103,6 +108,9 @@ impl Connection {
             start: 0,
             end: 0,
             stderr_seen: 0,
+            pairs: Vec::new(),
+            out: Vec::new(),
+            chunk: Vec::new(),
         }
     }
 
@@ -136,11 +144,14 @@ impl Connection {
         deadline: Instant,
     ) -> Result<(), ClientError> {
         self.stderr_seen = 0;
-        let mut pairs = Vec::with_capacity(2048);
+        let mut pairs = std::mem::take(&mut self.pairs);
+        let mut out = std::mem::take(&mut self.out);
+        let mut chunk = std::mem::take(&mut self.chunk);
+        pairs.clear();
+        out.clear();
         for (name, value) in params {
             record::push_pair(&mut pairs, name, value);
         }
-        let mut out = Vec::with_capacity(pairs.len() + 128);
         record::push_begin_request(
             &mut out,
             REQUEST_ID,
@@ -149,20 +160,27 @@ impl Connection {
         );
         record::push_stream(&mut out, RecordType::Params, REQUEST_ID, &pairs);
         record::push_end_of_stream(&mut out, RecordType::Params, REQUEST_ID);
-        let mut chunk = vec![0u8; MAX_CONTENT];
-        loop {
-            let n = stdin.read(&mut chunk).map_err(ClientError::Io)?;
-            if n == 0 {
-                break;
+        // The body: small ones go in the same write as the params.
+        let result = (|| {
+            if chunk.len() < MAX_CONTENT {
+                chunk.resize(MAX_CONTENT, 0);
             }
-            record::push_record(&mut out, RecordType::Stdin, REQUEST_ID, &chunk[..n]);
-            if out.len() >= 4 * MAX_CONTENT {
-                self.write_all(&out, deadline)?;
-                out.clear();
+            loop {
+                let n = stdin.read(&mut chunk).map_err(ClientError::Io)?;
+                if n == 0 {
+                    break;
+                }
+                record::push_record(&mut out, RecordType::Stdin, REQUEST_ID, &chunk[..n]);
+                if out.len() >= 4 * MAX_CONTENT {
+                    self.write_all(&out, deadline)?;
+                    out.clear();
+                }
             }
-        }
-        record::push_end_of_stream(&mut out, RecordType::Stdin, REQUEST_ID);
-        self.write_all(&out, deadline)
+            record::push_end_of_stream(&mut out, RecordType::Stdin, REQUEST_ID);
+            self.write_all(&out, deadline)
+        })();
+        (self.pairs, self.out, self.chunk) = (pairs, out, chunk);
+        result
     }
 
     /// Reads the next piece of the answer.

@@ -21,6 +21,7 @@ Standard library only, Python 3.8 or later.
 """
 
 import importlib.util
+import io
 import os
 import signal
 import socket
@@ -144,7 +145,7 @@ class Request:
     def __init__(self, request_id, keep_conn):
         self.id, self.keep_conn = request_id, keep_conn
         self.params = {}
-        self.body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        self.body = None  # made when the first piece arrives: most requests have none
 
 
 def read_request(reader, conn):
@@ -180,8 +181,12 @@ def read_request(reader, conn):
                 request.params = decode_pairs(params)
         elif kind == STDIN:
             if content:
+                if request.body is None:
+                    request.body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
                 request.body.write(content)
             else:
+                if request.body is None:
+                    request.body = io.BytesIO()
                 request.body.seek(0)
                 return request
 
@@ -189,7 +194,7 @@ def read_request(reader, conn):
 def build_environ(request):
     """PEP 3333 "environ Variables": the CGI meta-variables as native strings (bytes
     read as latin-1), plus the wsgi.* keys."""
-    environ = dict(request.params)
+    environ = request.params  # a fresh dict for every request: it becomes the environ
     environ.setdefault("SCRIPT_NAME", "")
     environ.setdefault("PATH_INFO", "")
     environ.setdefault("QUERY_STRING", "")
