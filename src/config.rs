@@ -34,6 +34,8 @@ pub struct Config {
     pub max_body: u64,
     /// Most scripts running at once.
     pub max_procs: usize,
+    /// How long a request waits for one of the `max_procs` slots before it gets 503.
+    pub queue_timeout: Duration,
     /// Worker threads answering requests.
     pub threads: usize,
     /// No access log lines.
@@ -65,6 +67,7 @@ impl Default for Config {
             read_timeout: Duration::from_secs(15),
             max_body: 16 * 1024 * 1024,
             max_procs: 32,
+            queue_timeout: Duration::from_secs(30),
             threads: 64,
             quiet: false,
             pools: Vec::new(),
@@ -75,6 +78,7 @@ impl Default for Config {
                 software: crate::http::response::SERVER.to_string(),
                 document_root: PathBuf::from("."),
                 extra: vec![("PATH".to_string(), path)],
+                pass_auth: false,
             },
         }
     }

@@ -17,12 +17,14 @@
 //!    host, access log line), and [`server::index`] renders the page at `/`.
 //! 4. The hosts, one folder each. [`cgi`]: a process per request, one walk through RFC
 //!    3875 (find the script with [`cgi::script`], spawn, feed stdin, read the header
-//!    block, choose the status, stream the body, reap). [`gateway`]: call an app that is
+//!    block, choose the status, stream the body, reap); [`cgi::watchdog`] cuts a
+//!    connection whose client stops reading at the script's deadline. [`gateway`]: call an app that is
 //!    already running ([`gateway::app`] is the interface, [`gateway::apps`] the built-in
 //!    twins of the scripts).
 //! 5. What every host shares below it. [`process`]: spawning into a process group and
-//!    reaping, the `--max-procs` slots, a child's three pipes in one `poll` loop, the
-//!    signal thread. [`measure`]: the phases of a request (`Server-Timing`), its access
+//!    reaping, the `--max-procs` slots and their first-come-first-served queue, a
+//!    child's three pipes and its exit in one `poll` loop bounded by the deadline, and
+//!    the signals (INT/TERM stop; HUP/TTIN/TTOU go to subscribers). [`measure`]: the phases of a request (`Server-Timing`), its access
 //!    log line, and the latencies the index page shows.
 //! 6. [`http`]: the front on tiny_http, reading the request (its head, its size checked,
 //!    its body read in full) and writing the response (status, headers, streaming).

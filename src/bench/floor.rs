@@ -1,5 +1,5 @@
 //! The spawn floor: the cost of a process with no HTTP at all. Spawn a script the way the
-//! server does (the same [`crate::cgi::command`], an environ from the same
+//! server does (the same [`crate::cgi::command()`], an environ from the same
 //! [`crate::request::environ::build`]), drain its stdout, wait for it. `cgilab bench`
 //! and the criterion bench `spawn` both measure it with [`run_once`].
 
@@ -70,6 +70,7 @@ pub fn sample_environ(script: &Script) -> Environ {
         software: crate::http::response::SERVER.into(),
         document_root: script.path.parent().map(PathBuf::from).unwrap_or_default(),
         extra: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+        pass_auth: false,
     };
     environ::build(&head, &inv, &site)
 }

@@ -4,25 +4,35 @@
 //!
 //! 1. The meta-variables (§4.1) become the script's whole environment; the caller builds
 //!    them with [`crate::request::environ::build`], the same function the gateway uses.
-//! 2. The command line (§4.4, §7.2): the script, or its interpreter and the script, plus
-//!    the search words of an `isindex`-style query. The working directory is the script's.
+//! 2. The command line (§4.4, §7.2, [`command`](mod@command)): the script, or its interpreter and the
+//!    script, plus the search words of an `isindex`-style query. The working directory
+//!    is the script's.
 //! 3. The request body goes to stdin (§4.2) while stdout and stderr are read, all three at
 //!    once in one `poll` loop ([`crate::process::pipes`]), so a script that writes before
 //!    it reads cannot deadlock.
 //! 4. The header block is parsed (§6, [`crate::request::cgi_response`]) and the status chosen.
 //! 5. The body streams to the client as the script writes it, in bounded memory.
-//! 6. The script is reaped. At `--timeout` its whole process group is killed.
+//! 6. The script is reaped, and its exit status decides how the response ends: a script
+//!    that failed after its body started gets a cut connection, never a complete-looking
+//!    response. What it left running in its group is killed.
+//!
+//! `--timeout` is a wall-clock limit over all of it: the pipes are polled with the time
+//! that remains, and a client that stops reading has its connection cut at the deadline
+//! ([`watchdog`]). Then the script, its group, and its pid (in case it left the group)
+//! are killed: 504 if nothing was sent yet, else a cut connection.
 //!
 //! `nph-` scripts (§5) skip steps 4 and 5: what they write goes to the client unchanged.
-
 //!
 //! [`run`] is the walk; each step below it is a function named for what it does.
 
+pub mod command;
 pub mod script;
+pub mod watchdog;
+
+pub use command::{command, search_words};
 
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tiny_http::Request;
@@ -30,13 +40,13 @@ use tiny_http::Request;
 use crate::http::body::Body;
 use crate::http::response::{self, BodyWriter, Framing};
 use crate::measure::timing::Timing;
-use crate::process::child::{Running, Slot};
+use crate::process::child::{self, Ended, Running};
 use crate::process::pipes::{Output, Pipes};
+use crate::process::slots::Slot;
 use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
 use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
-use crate::request::percent;
 use script::Script;
 
 /// How long a failed script may go on writing to stderr before it is killed.
@@ -120,14 +130,28 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
     head.headers.push(timing.header());
 
     // Step 5: stream the body as the script writes it (not at all for HEAD: the script
-    // gets SIGPIPE when it writes).
+    // gets SIGPIPE when it writes), with its own Content-Length if it gave one.
     let head_only = *request.method() == tiny_http::Method::Head;
-    let mut out = response::start(request, head.status, &head.headers, Framing::Stream, false);
+    let framing = head.content_length.map_or(Framing::Stream, Framing::Length);
+    let closer = request.connection_closer();
+    let mut out = response::start(request, head.status, &head.headers, framing, false);
     let mut error = if head_only {
         None
     } else {
-        stream_body(&mut run, &block[body_start..], &mut out)
+        let _watch = closer.map(|c| watchdog::watch(run.deadline, c));
+        stream_body(
+            &mut run,
+            &block[body_start..],
+            &mut out,
+            head.content_length,
+        )
     };
+
+    // Step 6: reap; how the script ended decides how the response ends.
+    let ended = run.reap();
+    if error.is_none() && !head_only {
+        error = run.failure(ended);
+    }
     let bytes = if error.is_some() {
         out.abort()
     } else {
@@ -136,13 +160,11 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
             0
         })
     };
-
-    // Step 6: reap.
-    run.reap();
     Outcome::Sent(Sent {
         status: head.status,
         bytes,
         error,
+        exit: child::describe_failure(ended),
     })
 }
 
@@ -178,36 +200,65 @@ fn read_header_block(run: &mut Run<'_>) -> Result<(Vec<u8>, (usize, usize)), Req
             Output::Eof if head.is_empty() => break "no output".to_string(),
             Output::Eof => break "output ended inside the header block".to_string(),
             Output::Timeout => {
-                run.process.kill_group();
-                return Err(run.timeout_error());
+                return Err(run.timed_out());
             }
         }
     };
     Err(run.bad_output(why))
 }
 
-/// Step 5: sends `first` and then whatever the script writes, until it closes stdout.
-/// Returns what cut the body short, if anything: the client gone or the timeout, each
-/// of which kills the script's process group.
-fn stream_body(run: &mut Run<'_>, first: &[u8], out: &mut BodyWriter) -> Option<RequestError> {
-    if out.write(first).is_err() {
-        run.process.kill_group();
-        return Some(client_gone());
-    }
-    loop {
-        match run.pipes.read_stdout(&mut run.buf, run.deadline) {
-            Output::Data(n) => {
-                if out.write(&run.buf[..n]).is_err() {
-                    run.process.kill_group();
-                    return Some(client_gone());
-                }
-            }
-            Output::Eof => return None,
-            Output::Timeout => {
-                run.process.kill_group();
+/// Step 5: sends `first` and then whatever the script writes, until it closes stdout
+/// (or exits, and what it left behind had its grace). Returns what cut the body short, if
+/// anything: the client gone, the timeout, or a body that does not match the script's
+/// `Content-Length`; each kills the script's process group.
+fn stream_body(
+    run: &mut Run<'_>,
+    first: &[u8],
+    out: &mut BodyWriter,
+    length: Option<u64>,
+) -> Option<RequestError> {
+    let mut sent = 0u64;
+    let mut send = |run: &mut Run<'_>, data: &[u8]| -> Option<RequestError> {
+        sent += data.len() as u64;
+        if length.is_some_and(|n| sent > n) {
+            let n = length.unwrap_or_default();
+            return Some(run.cut(format!("body longer than its Content-Length {n}")));
+        }
+        if out.write(data).is_err() {
+            run.process.kill_group();
+            // Past the deadline the watchdog cut the connection: that is the timeout.
+            if Instant::now() >= run.deadline {
                 return Some(run.timeout_error());
             }
+            return Some(client_gone());
         }
+        None
+    };
+    if let Some(e) = send(run, first) {
+        return Some(e);
+    }
+    // The buffer is taken out of `run` for the loop, so `send` can borrow `run` whole.
+    let mut buf = std::mem::take(&mut run.buf);
+    let ended = loop {
+        match run.pipes.read_stdout(&mut buf, run.deadline) {
+            Output::Data(n) => {
+                if let Some(e) = send(run, &buf[..n]) {
+                    break Some(e);
+                }
+            }
+            Output::Eof => break None,
+            Output::Timeout => break Some(run.timed_out()),
+        }
+    };
+    run.buf = buf;
+    if ended.is_some() {
+        return ended;
+    }
+    match length {
+        Some(n) if sent < n => Some(run.cut(format!(
+            "body of {sent} bytes is shorter than its Content-Length {n}"
+        ))),
+        _ => None,
     }
 }
 
@@ -221,42 +272,91 @@ fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
             return Failed { error, request }.into();
         }
         Output::Timeout => {
-            run.process.kill_group();
-            let error = run.timeout_error();
+            let error = run.timed_out();
             return Failed { error, request }.into();
         }
     };
     let status = nph_status(&first);
+    let closer = request.connection_closer();
     let mut out = response::raw(request);
-    let error = stream_body(&mut run, &first, &mut out);
+    let mut error = {
+        let _watch = closer.map(|c| watchdog::watch(run.deadline, c));
+        stream_body(&mut run, &first, &mut out, None)
+    };
+    let ended = run.reap();
+    if error.is_none() {
+        error = run.failure(ended);
+    }
     let bytes = out.sent;
     if error.is_some() {
         out.abort();
     }
-    run.reap();
     Outcome::Sent(Sent {
         status,
         bytes,
         error,
+        exit: child::describe_failure(ended),
     })
 }
 
 impl Run<'_> {
-    /// Step 6: closes the pipes, logs the rest of stderr, and reaps the script; at the
-    /// deadline its process group is killed.
-    fn reap(&mut self) {
-        self.pipes.finish(&mut self.process, self.deadline);
+    /// Step 6: closes the pipes, logs the rest of stderr, waits for the script to exit
+    /// (at the deadline it is killed), kills what is left of its group, and reaps it.
+    fn reap(&mut self) -> Ended {
+        self.pipes.finish(self.deadline);
+        self.process.finish(self.deadline)
     }
 
-    /// The error for output that is not a CGI response; the script gets a short grace to
-    /// finish its stderr, then is reaped.
+    /// The error for output that is not a CGI response; the script gets a short grace
+    /// (never past the deadline) to finish its stderr and exit, then is killed and reaped.
     fn bad_output(&mut self, why: String) -> RequestError {
-        self.pipes
-            .finish(&mut self.process, Instant::now() + CLEANUP_GRACE);
+        let grace = self.deadline.min(Instant::now() + CLEANUP_GRACE);
+        self.pipes.finish(grace);
+        // Still running at the deadline: that, not the output, is what went wrong. (Asked
+        // before reaping: closing stderr may just have killed it with SIGPIPE.)
+        if grace == self.deadline && Instant::now() >= grace && !self.pipes.exited() {
+            return self.timed_out();
+        }
+        self.process.finish(grace);
         RequestError::BadOutput {
             script: self.name.to_string(),
             why,
         }
+    }
+
+    /// Output that breaks its own framing after the response started: the script is
+    /// killed and the connection will be cut.
+    fn cut(&mut self, why: String) -> RequestError {
+        self.process.kill_group();
+        RequestError::BadOutput {
+            script: self.name.to_string(),
+            why: format!("{why}; connection cut"),
+        }
+    }
+
+    /// What a script that did not exit with status 0 did to a response already started.
+    fn failure(&self, ended: Ended) -> Option<RequestError> {
+        match ended {
+            Ended::Exited(status) if status.success() => None,
+            Ended::Killed => Some(self.timeout_error()),
+            Ended::Exited(_) => Some(RequestError::BadOutput {
+                script: self.name.to_string(),
+                why: format!(
+                    "ended with {} after its body started; connection cut",
+                    child::describe(ended)
+                ),
+            }),
+        }
+    }
+
+    /// At the deadline: kills the script, its group and its pid, logs what stderr held,
+    /// reaps it.
+    fn timed_out(&mut self) -> RequestError {
+        self.process.kill_group();
+        let now = Instant::now();
+        self.pipes.finish(now);
+        self.process.finish(now);
+        self.timeout_error()
     }
 
     fn timeout_error(&self) -> RequestError {
@@ -284,53 +384,9 @@ fn client_gone() -> RequestError {
     }
 }
 
-/// §4.4 and §7.2: the command line, environment and working directory.
-pub fn command(script: &Script, env: &Environ, query: &str) -> Command {
-    let mut cmd = match script.interpreter {
-        Some(interpreter) => {
-            let mut cmd = Command::new(crate::process::interpreter::interpreter_path(interpreter));
-            cmd.arg(&script.path);
-            cmd
-        }
-        None => Command::new(&script.path),
-    };
-    cmd.args(search_words(query))
-        .env_clear()
-        .envs(env.iter())
-        .process_group(0);
-    if let Some(dir) = script.path.parent() {
-        cmd.current_dir(dir);
-    }
-    cmd
-}
-
-/// §4.4: a query with no unencoded `=` is a list of search words, passed as arguments.
-pub fn search_words(query: &str) -> Vec<String> {
-    if query.is_empty() || query.contains('=') {
-        return Vec::new();
-    }
-    let words: Option<Vec<String>> = query
-        .split('+')
-        .map(|w| {
-            let bytes = percent::decode(w)?;
-            String::from_utf8(bytes).ok().filter(|s| !s.contains('\0'))
-        })
-        .collect();
-    // §4.4: if a word cannot be decoded, no arguments are passed at all.
-    words.unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_words_come_from_queries_without_equals() {
-        assert_eq!(search_words("a+b%20c"), ["a", "b c"]);
-        assert!(search_words("a=1").is_empty());
-        assert!(search_words("").is_empty());
-        assert!(search_words("ok+%zz").is_empty());
-    }
 
     #[test]
     fn nph_status_reads_the_status_line() {

@@ -65,9 +65,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body: u64,
 
-    /// Most scripts running at once; past it requests get 503 with Retry-After.
+    /// Most scripts running at once; past it requests wait their turn (--queue-timeout).
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub max_procs: usize,
+
+    /// Seconds a request waits for a --max-procs slot, first come first served, before
+    /// it gets 503 with Retry-After.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub queue_timeout: Duration,
+
+    /// Give scripts the client's Authorization header as HTTP_AUTHORIZATION. Off by
+    /// default: every script in cgi-bin would see every user's credentials.
+    #[arg(long)]
+    pub pass_auth: bool,
 
     /// Worker threads answering requests.
     #[arg(long, value_name = "N", default_value_t = 64)]

@@ -45,6 +45,8 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     config.read_timeout = args.read_timeout;
     config.max_body = args.max_body;
     config.max_procs = args.max_procs;
+    config.queue_timeout = args.queue_timeout;
+    config.site.pass_auth = args.pass_auth;
     config.threads = args.threads;
     config.quiet = args.quiet;
     config.check_limits()?;

@@ -111,6 +111,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing) -> Result<Se
         status,
         bytes,
         error,
+        exit: None,
     })
 }
 

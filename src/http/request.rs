@@ -127,6 +127,15 @@ pub fn read_body(
         return Ok(None);
     }
     match Body::read_from(request.as_reader(), limit) {
+        // A body that ended before its declared length (the client half-closed or went
+        // away) is not the request the client meant: it never reaches a script.
+        Ok(body) if declared.is_some_and(|n| body.len() != n) => Err(RequestError::BadRequest {
+            why: format!(
+                "the body ended after {} of its {} declared bytes",
+                body.len(),
+                declared.unwrap_or_default()
+            ),
+        }),
         Ok(body) => Ok(Some(body)),
         Err(BodyError::TooLarge) => Err(RequestError::BodyTooLarge { limit }),
         Err(BodyError::Io(cause))

@@ -100,7 +100,10 @@ pub fn start(
         let _ = write!(head, "Server: {SERVER}\r\n");
     }
     for (name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
+        head.extend_from_slice(name.as_bytes());
+        head.extend_from_slice(b": ");
+        push_latin1(&mut head, value);
+        head.extend_from_slice(b"\r\n");
     }
     match framing {
         Framing::Length(n) if status != 204 && status != 304 => {
@@ -166,6 +169,22 @@ impl BodyWriter {
             closer.abort();
         }
         self.sent
+    }
+}
+
+/// A field value goes out as octets (RFC 9110 §5.5): each char up to U+00FF as one byte
+/// (Latin-1, as WSGI holds header values), so obs-text a script wrote comes back out
+/// unchanged; a char beyond Latin-1, which no octet can hold, goes as UTF-8.
+fn push_latin1(out: &mut Vec<u8>, value: &str) {
+    if value.is_ascii() {
+        out.extend_from_slice(value.as_bytes());
+        return;
+    }
+    for c in value.chars() {
+        match u8::try_from(u32::from(c)) {
+            Ok(b) => out.push(b),
+            Err(_) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
     }
 }
 

@@ -11,6 +11,8 @@ pub struct Answered {
     pub bytes: u64,
     pub mode: Mode,
     pub error: Option<RequestError>,
+    /// How a script ended: `exit=N` or `signal=NAME`.
+    pub exit: Option<String>,
     /// The paths of the local redirects followed (RFC 3875 §6.2.2), in order.
     pub redirects: Vec<String>,
     /// The pool, and the pid of the worker that answered, for a pool request.
@@ -25,6 +27,7 @@ impl Answered {
             bytes: sent.bytes,
             mode,
             error: sent.error,
+            exit: sent.exit,
             redirects: Vec::new(),
             pool: None,
         }
@@ -46,6 +49,10 @@ impl Answered {
                 None => String::new(),
             } + &timing.log_fields()
         );
+        if let Some(exit) = &self.exit {
+            line.push(' ');
+            line.push_str(exit);
+        }
         // A local redirect is served inside this one request: name where it led.
         if !self.redirects.is_empty() {
             line.push_str(&format!(

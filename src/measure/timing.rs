@@ -1,12 +1,12 @@
 //! What a request cost, made visible: the `Server-Timing` header (W3C Server Timing) and
 //! the access log line carry the same phases.
 //!
-//! For CGI: `spawn` (fork and exec of the script), `headers` (from the request's arrival
-//! until the script's header block was parsed) and `total`. For the gateway: `call` (the
-//! app's call until its status and headers) and `total`. For a pool: `queue` (waiting for
-//! an idle worker), `app` (from handing the request to the worker until its header block
-//! was parsed) and `total`. A streamed body goes out after the
-//! header does, so the header's `total` is the time until the response head was sent; the
+//! For CGI: `queue` (the wait for a `--max-procs` slot, when there was one), `spawn`
+//! (fork and exec of the script), `headers` (from the request's arrival until the
+//! script's header block was parsed) and `total`. For the gateway: `call` (the
+//! app's call until its status and headers) and `total`. For a pool: `queue` (the wait
+//! for an idle worker), `app` (from handing the request to the worker until its header
+//! block was parsed) and `total`. A streamed body goes out after the header does, so the header's `total` is the time until the response head was sent; the
 //! access log line, written when the body is done, has the final `total`.
 
 use std::fmt::Write as _;
@@ -40,14 +40,14 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct Timing {
     start: Instant,
+    /// Time spent waiting for a `--max-procs` slot, or for an idle pool worker.
+    pub queue: Option<Duration>,
     /// Time spent spawning the script.
     pub spawn: Option<Duration>,
     /// Time from the request's start until the script's headers were parsed.
     pub headers: Option<Duration>,
     /// Time the gateway app took to answer with status and headers.
     pub call: Option<Duration>,
-    /// Time a pool request waited for an idle worker.
-    pub queue: Option<Duration>,
     /// Time a pool worker took, from the request handed over to its header block parsed.
     pub app: Option<Duration>,
 }
@@ -57,10 +57,10 @@ impl Timing {
     pub fn start() -> Timing {
         Timing {
             start: Instant::now(),
+            queue: None,
             spawn: None,
             headers: None,
             call: None,
-            queue: None,
             app: None,
         }
     }
@@ -77,10 +77,10 @@ impl Timing {
 
     fn phases(&self) -> impl Iterator<Item = (&'static str, Duration)> {
         [
+            ("queue", self.queue),
             ("spawn", self.spawn),
             ("headers", self.headers),
             ("call", self.call),
-            ("queue", self.queue),
             ("app", self.app),
         ]
         .into_iter()

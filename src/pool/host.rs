@@ -151,6 +151,7 @@ fn serve(
             status: head.status,
             bytes: sent.as_ref().map_or(0, |n| *n),
             error: sent.err().map(|_| client_gone()),
+            exit: None,
         });
     }
     let head_only = *request.method() == tiny_http::Method::Head;
@@ -174,6 +175,7 @@ fn serve(
         status: head.status,
         bytes,
         error,
+        exit: None,
     })
 }
 

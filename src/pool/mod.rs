@@ -198,11 +198,7 @@ impl Pools {
         };
         let handle = std::thread::Builder::new()
             .name("pool-arbiter".into())
-            .spawn(move || {
-                // Signals are for the server's signal thread, which passes them on.
-                crate::process::signals::block();
-                arbiter.run()
-            })?;
+            .spawn(move || arbiter.run())?;
         Ok(Pools {
             pools,
             names: specs.iter().map(|s| s.name.clone()).collect(),

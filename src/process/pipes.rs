@@ -1,15 +1,28 @@
-//! A child's three pipes served by one `poll` loop: the request body goes into stdin
-//! while stdout is read and stderr is logged line by line, so a child that writes before
-//! it reads cannot deadlock, and none of the three can fill up and stall the others.
+//! A child's three pipes and its exit, served by one `poll` loop: the request body goes
+//! into stdin while stdout is read and stderr is logged line by line, so a child that
+//! writes before it reads cannot deadlock, and none of the three can fill up and stall
+//! the others.
+//!
+//! Every turn of the loop waits at most until the deadline, whatever the pipes do, so a
+//! script that keeps a pipe busy cannot outrun `--timeout`. The script's exit is in the
+//! same `poll` set (a pidfd): once it has exited, a background child still holding its
+//! stdout or stderr gets [`LEFTOVER_GRACE`], then the output counts as ended. Stderr is
+//! logged up to [`STDERR_LOG_LIMIT`] per request; the rest is read and counted, not logged.
 
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::http::body::Body;
 use crate::process::child::Running;
 use crate::process::poll;
+
+/// How long what a script left behind may hold its pipes open after it exits.
+pub const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
+/// Most stderr logged for one request; a script that writes more is not slowed down,
+/// and one line says how much was dropped.
+pub const STDERR_LOG_LIMIT: usize = 64 * 1024;
 
 /// What one wait on stdout gave.
 pub enum Output {
@@ -24,6 +37,12 @@ pub struct Pipes {
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
     stderr_line: Vec<u8>,
+    stderr_logged: usize,
+    stderr_dropped: u64,
+    /// The script's pidfd, until it reports the exit.
+    exit_fd: Option<RawFd>,
+    /// When the script was seen to exit.
+    exited_at: Option<Instant>,
     /// The script's name, for its stderr lines.
     pub name: String,
 }
@@ -38,6 +57,7 @@ struct Feeder {
 
 impl Pipes {
     pub fn new(process: &mut Running, body: Body, name: &str) -> Pipes {
+        let exit_fd = process.exit_fd();
         let child = process.child();
         let stdin = child.stdin.take().map(|pipe| {
             // Non-blocking, so a script that stops reading cannot stall the loop.
@@ -54,18 +74,33 @@ impl Pipes {
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
             stderr_line: Vec::new(),
+            stderr_logged: 0,
+            stderr_dropped: 0,
+            exit_fd,
+            exited_at: None,
             name: name.to_string(),
         }
     }
 
     /// Waits for stdout data until `deadline`, feeding stdin and logging stderr meanwhile.
+    /// Once the script has exited, output held open by what it left behind ends after
+    /// [`LEFTOVER_GRACE`].
     pub fn read_stdout(&mut self, buf: &mut [u8], deadline: Instant) -> Output {
         loop {
-            let Some(stdout) = &self.stdout else {
+            if self.stdout.is_none() {
                 return Output::Eof;
-            };
-            // At most three descriptors: no allocation on this per-read path.
-            let mut fds = [poll::want(stdout.as_raw_fd(), libc::POLLIN); 3];
+            }
+            let until = self.until(deadline);
+            if Instant::now() >= until {
+                if until < deadline {
+                    self.stdout = None;
+                    return Output::Eof;
+                }
+                return Output::Timeout;
+            }
+            let stdout = self.stdout.as_ref().expect("checked above");
+            // At most four descriptors: no allocation on this per-read path.
+            let mut fds = [poll::want(stdout.as_raw_fd(), libc::POLLIN); 4];
             let mut n = 1;
             if let Some(err) = &self.stderr {
                 fds[n] = poll::want(err.as_raw_fd(), libc::POLLIN);
@@ -75,12 +110,19 @@ impl Pipes {
                 fds[n] = poll::want(feeder.pipe.as_raw_fd(), libc::POLLOUT);
                 n += 1;
             }
+            if let Some(fd) = self.exit_fd {
+                fds[n] = poll::want(fd, libc::POLLIN);
+                n += 1;
+            }
             let fds = &mut fds[..n];
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = until.saturating_duration_since(Instant::now());
             if poll::poll(fds, Some(remaining)) == 0 {
-                return Output::Timeout;
+                continue; // the top of the loop tells the grace from the deadline
             }
             let ready = |fd: i32| fds.iter().any(|p| p.fd == fd && p.revents != 0);
+            if self.exit_fd.is_some_and(ready) {
+                self.saw_exit();
+            }
             if self.stderr.as_ref().is_some_and(|e| ready(e.as_raw_fd())) {
                 self.drain_stderr_once();
             }
@@ -101,6 +143,25 @@ impl Pipes {
                     Ok(n) => Output::Data(n),
                 };
             }
+        }
+    }
+
+    /// The script has exited: from now on its pipes get [`LEFTOVER_GRACE`].
+    fn saw_exit(&mut self) {
+        self.exit_fd = None;
+        self.exited_at = Some(Instant::now());
+    }
+
+    /// True once the script was seen to exit.
+    pub fn exited(&self) -> bool {
+        self.exited_at.is_some()
+    }
+
+    /// How long to wait on the pipes: the deadline, or the grace after the exit.
+    fn until(&self, deadline: Instant) -> Instant {
+        match self.exited_at {
+            Some(at) => deadline.min(at + LEFTOVER_GRACE),
+            None => deadline,
         }
     }
 
@@ -146,6 +207,7 @@ impl Pipes {
                 self.stderr = None;
                 self.log_stderr_line();
             }
+            Ok(n) if self.stderr_logged >= STDERR_LOG_LIMIT => self.stderr_dropped += n as u64,
             Ok(n) => {
                 for &b in &chunk[..n] {
                     if b == b'\n' || self.stderr_line.len() >= 4096 {
@@ -161,6 +223,7 @@ impl Pipes {
 
     fn log_stderr_line(&mut self) {
         if !self.stderr_line.is_empty() {
+            self.stderr_logged += self.stderr_line.len() + 1;
             let line = String::from_utf8_lossy(&self.stderr_line);
             let line = line.trim_end_matches('\r');
             eprintln!("stderr {}: {}", self.name, line.escape_debug());
@@ -168,21 +231,44 @@ impl Pipes {
         }
     }
 
-    /// Closes stdout and stdin, logs the rest of stderr, and reaps the script; at
-    /// `deadline` its process group is killed.
-    pub fn finish(&mut self, process: &mut Running, deadline: Instant) {
+    /// Closes stdout and stdin and logs the rest of stderr, until it ends, or until the
+    /// deadline, or [`LEFTOVER_GRACE`] after the script exits; then says how much stderr
+    /// was dropped, if any. Reaping is the caller's next step.
+    pub fn finish(&mut self, deadline: Instant) {
         self.stdout = None;
         self.stdin = None;
         while let Some(stderr) = &self.stderr {
-            let mut fd = [poll::want(stderr.as_raw_fd(), libc::POLLIN)];
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if poll::poll(&mut fd, Some(remaining)) == 0 {
-                process.kill_group();
+            let until = self.until(deadline);
+            let remaining = until.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
                 self.stderr = None;
                 break;
             }
-            self.drain_stderr_once();
+            let mut fds = [poll::want(stderr.as_raw_fd(), libc::POLLIN); 2];
+            let mut n = 1;
+            if let Some(fd) = self.exit_fd {
+                fds[1] = poll::want(fd, libc::POLLIN);
+                n = 2;
+            }
+            if poll::poll(&mut fds[..n], Some(remaining)) == 0 {
+                continue;
+            }
+            if n == 2 && fds[1].revents != 0 {
+                self.saw_exit();
+            }
+            if fds[0].revents != 0 {
+                self.drain_stderr_once();
+            }
         }
-        process.wait_until(deadline);
+        self.log_stderr_line();
+        if self.stderr_dropped > 0 {
+            let dropped = std::mem::take(&mut self.stderr_dropped);
+            eprintln!(
+                "stderr {}: {} more bytes dropped (at most {} KiB of stderr is logged per request)",
+                self.name,
+                dropped,
+                STDERR_LOG_LIMIT / 1024
+            );
+        }
     }
 }

@@ -4,7 +4,12 @@
 //! Everything a script prints here is untrusted: a line without a colon, an invalid name,
 //! a control character in a value or a malformed `Status` is a 502 with one log line,
 //! never a panic and never a broken response. Framing is the server's: a script's own
-//! `Content-Length`, `Transfer-Encoding` or `Connection` is dropped.
+//! `Transfer-Encoding` or `Connection` is dropped; its `Content-Length` is kept aside, and
+//! the host sends it only with a body of that length (so HEAD and downloads carry one).
+//!
+//! Field values are octets (RFC 9110 §5.5): bytes past ASCII (obs-text, usually Latin-1)
+//! pass through. They are held as Latin-1 text, one `char` per byte, as WSGI holds them
+//! (PEP 3333), and written back as the same bytes.
 
 /// The longest header block a script may print.
 pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
@@ -12,7 +17,6 @@ pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
 /// Fields that describe the connection or the framing, which only the server may set.
 const HOP_BY_HOP: &[&str] = &[
     "connection",
-    "content-length",
     "keep-alive",
     "proxy-connection",
     "te",
@@ -35,6 +39,9 @@ pub enum CgiResponse {
 pub struct Head {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The script's own `Content-Length`, not among `headers`: the host sends it only
+    /// when the body matches it.
+    pub content_length: Option<u64>,
 }
 
 /// Finds the blank line that ends a header block: `(block_len, body_start)`, where the
@@ -67,8 +74,10 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
     if block.is_empty() {
         return Err("no headers: output starts with a blank line".into());
     }
-    let text = std::str::from_utf8(block).map_err(|_| "header block is not UTF-8".to_string())?;
+    // Latin-1: every byte is one char, so nothing is lost and nothing fails to decode.
+    let text: String = block.iter().map(|&b| b as char).collect();
     let mut status = None;
+    let mut content_length = None;
     let mut location = None;
     let mut has_content_type = false;
     let mut headers = Vec::new();
@@ -87,6 +96,10 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
             "status" => status = Some(parse_status(value)?),
             "location" => location = Some(value.to_string()),
             "content-type" => has_content_type = true,
+            "content-length" => {
+                content_length = Some(parse_length(value, content_length)?);
+                continue;
+            }
             _ if is_hop_by_hop(&lower) => continue,
             _ => {}
         }
@@ -101,7 +114,11 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
         Some(loc) if loc.starts_with('/') || has_scheme(&loc) => {
             headers.push(("Location".into(), loc));
             let status = status.unwrap_or(302);
-            Ok(CgiResponse::Document(Head { status, headers }))
+            Ok(CgiResponse::Document(Head {
+                status,
+                headers,
+                content_length,
+            }))
         }
         Some(loc) => Err(format!(
             "Location `{}` is neither an absolute URL nor a local path",
@@ -113,6 +130,7 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
         None => Ok(CgiResponse::Document(Head {
             status: status.unwrap_or(200),
             headers,
+            content_length,
         })),
     }
 }
@@ -132,6 +150,19 @@ pub fn check_field(name: &str, value: &str) -> Result<(), String> {
 /// True for fields about the connection or the framing, which only the server sets.
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// `Content-Length`: digits only; a second one must agree with the first (RFC 9110 §8.6).
+fn parse_length(value: &str, before: Option<u64>) -> Result<u64, String> {
+    let n = value
+        .parse::<u64>()
+        .ok()
+        .filter(|_| value.bytes().all(|b| b.is_ascii_digit()));
+    match (n, before) {
+        (Some(n), None) => Ok(n),
+        (Some(n), Some(m)) if n == m => Ok(n),
+        _ => Err(format!("malformed Content-Length `{}`", shorten(value))),
+    }
 }
 
 /// `Status: 404 Not Found`: three digits, then an optional reason phrase (§6.3.3).
@@ -179,6 +210,7 @@ mod tests {
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
+            content_length: None,
         })
     }
 
@@ -221,12 +253,30 @@ mod tests {
     }
 
     #[test]
-    fn framing_headers_from_the_script_are_dropped() {
+    fn framing_headers_from_the_script_are_dropped_and_its_length_kept_aside() {
         let got = parse(
             b"Content-Type: a\nContent-Length: 9\nTransfer-Encoding: chunked\nConnection: close",
         )
         .unwrap();
-        assert_eq!(got, doc(200, &[("Content-Type", "a")]));
+        let CgiResponse::Document(head) = got else {
+            panic!("not a document")
+        };
+        assert_eq!(
+            head.headers,
+            [("Content-Type".to_string(), "a".to_string())]
+        );
+        assert_eq!(head.content_length, Some(9));
+        assert!(parse(b"Content-Type: a\nContent-Length: 9, 9").is_err());
+        assert!(parse(b"Content-Type: a\nContent-Length: +9").is_err());
+    }
+
+    #[test]
+    fn obs_text_in_a_value_passes_as_latin_1() {
+        let got = parse(b"Content-Type: a\nX-Name: caf\xe9").unwrap();
+        assert_eq!(
+            got,
+            doc(200, &[("Content-Type", "a"), ("X-Name", "caf\u{e9}")])
+        );
     }
 
     #[test]
@@ -242,6 +292,7 @@ mod tests {
             b"X-Only: header",
             b"Location: relative/path",
             b"\xff\xfe: x",
+            b"Content-Type: a\nX: \x7f",
             b"",
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));

@@ -58,6 +58,8 @@ pub struct Site {
     /// Variables every script gets besides the meta-variables: `PATH` and what
     /// `--env` and `--pass-env` name. Nothing else of the server's environment leaks.
     pub extra: Vec<(String, String)>,
+    /// `--pass-auth`: give scripts `HTTP_AUTHORIZATION` (Apache's `CGIPassAuth`).
+    pub pass_auth: bool,
 }
 
 /// An ordered set of meta-variables, each name once.
@@ -97,8 +99,12 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
         env.push("CONTENT_TYPE", ctype); // §4.1.3
     }
     env.push("GATEWAY_INTERFACE", "CGI/1.1"); // §4.1.4
+    // §4.1.5 allows PATH_INFO to be empty ("" | "/" path), and an empty value is what
+    // WSGI servers give an app at its root (gunicorn, wsgiref; Go's net/http/cgi too), so
+    // it is always set: an app then answers the same here as behind them. §4.1.6 wants
+    // PATH_TRANSLATED unset when PATH_INFO is empty.
+    env.push("PATH_INFO", inv.path_info);
     if !inv.path_info.is_empty() {
-        env.push("PATH_INFO", inv.path_info); // §4.1.5
         env.push(
             "PATH_TRANSLATED",
             translate(&site.document_root, inv.path_info),
@@ -115,7 +121,7 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
     env.push("SERVER_PORT", req.local.port().to_string()); // §4.1.15
     env.push("SERVER_PROTOCOL", req.protocol.clone()); // §4.1.16
     env.push("SERVER_SOFTWARE", site.software.clone()); // §4.1.17
-    add_protocol_variables(&mut env, req); // §4.1.18
+    add_protocol_variables(&mut env, req, site.pass_auth); // §4.1.18
 
     // Extensions that real programs (PHP, git http-backend, ...) rely on.
     env.push("REQUEST_URI", req.target.clone());
@@ -134,7 +140,7 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
 }
 
 /// §4.1.18: each request header becomes `HTTP_NAME`, with these exceptions.
-fn add_protocol_variables(env: &mut Environ, req: &RequestHead) {
+fn add_protocol_variables(env: &mut Environ, req: &RequestHead, pass_auth: bool) {
     let mut merged: Vec<(String, String)> = Vec::new();
     for (name, value) in &req.headers {
         // Only letters, digits and `-`: a header spelled with `_` (X_Forwarded_For) would
@@ -149,7 +155,11 @@ fn add_protocol_variables(env: &mut Environ, req: &RequestHead) {
             // Already given as CONTENT_LENGTH and CONTENT_TYPE; the body arrives
             // de-chunked (§4.2), so its transfer coding is no longer the script's business.
             "HTTP_CONTENT_LENGTH" | "HTTP_CONTENT_TYPE" | "HTTP_TRANSFER_ENCODING" => continue,
-            // Credentials are not passed on, as §4.1.18 advises.
+            // Credentials are not passed on, as §4.1.18 advises: any script in cgi-bin
+            // would see every user's password. A server whose scripts do their own
+            // authentication (a token API, basic auth in a Flask app) turns it on with
+            // --pass-auth, as Apache does with CGIPassAuth. Proxy credentials never go.
+            "HTTP_AUTHORIZATION" if pass_auth => {}
             "HTTP_AUTHORIZATION" | "HTTP_PROXY_AUTHORIZATION" => continue,
             _ => {}
         }
@@ -228,6 +238,7 @@ mod tests {
             software: "cgilab/test".into(),
             document_root: "/srv".into(),
             extra: vec![("PATH".into(), "/bin".into())],
+            pass_auth: false,
         };
         build(req, &inv, &site)
     }

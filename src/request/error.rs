@@ -20,8 +20,8 @@ pub enum RequestError {
     UriTooLong { len: usize, limit: usize },
     /// The request header block is too large.
     HeadersTooLarge { len: usize, limit: usize },
-    /// `--max-procs` scripts are already running.
-    TooManyProcesses { limit: usize },
+    /// `--max-procs` scripts were running for all of `--queue-timeout`.
+    TooManyProcesses { limit: usize, waited: f64 },
     /// The script could not be started.
     SpawnFailed {
         script: String,
@@ -89,10 +89,10 @@ impl fmt::Display for RequestError {
                     "request headers of {len} bytes are over the {limit}-byte limit"
                 )
             }
-            TooManyProcesses { limit } => {
+            TooManyProcesses { limit, waited } => {
                 write!(
                     f,
-                    "--max-procs {limit} scripts already running; answered 503"
+                    "waited {waited:.1}s (--queue-timeout) for one of --max-procs {limit} slots; answered 503"
                 )
             }
             SpawnFailed { script, cause } => write!(f, "cgi: cannot start `{script}`: {cause}"),

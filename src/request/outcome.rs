@@ -12,6 +12,8 @@ pub struct Sent {
     /// Body bytes sent.
     pub bytes: u64,
     pub error: Option<RequestError>,
+    /// How a script ended, for the log: `exit=N` or `signal=NAME`.
+    pub exit: Option<String>,
 }
 
 /// Nothing was sent; the caller answers with the error's status.

@@ -16,7 +16,7 @@ use crate::measure::access_log::Answered;
 use crate::measure::stats::Stats;
 use crate::measure::timing::{Mode, Timing};
 use crate::pool::{self, Pools};
-use crate::process::child::Slots;
+use crate::process::slots::Slots;
 use crate::request::environ::{self, Invocation, RequestHead};
 use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
@@ -91,6 +91,7 @@ fn dispatch(
                     status: 200,
                     bytes,
                     error: None,
+                    exit: None,
                 },
                 Mode::Server,
             )
@@ -115,15 +116,32 @@ fn serve_cgi(
         Ok(s) => s,
         Err(e) => return refuse(request, e, Mode::Cgi, timing),
     };
-    let Some(slot) = ctx.slots.try_acquire() else {
-        let e = RequestError::TooManyProcesses {
-            limit: ctx.slots.limit(),
-        };
-        return refuse(request, e, Mode::Cgi, timing);
-    };
+    // The whole body first, checked against its length: a slow or short upload holds
+    // no slot and never reaches a script.
     let body = match read_body(&mut request, head, ctx.config.max_body) {
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Cgi, timing),
+    };
+    // A request that had to wait for its slot says how long (`queue`); one that did not
+    // shows no queue phase.
+    let slot = match ctx.slots.try_acquire() {
+        Some(slot) => Ok(slot),
+        None => {
+            let queued = std::time::Instant::now();
+            let slot = ctx.slots.acquire(ctx.config.queue_timeout);
+            timing.queue = Some(queued.elapsed());
+            slot
+        }
+    };
+    let slot = match slot {
+        Ok(slot) => slot,
+        Err(full) => {
+            let e = RequestError::TooManyProcesses {
+                limit: ctx.slots.limit(),
+                waited: full.waited.as_secs_f64(),
+            };
+            return refuse(request, e, Mode::Cgi, timing);
+        }
     };
     let filename = script.path.to_string_lossy();
     let inv = Invocation {
@@ -292,6 +310,7 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             status,
             bytes,
             error: Some(error),
+            exit: None,
         },
         mode,
     )

@@ -14,8 +14,13 @@
 //!   cannot deadlock.
 //! - [`response`]: the script's output (§5, §6): header blocks, Status, redirects, bad
 //!   output as 502, framing, HEAD, streaming.
+//! - [`flask`]: a Flask app through wsgiref's CGIHandler: Authorization, HEAD with a
+//!   length, a Latin-1 header.
 //! - [`lifecycle`]: Server-Timing and the access log, --timeout, --max-procs, clients that
 //!   disconnect or stall, request size limits, leaks under load, descriptor exhaustion.
+//! - [`limits`]: what a misbehaving script cannot do: outrun --timeout, hold a slot or a
+//!   response after it exits, look complete after a crash; uploads and the queue.
+//! - [`signals`]: the signal mask scripts start with; signals that must not stop the server.
 //! - [`cli`]: startup errors.
 
 mod support;
@@ -23,6 +28,9 @@ mod support;
 mod body;
 mod cli;
 mod environ;
+mod flask;
 mod lifecycle;
+mod limits;
 mod response;
 mod routing;
+mod signals;
