@@ -2,13 +2,13 @@
 //! `arbiter.py`. Signals and request threads only send it events; each turn of the loop
 //! handles them, then runs its named steps in order:
 //!
-//! - [`Arbiter::reap_workers`]: collect exited workers, log how each died, count boot
+//! - `reap_workers`: collect exited workers, log how each died, count boot
 //!   failures (supervisord's BACKOFF, then FATAL: the pool fails);
-//! - [`Arbiter::murder_workers`]: kill the group of a worker past its timeout or with a
+//! - `murder_workers`: kill the group of a worker past its timeout or with a
 //!   broken connection, and of one that does not stop when told;
-//! - [`Arbiter::retire_workers`]: tell replaced workers to exit once their successors are
+//! - `retire_workers`: tell replaced workers to exit once their successors are
 //!   ready and they are idle (reload, recycle, fewer workers);
-//! - [`Arbiter::manage_workers`]: start workers until each pool has as many as it should.
+//! - `manage_workers`: start workers until each pool has as many as it should.
 //!
 //! Workers are spawned from this thread only, which lives as long as the server: a
 //! worker's `PR_SET_PDEATHSIG` fires when the thread that spawned it exits.

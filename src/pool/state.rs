@@ -2,7 +2,7 @@
 //! them are idle, and the line of requests waiting for one (first come, first served).
 //!
 //! A request thread takes an idle worker with [`Shared::checkout`] and gives it back with
-//! [`Lease::finish`]; everything else about a worker's life (starting, reaping, killing,
+//! [`Lease::give_back`]; everything else about a worker's life (starting, reaping, killing,
 //! retiring) is the arbiter's, which reads the flags set here.
 
 use std::collections::VecDeque;

@@ -277,3 +277,37 @@ fn a_header_block_over_the_limit_is_502() {
     assert!(!res.text().contains("never"));
     wait_for_log(&server, 1, &["GET /pool/t 502", "header block over"]);
 }
+
+/// The index page shows each pool's workers: pid, state, requests served, age.
+#[test]
+fn the_index_page_shows_each_pools_workers() {
+    let site = Site::new().file("app.py", PID_APP);
+    let server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "1"]);
+    let pid = pid_of(&get(&server, "/pool/t"));
+    let page = get(&server, "/").text();
+    assert!(page.contains("<h2>Worker pools</h2>"), "{page}");
+    assert!(page.contains("<a href=\"/pool/t\">t</a>"), "{page}");
+    let row = format!("<tr><td>{pid}</td><td>idle</td><td>1</td>");
+    assert!(page.contains(&row), "no {row} in {page}");
+}
+
+/// `cgilab routes` lists the pools with what runs them.
+#[test]
+fn routes_lists_the_pools() {
+    let site = Site::new().file("app.py", PID_APP);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cgilab"))
+        .args(["routes", "--cgi-bin"])
+        .arg(site.path("cgi-bin"))
+        .args(["--wsgi", &site.wsgi("t", "app.py")])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text
+        .lines()
+        .find(|l| l.contains("/pool/t "))
+        .unwrap_or_default();
+    assert!(
+        row.contains("pool") && row.contains("wsgi_worker.py app.py:application"),
+        "{text}"
+    );
+}
