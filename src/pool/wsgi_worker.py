@@ -52,7 +52,13 @@ SPOOL_IN_MEMORY = 1024 * 1024
 def record(kind, request_id, content=b""):
     """One record, padded to a multiple of 8 bytes as the spec recommends."""
     padding = -len(content) % 8
-    return HEADER.pack(FCGI_VERSION_1, kind, request_id, len(content), padding) + content + b"\0" * padding
+    header = HEADER.pack(FCGI_VERSION_1, kind, request_id, len(content), padding)
+    return header + content + b"\0" * padding
+
+
+def end_request(request_id, app_status, protocol_status):
+    """END_REQUEST: the application's exit status, and whether the request was served."""
+    return record(END_REQUEST, request_id, struct.pack("!IB3x", app_status, protocol_status))
 
 
 def stream(kind, request_id, data):
@@ -90,7 +96,8 @@ def decode_pairs(data):
             i += 3
         i += 2
         value_at = i + name_len
-        pairs[data[i:value_at].decode("latin-1")] = data[value_at:value_at + value_len].decode("latin-1")
+        name = data[i:value_at].decode("latin-1")
+        pairs[name] = data[value_at:value_at + value_len].decode("latin-1")
         i = value_at + value_len
     return pairs
 
@@ -167,7 +174,7 @@ def read_request(reader, conn):
         elif kind == BEGIN_REQUEST:
             role, flags = struct.unpack("!HB", content[:3])
             if role != RESPONDER:
-                conn.sendall(record(END_REQUEST, request_id, struct.pack("!IB3x", 0, UNKNOWN_ROLE)))
+                conn.sendall(end_request(request_id, 0, UNKNOWN_ROLE))
                 continue
             request = Request(request_id, flags & KEEP_CONN)
         elif request is None or request_id != request.id:
@@ -277,7 +284,7 @@ class Response:
 def finish(conn, request_id, app_status, out=b""):
     """End the request: an empty STDOUT ends the stream, END_REQUEST ends the request."""
     conn.sendall(out + record(STDOUT, request_id) +
-                 record(END_REQUEST, request_id, struct.pack("!IB3x", app_status, REQUEST_COMPLETE)))
+                 end_request(request_id, app_status, REQUEST_COMPLETE))
 
 
 def handle(conn, request, application):
