@@ -71,6 +71,7 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
         timeout: job.timeout,
         handed: Instant::now(),
         stderr: Vec::new(),
+        app_status: 0,
     };
     let outcome = serve(&mut run, &mut lease, job, request, timing);
     run.flush_stderr();
@@ -87,6 +88,9 @@ struct Run<'a> {
     handed: Instant,
     /// An unfinished STDERR line.
     stderr: Vec<u8>,
+    /// END_REQUEST's appStatus: the application's exit status (the worker's is 1 when
+    /// the app raised).
+    app_status: u32,
 }
 
 fn serve(
@@ -137,7 +141,8 @@ fn serve(
         match lease.conn().next_buffered() {
             Some(Ok(Event::Stdout(data))) => first.extend_from_slice(data),
             Some(Ok(Event::Stderr(data))) => run.log_stderr(data),
-            Some(Ok(Event::End { .. })) => {
+            Some(Ok(Event::End { app_status, .. })) => {
+                run.app_status = app_status;
                 ended = true;
                 break;
             }
@@ -151,7 +156,7 @@ fn serve(
             status: head.status,
             bytes: sent.as_ref().map_or(0, |n| *n),
             error: sent.err().map(|_| client_gone()),
-            exit: None,
+            exit: run.exit(),
         });
     }
     let head_only = *request.method() == tiny_http::Method::Head;
@@ -175,7 +180,7 @@ fn serve(
         status: head.status,
         bytes,
         error,
-        exit: None,
+        exit: run.exit(),
     })
 }
 
@@ -225,7 +230,10 @@ fn stream_body(
                 }
             }
             Ok(Event::Stderr(data)) => run.log_stderr(data),
-            Ok(Event::End { .. }) => return None,
+            Ok(Event::End { app_status, .. }) => {
+                run.app_status = app_status;
+                return None;
+            }
             Err(e) => return Some(run.fail(lease, e)),
         }
     }
@@ -235,7 +243,10 @@ fn stream_body(
 fn drain(run: &mut Run<'_>, lease: &mut Lease) -> Result<(), ClientError> {
     loop {
         match lease.conn().next(run.deadline)? {
-            Event::End { .. } => return Ok(()),
+            Event::End { app_status, .. } => {
+                run.app_status = app_status;
+                return Ok(());
+            }
             Event::Stderr(data) => run.log_stderr(data),
             Event::Stdout(_) => {}
         }
@@ -289,6 +300,11 @@ impl Run<'_> {
                 text.trim_end_matches(['\n', '\r'])
             );
         }
+    }
+
+    /// `exit=N` for the log when the application reported a failure.
+    fn exit(&self) -> Option<String> {
+        (self.app_status != 0).then(|| format!("exit={}", self.app_status))
     }
 
     fn flush_stderr(&mut self) {

@@ -311,3 +311,32 @@ fn routes_lists_the_pools() {
         "{text}"
     );
 }
+
+/// A FastCGI program's STDERR records go to the log, a line each, prefixed with the pool
+/// and the worker's pid; a non-zero appStatus shows in the access log line.
+#[test]
+fn fastcgi_stderr_is_logged_with_the_pool_and_pid() {
+    let program = r#"import socket, struct
+def record(kind, content):
+    return struct.pack("!BBHHBx", 1, kind, 1, len(content), 0) + content
+listener = socket.socket(fileno=0)
+probe, _ = listener.accept()
+probe.recv(1024)
+probe.sendall(struct.pack("!BBHHBx", 1, 11, 0, 8, 0) + bytes([9]) + b"\0" * 7)
+probe.close()
+conn, _ = listener.accept()
+while True:
+    conn.recv(65536)
+    conn.sendall(record(7, b"first problem\nsecond ") + record(7, b"problem\n")
+                 + record(6, b"Content-Type: text/plain\r\n\r\nok") + record(6, b"")
+                 + record(3, struct.pack("!IB3x", 3, 0)))
+"#;
+    let site = Site::new().file("errs.py", program);
+    let server = site.serve(&["--fastcgi", &site.wsgi("errs", "errs.py"), "--workers", "1"]);
+    let res = get(&server, "/pool/errs");
+    assert_eq!((res.status, res.text().as_str()), (200, "ok"));
+    let first = wait_for_log(&server, 1, &["pool errs pid ", ": first problem"]);
+    let second = wait_for_log(&server, 1, &["pool errs pid ", ": second problem"]);
+    assert_eq!(first.len() + second.len(), 2, "{first:?} {second:?}");
+    wait_for_log(&server, 1, &["GET /pool/errs 200", "exit=3"]);
+}
