@@ -9,6 +9,8 @@ for try in 1 2 3 4 5; do
   zombies=0
   for pid in $(cat /proc/$PPID/task/*/children); do
     [ "$pid" = $$ ] && continue
+    # Pool workers (/pool/NAME) are children that stay on purpose: not counted.
+    tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -q wsgi_worker && continue
     total=$((total + 1))
     [ "$(cut -d' ' -f3 /proc/$pid/stat 2>/dev/null)" = Z ] && zombies=$((zombies + 1))
   done

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::read_response;
-use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
 /// One target at one concurrency.
 #[derive(Debug, Clone)]
@@ -76,6 +76,8 @@ pub fn load(addr: SocketAddr, path: &str, concurrency: usize, duration: Duration
         "cgi"
     } else if path.starts_with(APP_PREFIX) {
         "gateway"
+    } else if path.starts_with(POOL_PREFIX) {
+        "pool"
     } else {
         "server"
     };

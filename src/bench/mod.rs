@@ -1,7 +1,10 @@
-//! `cgilab bench`: a bounded load generator that puts CGI and gateway twins side by side.
+//! `cgilab bench`: a bounded load generator that puts CGI, gateway and pool twins side by
+//! side.
 //!
 //! Without `--url` it starts its own server (this same binary, `serve --quiet`, on
-//! 127.0.0.1:0) over a temporary cgi-bin holding the hello twins, loads each target at
+//! 127.0.0.1:0, with the pool flags it was given) over a temporary cgi-bin holding the
+//! hello twins (whose `hello_wsgi.py` also gets a pool when python3 is there), loads each
+//! target at
 //! each concurrency over keep-alive connections, and measures in the same run the raw
 //! spawn floor of each script: spawn, drain stdout, wait, with no HTTP at all. The
 //! difference between a CGI hello and the gateway hello is what a process per request
@@ -19,7 +22,7 @@ use crate::bench::floor::spawn_times;
 use crate::bench::load::{Run, load};
 use crate::bench::report::{csv, json, table};
 use crate::client::ServerProcess;
-use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
 /// What `cgilab bench` runs: the command line's arguments, as plain values.
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub struct Plan {
     pub format: Format,
     /// Allow a `url` that is not on this machine.
     pub allow_remote: bool,
+    /// Flags for the server the bench starts: `--wsgi`, `--fastcgi`, `--workers`, `--python`.
+    pub server_args: Vec<String>,
 }
 
 /// How results are printed.
@@ -49,10 +54,11 @@ pub enum Format {
 }
 
 /// The hello twins, as they stand in cgi-bin, so the bench needs no checkout.
-const HELLO_SCRIPTS: [(&str, &str); 3] = [
+const HELLO_SCRIPTS: [(&str, &str); 4] = [
     ("hello.sh", include_str!("../../cgi-bin/hello.sh")),
     ("hello.pl", include_str!("../../cgi-bin/hello.pl")),
     ("hello.py", include_str!("../../cgi-bin/hello.py")),
+    ("hello_wsgi.py", include_str!("../../cgi-bin/hello_wsgi.py")),
 ];
 /// Length of one turn of a target, in seconds.
 const SLICE_SECS: f64 = 0.5;
@@ -73,7 +79,7 @@ pub fn run(args: &Plan) -> Result<(), String> {
     let (server, addr) = match &args.url {
         Some(url) => (None, target_addr(url, args.allow_remote)?),
         None => {
-            let s = start_server()?;
+            let s = start_server(&args.server_args)?;
             let addr = s.process.addr;
             (Some(s), addr)
         }
@@ -89,10 +95,17 @@ pub fn run(args: &Plan) -> Result<(), String> {
         if compiled {
             t.insert(0, format!("/cgi-bin/{COMPILED}"));
         }
-        t.extend([
-            format!("{APP_PREFIX}hello"),
-            crate::server::RAW_ROUTE.to_string(),
-        ]);
+        t.push(format!("{APP_PREFIX}hello"));
+        // The default pool for hello_wsgi.py, when python3 is there to run it.
+        let python = crate::config::pools::find_program(std::path::Path::new("python3"));
+        let own_pools = args
+            .server_args
+            .iter()
+            .any(|a| a == "--wsgi" || a == "--fastcgi");
+        if server.is_some() && !own_pools && python.is_some() {
+            t.push(format!("{POOL_PREFIX}hello"));
+        }
+        t.push(crate::server::RAW_ROUTE.to_string());
         t
     } else {
         args.targets.clone()
@@ -101,6 +114,13 @@ pub fn run(args: &Plan) -> Result<(), String> {
         return Err(format!(
             "--targets {bad}: a target is a path starting with `/`"
         ));
+    }
+
+    // A pool's workers boot in the background: wait for them before measuring.
+    for target in targets.iter().filter(|t| t.starts_with(POOL_PREFIX)) {
+        let req = crate::client::http::Req::get(target);
+        crate::client::http::request(addr, &req)
+            .map_err(|e| format!("warming up {target}: {e}"))?;
     }
 
     // Targets take turns in short slices, round after round, so a machine that gets
@@ -155,8 +175,9 @@ pub fn run(args: &Plan) -> Result<(), String> {
     Ok(())
 }
 
-/// Starts `cgilab serve` on a free port over a temporary cgi-bin of hello twins.
-fn start_server() -> Result<OwnServer, String> {
+/// Starts `cgilab serve` on a free port over a temporary cgi-bin of hello twins, with
+/// `extra` arguments (pool flags).
+fn start_server(extra: &[String]) -> Result<OwnServer, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary cgi-bin: {e}"))?;
     for (name, text) in HELLO_SCRIPTS {
@@ -182,7 +203,8 @@ fn start_server() -> Result<OwnServer, String> {
         "128",
     ])
     .arg("--cgi-bin")
-    .arg(dir.path());
+    .arg(dir.path())
+    .args(extra);
     let process = ServerProcess::start(cmd, Duration::from_secs(10))
         .map_err(|e| format!("the server did not start: {e}"))?;
     Ok(OwnServer {
