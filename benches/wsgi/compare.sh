@@ -12,6 +12,8 @@ rounds=${1:-5}
 secs=${2:-1}
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
+# No __pycache__ left in cgi-bin by gunicorn's and flup's imports of hello_wsgi.py.
+export PYTHONDONTWRITEBYTECODE=1
 out=$(mktemp)
 pids=""
 cleanup() {
