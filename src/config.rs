@@ -11,6 +11,8 @@
 //! The checking steps ([`Config::new`], [`Config::add_env`], [`Config::pass_env`]) are
 //! where every startup error gets a message that says what to do.
 
+pub mod pools;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,6 +42,14 @@ pub struct Config {
     pub quiet: bool,
     /// What every environment is built with.
     pub site: Site,
+    /// Worker pools, in the order given ([`pools`] checks them).
+    pub pools: Vec<pools::PoolConfig>,
+    /// Workers per pool.
+    pub workers: usize,
+    /// Recycle a worker after this many requests (0: never).
+    pub max_requests: u64,
+    /// The Python that runs WSGI workers.
+    pub python: PathBuf,
 }
 
 /// The `PATH` scripts get when the server itself has none.
@@ -60,6 +70,10 @@ impl Default for Config {
             queue_timeout: Duration::from_secs(30),
             threads: 64,
             quiet: false,
+            pools: Vec::new(),
+            workers: 2,
+            max_requests: 0,
+            python: PathBuf::from("python3"),
             site: Site {
                 software: crate::http::response::SERVER.to_string(),
                 document_root: PathBuf::from("."),

@@ -1,6 +1,6 @@
 //! # cgilab: from CGI to gateways, measured
 //!
-//! One server answers every request one of two ways, and shows what each costs. The
+//! One server answers every request one of three ways, and shows what each costs. The
 //! folders are layers, in the order a request meets them; each imports only from the
 //! layers below it.
 //!
@@ -22,7 +22,10 @@
 //!    block, choose the status, stream the body, reap); [`cgi::watchdog`] cuts a
 //!    connection whose client stops reading at the script's deadline. [`gateway`]: call an app that is
 //!    already running ([`gateway::app`] is the interface, [`gateway::apps`] the built-in
-//!    twins of the scripts).
+//!    twins of the scripts). [`pool`]: hand the request to a worker process that stays,
+//!    over FastCGI ([`fastcgi`] is the wire format and the client); its supervisor
+//!    ([`pool::arbiter`]) starts, reaps, kills, recycles and reloads the workers, and
+//!    `pool/wsgi_worker.py` is the Python worker cgilab ships for WSGI apps.
 //! 5. What every host shares below it. [`process`]: spawning into a process group and
 //!    reaping, the `--max-procs` slots and their first-come-first-served queue, a
 //!    child's three pipes and its exit in one `poll` loop bounded by the deadline, and
@@ -34,17 +37,19 @@
 //!    its RFC 3875 meta-variables, built once for every mode ([`request::environ`]), the
 //!    error enum, the outcome a host returns, and the CGI response header-block parser.
 //! 7. [`config`]: what the server runs with, a plain [`config::Config`] that a program can
-//!    build without the command line.
+//!    build without the command line ([`config::pools`] checks the pool flags).
 
 pub mod bench;
 pub mod cgi;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod fastcgi;
 pub mod gateway;
 pub mod http;
 pub mod lessons;
 pub mod measure;
+pub mod pool;
 pub mod process;
 pub mod request;
 pub mod server;

@@ -2,8 +2,9 @@
 //! side, and other servers beside them.
 //!
 //! Without `--url` it starts its own server ([`own_server`]: this same binary, `serve
-//! --quiet`, on 127.0.0.1:0) over `--cgi-bin` or a temporary cgi-bin holding the hello
-//! twins, loads each target at each concurrency over keep-alive connections
+//! --quiet`, on 127.0.0.1:0, with the pool flags and `serve` arguments it was given) over
+//! `--cgi-bin` or a temporary cgi-bin holding the hello twins (whose `hello_wsgi.py` also
+//! gets a pool), loads each target at each concurrency over keep-alive connections
 //! ([`load`](mod@load)), and measures in the same run the raw spawn floor of each script
 //! ([`floor`]): spawn, drain stdout, wait, with no HTTP at all. `--url LABEL=URL` adds
 //! other servers ([`target`]), gunicorn say, to the same interleaved run. The report
@@ -26,7 +27,7 @@ use crate::bench::load::{Run, load};
 use crate::bench::own_server::{COMPILED, HELLO_SCRIPTS, OwnServer};
 use crate::bench::report::{csv, json, problems, table};
 use crate::bench::target::{OWN, Target, mode, parse_url};
-use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
 /// What `cgilab bench` runs: the command line's arguments, as plain values.
 #[derive(Debug, Clone)]
@@ -100,7 +101,18 @@ pub fn run(plan: &Plan) -> Result<(), String> {
     let mut targets: Vec<Target> = Vec::new();
     if let Some(s) = &own {
         let paths = if plan.targets.is_empty() {
-            default_targets(|name| s.cgi_bin().join(name).is_file())
+            let mut paths = default_targets(|name| s.cgi_bin().join(name).is_file());
+            // The server's default pool for hello_wsgi.py, unless pools were given, and
+            // when there is a python3 to run it.
+            let own_pools = plan
+                .serve_args
+                .iter()
+                .any(|a| a == "--wsgi" || a == "--fastcgi");
+            let python = crate::config::pools::find_program(std::path::Path::new("python3"));
+            if s.cgi_bin().join("hello_wsgi.py").is_file() && !own_pools && python.is_some() {
+                paths.insert(paths.len() - 1, format!("{POOL_PREFIX}hello"));
+            }
+            paths
         } else {
             plan.targets.clone()
         };
@@ -243,6 +255,8 @@ fn load_in_turns(
 fn default_targets(present: impl Fn(&str) -> bool) -> Vec<String> {
     let mut t: Vec<String> = std::iter::once(COMPILED)
         .chain(HELLO_SCRIPTS.iter().map(|(n, _)| *n))
+        // Its rows would be one more Python start; /pool/hello is its row.
+        .filter(|n| *n != "hello_wsgi.py")
         .filter(|n| present(n))
         .map(|n| format!("{CGI_PREFIX}{n}"))
         .collect();

@@ -9,10 +9,13 @@ use std::time::Duration;
 use crate::client::ServerProcess;
 
 /// The hello twins, as they stand in cgi-bin, so the bench needs no checkout.
-pub const HELLO_SCRIPTS: [(&str, &str); 3] = [
+/// `hello_wsgi.py` is also served by a pool of its own (the server's default for
+/// `NAME_wsgi.py`).
+pub const HELLO_SCRIPTS: [(&str, &str); 4] = [
     ("hello.sh", include_str!("../../cgi-bin/hello.sh")),
     ("hello.pl", include_str!("../../cgi-bin/hello.pl")),
     ("hello.py", include_str!("../../cgi-bin/hello.py")),
+    ("hello_wsgi.py", include_str!("../../cgi-bin/hello_wsgi.py")),
 ];
 /// The compiled twin, built next to `cgilab`.
 pub const COMPILED: &str = "hello-cgi";

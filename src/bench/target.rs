@@ -4,12 +4,10 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
 /// The label of the server the bench starts itself.
 pub const OWN: &str = "cgilab";
-/// Where cgilab's worker pools answer (the pool mode).
-const POOL_PREFIX: &str = "/pool/";
 
 /// A server given with `--url`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -99,7 +99,9 @@ pub fn list(cgi_bin: &Path) -> Vec<String> {
 /// The app a script is the twin of: its name without the extension (`hello.py` ->
 /// `hello`); `None` for a name without one.
 pub fn twin_app(name: &str) -> Option<&str> {
-    name.rsplit_once('.').map(|(stem, _)| stem)
+    let stem = name.rsplit_once('.').map(|(stem, _)| stem)?;
+    // A WSGI twin (`hello_wsgi.py`) is the same app once more, run through wsgiref.
+    Some(stem.strip_suffix("_wsgi").unwrap_or(stem))
 }
 
 /// The scripts that are twins of app `app`: `app.sh`, `app.py`, `app.pl`, ...

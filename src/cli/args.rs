@@ -32,6 +32,9 @@ pub struct RoutesArgs {
     /// Directory of CGI scripts.
     #[arg(long, value_name = "DIR", default_value = "./cgi-bin")]
     pub cgi_bin: PathBuf,
+
+    #[command(flatten)]
+    pub pools: PoolArgs,
 }
 
 /// Arguments of `cgilab serve`.
@@ -81,6 +84,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub threads: usize,
 
+    /// Recycle a pool worker after N requests (its successor starts first); 0: never.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_requests: u64,
+
     /// Seconds a client may stall mid-request or sit idle on a keep-alive connection.
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_secs)]
     pub read_timeout: Duration,
@@ -88,6 +95,33 @@ pub struct ServeArgs {
     /// Write no access log lines (errors and script stderr are still logged).
     #[arg(long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub pools: PoolArgs,
+}
+
+/// Worker pools: `cgilab serve` runs them, `cgilab bench` passes them to the server it starts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PoolArgs {
+    /// A pool of Python workers serving a WSGI app at /pool/NAME (repeatable); CALLABLE
+    /// defaults to `application`. Without --wsgi or --fastcgi, cgi-bin's NAME_wsgi.py
+    /// twins each get a pool.
+    #[arg(long = "wsgi", value_name = "NAME=FILE[:CALLABLE]")]
+    pub wsgi: Vec<String>,
+
+    /// A pool of any FastCGI responder (php-cgi for .php, a flup script...) at /pool/NAME
+    /// (repeatable); its interpreter is chosen as for cgi-bin.
+    #[arg(long = "fastcgi", value_name = "NAME=FILE")]
+    pub fastcgi: Vec<String>,
+
+    /// Workers per pool.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub workers: usize,
+
+    /// The Python that runs WSGI workers (its start-up is paid once per worker);
+    /// python3 on PATH by default.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<String>,
 }
 
 /// Parses seconds, whole or fractional (`30`, `0.5`).
@@ -142,8 +176,13 @@ pub struct BenchArgs {
     #[arg(long)]
     pub allow_remote: bool,
 
-    /// Arguments for the bench's own `cgilab serve`, after `--`
-    /// (e.g. -- --wsgi hello=app.py --workers 2).
+    /// Pools for the server the bench starts (without --url); load them with
+    /// --targets /pool/NAME.
+    #[command(flatten)]
+    pub pools: PoolArgs,
+
+    /// More arguments for the bench's own `cgilab serve`, after `--`
+    /// (e.g. -- --timeout 5 --max-requests 100).
     #[arg(last = true, value_name = "SERVE ARGS")]
     pub serve_args: Vec<String>,
 }

@@ -20,13 +20,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Routes(args) => {
-            let dir = args.cgi_bin.canonicalize().map_err(|_| {
-                format!(
-                    "cgi-bin directory {} does not exist; pass --cgi-bin DIR",
-                    args.cgi_bin.display()
-                )
-            })?;
-            let rows = routes::rows(&dir, &crate::gateway::Apps::builtin());
+            let mut config = Config::new("127.0.0.1:0", &args.cgi_bin)?;
+            add_pools(&mut config, &args.pools)?;
+            let apps = crate::gateway::Apps::builtin();
+            let rows = routes::rows(&config.cgi_bin, &apps, &config);
             println!("{}", routes::table(&rows));
             Ok(())
         }
@@ -59,7 +56,44 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     for pair in &args.env {
         config.add_env(pair)?;
     }
+    config.max_requests = args.max_requests;
+    add_pools(&mut config, &args.pools)?;
     Ok(config)
+}
+
+/// The pools of `--wsgi`, `--fastcgi`, `--workers` and `--python`, or the default ones.
+fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
+    config.workers = args.workers;
+    if let Some(python) = &args.python {
+        config.set_python(python)?;
+    }
+    for spec in &args.wsgi {
+        config.add_wsgi(spec)?;
+    }
+    for spec in &args.fastcgi {
+        config.add_fastcgi(spec)?;
+    }
+    config.check_pools()?;
+    config.add_default_pools();
+    Ok(())
+}
+
+/// Pool flags as `cgilab serve` takes them, for the server a bench starts.
+fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    for spec in &pools.wsgi {
+        out.extend(["--wsgi".to_string(), spec.clone()]);
+    }
+    for spec in &pools.fastcgi {
+        out.extend(["--fastcgi".to_string(), spec.clone()]);
+    }
+    if let Some(python) = &pools.python {
+        out.extend(["--python".to_string(), python.clone()]);
+    }
+    if pools.workers != 2 || !out.is_empty() {
+        out.extend(["--workers".to_string(), pools.workers.to_string()]);
+    }
+    out
 }
 
 /// The arguments of `cgilab bench`, as its plan.
@@ -68,7 +102,11 @@ fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
     crate::bench::Plan {
         urls: args.url,
         cgi_bin: args.cgi_bin,
-        serve_args: args.serve_args,
+        // The pool flags first, then whatever came after `--`.
+        serve_args: pool_flags(&args.pools)
+            .into_iter()
+            .chain(args.serve_args)
+            .collect(),
         chart: args.chart,
         duration: args.duration,
         concurrency: args.concurrency,

@@ -5,8 +5,10 @@ use std::path::Path;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::cgi::script;
+use crate::config::Config;
+use crate::config::pools::PoolApp;
 use crate::gateway::Apps;
-use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
 /// One row of the routes table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +19,8 @@ pub struct RouteRow {
     pub twin: String,
 }
 
-/// The routes for the scripts in `cgi_bin` and the apps in `apps`.
-pub fn rows(cgi_bin: &Path, apps: &Apps) -> Vec<RouteRow> {
+/// The routes for the scripts in `cgi_bin`, the apps in `apps` and the pools of `config`.
+pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
     let scripts = script::list(cgi_bin);
     let mut rows = Vec::new();
     for name in &scripts {
@@ -50,6 +52,46 @@ pub fn rows(cgi_bin: &Path, apps: &Apps) -> Vec<RouteRow> {
             url: format!("{APP_PREFIX}{app}"),
             mode: "gateway",
             runs: format!("app {app} (in-process)"),
+            twin: twins.join(" "),
+        });
+    }
+    for pool in &config.pools {
+        // File names only: the table reads the same on every machine.
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let runs = match &pool.app {
+            PoolApp::Wsgi { file, callable } => format!(
+                "{} workers: {} wsgi_worker.py {}:{callable}",
+                config.workers,
+                name(&config.python),
+                name(file)
+            ),
+            PoolApp::FastCgi { program, args, .. } => {
+                let args: Vec<String> = args.iter().map(|a| name(a)).collect();
+                format!(
+                    "{} workers: {} {}",
+                    config.workers,
+                    name(program),
+                    args.join(" ")
+                )
+            }
+        };
+        // The same file run as CGI (when it is in cgi-bin), and the in-process twin.
+        let mut twins: Vec<String> = scripts
+            .iter()
+            .filter(|s| Some(s.as_str()) == pool.app.file().file_name().and_then(|n| n.to_str()))
+            .map(|s| format!("{CGI_PREFIX}{s}"))
+            .collect();
+        if apps.get(&pool.name).is_some() {
+            twins.push(format!("{APP_PREFIX}{}", pool.name));
+        }
+        rows.push(RouteRow {
+            url: format!("{POOL_PREFIX}{}", pool.name),
+            mode: "pool",
+            runs: runs.trim_end().to_string(),
             twin: twins.join(" "),
         });
     }

@@ -19,6 +19,8 @@ pub struct Answered {
     /// stats are kept by it, so they are bounded by what is installed, not by the paths
     /// clients ask for.
     pub ran: Option<String>,
+    /// The pool, and the pid of the worker that answered, for a pool request.
+    pub pool: Option<(String, Option<u32>)>,
 }
 
 impl Answered {
@@ -32,6 +34,7 @@ impl Answered {
             exit: sent.exit,
             redirects: Vec::new(),
             ran: None,
+            pool: None,
         }
     }
 
@@ -51,7 +54,11 @@ impl Answered {
             self.status,
             self.bytes,
             self.mode.as_str(),
-            timing.log_fields()
+            match &self.pool {
+                Some((pool, Some(pid))) => format!(" pool={pool} worker={pid}"),
+                Some((pool, None)) => format!(" pool={pool}"),
+                None => String::new(),
+            } + &timing.log_fields()
         );
         if let Some(exit) = &self.exit {
             line.push(' ');

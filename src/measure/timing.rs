@@ -4,8 +4,9 @@
 //! For CGI: `queue` (the wait for a `--max-procs` slot, when there was one), `spawn`
 //! (fork and exec of the script), `headers` (from the request's arrival until the
 //! script's header block was parsed) and `total`. For the gateway: `call` (the
-//! app's call until its status and headers) and `total`. A streamed body goes out after the
-//! header does, so the header's `total` is the time until the response head was sent; the
+//! app's call until its status and headers) and `total`. For a pool: `queue` (the wait
+//! for an idle worker), `app` (from handing the request to the worker until its header
+//! block was parsed) and `total`. A streamed body goes out after the header does, so the header's `total` is the time until the response head was sent; the
 //! access log line, written when the body is done, has the final `total`.
 
 use std::fmt::Write as _;
@@ -18,6 +19,8 @@ pub enum Mode {
     Cgi,
     /// An app that is already running.
     Gateway,
+    /// A worker of a pool, over FastCGI.
+    Pool,
     /// Answered by the server itself (index page, errors before dispatch).
     Server,
 }
@@ -27,6 +30,7 @@ impl Mode {
         match self {
             Mode::Cgi => "cgi",
             Mode::Gateway => "gateway",
+            Mode::Pool => "pool",
             Mode::Server => "server",
         }
     }
@@ -36,7 +40,7 @@ impl Mode {
 #[derive(Debug, Clone)]
 pub struct Timing {
     start: Instant,
-    /// Time spent waiting for a `--max-procs` slot.
+    /// Time spent waiting for a `--max-procs` slot, or for an idle pool worker.
     pub queue: Option<Duration>,
     /// Time spent spawning the script.
     pub spawn: Option<Duration>,
@@ -44,6 +48,8 @@ pub struct Timing {
     pub headers: Option<Duration>,
     /// Time the gateway app took to answer with status and headers.
     pub call: Option<Duration>,
+    /// Time a pool worker took, from the request handed over to its header block parsed.
+    pub app: Option<Duration>,
 }
 
 impl Timing {
@@ -55,6 +61,7 @@ impl Timing {
             spawn: None,
             headers: None,
             call: None,
+            app: None,
         }
     }
 
@@ -82,6 +89,7 @@ impl Timing {
             ("spawn", self.spawn),
             ("headers", self.headers),
             ("call", self.call),
+            ("app", self.app),
         ]
         .into_iter()
         .filter_map(|(name, d)| Some((name, d?)))

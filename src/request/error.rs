@@ -33,6 +33,12 @@ pub enum RequestError {
     Timeout { script: String, secs: f64 },
     /// An app panicked.
     AppPanicked { app: String, message: String },
+    /// A pool has no worker to give: its app cannot start, every worker stayed busy past
+    /// `--timeout`, or the server is stopping.
+    PoolUnavailable { pool: String, why: String },
+    /// A pool's worker failed the request: it closed the connection, sent something that
+    /// is not FastCGI or not a CGI response. The worker is replaced.
+    WorkerFailed { pool: String, pid: u32, why: String },
     /// A local redirect (RFC 3875 §6.2.2) led to another one too many times.
     RedirectLoop { location: String },
     /// The HTTP front refused the request head (RFC 9112): a malformed or ambiguous head,
@@ -57,9 +63,9 @@ impl RequestError {
             BodyTooLarge { .. } => 413,
             UriTooLong { .. } => 414,
             HeadersTooLarge { .. } => 431,
-            TooManyProcesses { .. } => 503,
+            TooManyProcesses { .. } | PoolUnavailable { .. } => 503,
             SpawnFailed { .. } | AppPanicked { .. } | RedirectLoop { .. } | Io { .. } => 500,
-            BadOutput { .. } => 502,
+            BadOutput { .. } | WorkerFailed { .. } => 502,
             Timeout { .. } => 504,
             Refused { status, .. } => *status,
         }
@@ -97,6 +103,8 @@ impl fmt::Display for RequestError {
             BadOutput { script, why } => write!(f, "cgi: `{script}`: {why}"),
             Timeout { script, secs } => write!(f, "`{script}` ran past --timeout {secs}s"),
             AppPanicked { app, message } => write!(f, "app `{app}` panicked: {message}"),
+            PoolUnavailable { pool, why } => write!(f, "pool `{pool}`: {why}"),
+            WorkerFailed { pool, pid, why } => write!(f, "pool `{pool}` worker {pid}: {why}"),
             RedirectLoop { location } => {
                 write!(f, "cgi: too many local redirects, the last to `{location}`")
             }

@@ -1,5 +1,6 @@
 //! From request target to dispatcher: `/cgi-bin/NAME[/PATH_INFO]` runs a script,
-//! `/app/NAME[/PATH_INFO]` calls a gateway app, `/` is the index page.
+//! `/app/NAME[/PATH_INFO]` calls a gateway app, `/pool/NAME[/PATH_INFO]` goes to a worker
+//! of a pool, `/` is the index page.
 //!
 //! The path is checked here, before anything runs (RFC 3875 §9.8): it is percent-decoded
 //! exactly once, segment by segment, and `.`/`..` segments (raw or encoded), encoded
@@ -12,7 +13,7 @@ use crate::request::percent;
 pub const CGI_PREFIX: &str = "/cgi-bin/";
 /// Where the URL prefix for gateway apps ends.
 pub const APP_PREFIX: &str = "/app/";
-/// Where the URL prefix for worker pools ends (routed once pools exist).
+/// Where the URL prefix for worker pools ends.
 pub const POOL_PREFIX: &str = "/pool/";
 
 /// What a request target asks for.
@@ -24,6 +25,8 @@ pub enum Route {
     Cgi(Target),
     /// A gateway app.
     App(Target),
+    /// A worker pool.
+    Pool(Target),
 }
 
 /// A script or app name and what follows it in the path.
@@ -59,6 +62,8 @@ pub fn route(target: &str) -> Result<Route, RequestError> {
             (CGI_PREFIX, rest, Route::Cgi)
         } else if let Some(rest) = raw_path.strip_prefix(APP_PREFIX) {
             (APP_PREFIX, rest, Route::App)
+        } else if let Some(rest) = raw_path.strip_prefix(POOL_PREFIX) {
+            (POOL_PREFIX, rest, Route::Pool)
         } else {
             return Err(not_found());
         };

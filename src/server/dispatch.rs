@@ -1,5 +1,5 @@
 //! One request, start to finish: check its size, route it, read its body, build its
-//! environ, hand it to the CGI host or the gateway, and write one access log line.
+//! environ, hand it to the CGI host, the gateway or a pool, and write one access log line.
 
 use std::net::SocketAddr;
 
@@ -15,6 +15,7 @@ use crate::http::response;
 use crate::measure::access_log::Answered;
 use crate::measure::stats::Stats;
 use crate::measure::timing::{Mode, Timing};
+use crate::pool::{self, Pools};
 use crate::process::slots::Slots;
 use crate::request::environ::{self, Invocation, RequestHead};
 use crate::request::error::RequestError;
@@ -25,19 +26,21 @@ use crate::server::index;
 /// Most local redirects (RFC 3875 §6.2.2) followed for one request.
 const MAX_REDIRECTS: usize = 5;
 
-/// What every request handler shares: the settings, the apps, the `--max-procs` slots,
-/// the latency counters and the address the server listens on.
+/// What every request handler shares: the settings, the apps, the pools, the
+/// `--max-procs` slots, the latency counters and the address the server listens on.
 pub struct ServerState {
     pub config: Config,
     pub apps: Apps,
+    pub pools: Option<Pools>,
     pub slots: Slots,
     pub stats: Stats,
     pub local: SocketAddr,
 }
 
 impl ServerState {
-    pub fn new(config: Config, apps: Apps, local: SocketAddr) -> ServerState {
+    pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: SocketAddr) -> ServerState {
         ServerState {
+            pools,
             slots: Slots::new(config.max_procs),
             stats: Stats::default(),
             config,
@@ -89,7 +92,8 @@ fn dispatch(
     match route::route(&head.target) {
         Ok(Route::Index) => {
             let scripts = script::list(&ctx.config.cgi_bin);
-            let page = index::page(ctx.apps.names(), &scripts, &ctx.stats);
+            let pools = ctx.pools.as_ref().map(Pools::view).unwrap_or_default();
+            let page = index::page(ctx.apps.names(), &scripts, &pools, &ctx.stats);
             let headers = vec![
                 (
                     "Content-Type".to_string(),
@@ -110,6 +114,7 @@ fn dispatch(
         }
         Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
         Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
+        Ok(Route::Pool(target)) => serve_pool(ctx, request, head, &target, timing, redirects),
         Err(e) => refuse(request, e, Mode::Server, timing),
     }
 }
@@ -173,25 +178,37 @@ fn serve_cgi(
         Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi).ran(&target.script_name),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
-            if redirects >= MAX_REDIRECTS {
-                let e = RequestError::RedirectLoop { location };
-                return refuse(request, e, Mode::Cgi, timing);
-            }
-            // §6.2.2: answer as if the client had asked for `location`; like Apache, as a
-            // GET, since the body was meant for the first script.
-            let mut next = head.clone();
-            next.target = location;
-            next.method = "GET".to_string();
-            next.headers.retain(|(n, _)| {
-                !["Content-Length", "Content-Type", "Transfer-Encoding"]
-                    .iter()
-                    .any(|h| n.eq_ignore_ascii_case(h))
-            });
-            let mut served = dispatch(ctx, request, &next, timing, redirects + 1);
-            served.redirects.insert(0, next.target);
-            served
+            local_redirect(ctx, request, head, location, timing, redirects, Mode::Cgi)
         }
     }
+}
+
+/// RFC 3875 §6.2.2: answers as if the client had asked for `location`; like Apache, as
+/// a GET, since the body was meant for the first script.
+fn local_redirect(
+    ctx: &ServerState,
+    request: Request,
+    head: &RequestHead,
+    location: String,
+    timing: &mut Timing,
+    redirects: usize,
+    mode: Mode,
+) -> Answered {
+    if redirects >= MAX_REDIRECTS {
+        let e = RequestError::RedirectLoop { location };
+        return refuse(request, e, mode, timing);
+    }
+    let mut next = head.clone();
+    next.target = location;
+    next.method = "GET".to_string();
+    next.headers.retain(|(n, _)| {
+        !["Content-Length", "Content-Type", "Transfer-Encoding"]
+            .iter()
+            .any(|h| n.eq_ignore_ascii_case(h))
+    });
+    let mut served = dispatch(ctx, request, &next, timing, redirects + 1);
+    served.redirects.insert(0, next.target);
+    served
 }
 
 fn serve_app(
@@ -231,6 +248,50 @@ fn serve_app(
     }
 }
 
+fn serve_pool(
+    ctx: &ServerState,
+    mut request: Request,
+    head: &RequestHead,
+    target: &Target,
+    timing: &mut Timing,
+    redirects: usize,
+) -> Answered {
+    let Some(pool) = ctx.pools.as_ref().and_then(|p| p.get(&target.name)) else {
+        let e = RequestError::NotFound {
+            path: route::split_target(&head.target).0.to_string(),
+        };
+        return refuse(request, e, Mode::Pool, timing);
+    };
+    let body = match read_body(&mut request, head, ctx.config.max_body) {
+        Ok(body) => body,
+        Err(e) => return refuse(request, e, Mode::Pool, timing),
+    };
+    let filename = pool.file.to_string_lossy();
+    let inv = Invocation {
+        script_name: &target.script_name,
+        path_info: &target.path_info,
+        script_filename: &filename,
+        content_length: body.as_ref().map(Body::len),
+    };
+    let env = environ::build(head, &inv, &ctx.config.site);
+    let job = pool::host::Job {
+        pool,
+        env: &env,
+        body: body.unwrap_or_else(Body::empty),
+        timeout: ctx.config.timeout,
+    };
+    let (outcome, worker) = pool::host::run(job, request, timing);
+    let mut answered = match outcome {
+        Outcome::Sent(sent) => Answered::new(sent, Mode::Pool).ran(&target.script_name),
+        Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Pool, timing),
+        Outcome::LocalRedirect { location, request } => {
+            return local_redirect(ctx, request, head, location, timing, redirects, Mode::Pool);
+        }
+    };
+    answered.pool = Some((target.name.clone(), worker));
+    answered
+}
+
 /// Answers with the status of `error`; the log line carries the error itself.
 fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) -> Answered {
     let status = error.status();
@@ -245,8 +306,8 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
         headers.push(("Retry-After".to_string(), "1".to_string()));
     }
     // Client errors say what was wrong with the request; server errors stay generic, the
-    // details are in the log.
-    let text = if status < 500 {
+    // details are in the log, except why a pool cannot serve (its app does not start).
+    let text = if status < 500 || matches!(error, RequestError::PoolUnavailable { .. }) {
         format!("{status} {}: {error}\n", response::reason(status))
     } else {
         format!("{status} {}\n", response::reason(status))

@@ -1,29 +1,41 @@
-//! The index page at `/`: every app next to its CGI twin, with the latency the server
-//! measured for each. Plain HTML, no external assets, readable in a terminal browser.
+//! The index page at `/`: every app three ways (CGI twins, in-process, a worker pool),
+//! with the latency the server measured for each, and each pool's workers. Plain HTML,
+//! no external assets, readable in a terminal browser.
 
 use std::fmt::Write as _;
 
 use crate::cgi::script;
 use crate::measure::stats::Stats;
 use crate::measure::timing::ms;
-use crate::request::route::{APP_PREFIX, CGI_PREFIX};
+use crate::pool::{PoolView, Status};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
-/// Renders the page: the apps named `apps`, the scripts in `scripts`, and their latency
-/// from `stats`.
-pub fn page<'a>(apps: impl Iterator<Item = &'a str>, scripts: &[String], stats: &Stats) -> String {
+/// Renders the page: the apps named `apps`, the scripts in `scripts`, the `pools`, and
+/// their latency from `stats`.
+pub fn page<'a>(
+    apps: impl Iterator<Item = &'a str>,
+    scripts: &[String],
+    pools: &[PoolView],
+    stats: &Stats,
+) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cgilab</title></head><body>\n\
-         <h1>cgilab</h1>\n<p>Each row is one app, as a CGI script (a new process per request) \
-         and as a gateway app (called in-process). Latency is the server's own measure: \
-         the most recent request, and the median of the last 100.</p>\n\
+         <h1>cgilab</h1>\n<p>Each row is one app: as CGI scripts (a new process per request), \
+         as a gateway app (called in-process) and in a worker pool (a process that stays, \
+         over FastCGI). Latency is the server's own measure: the most recent request, and \
+         the median of the last 100.</p>\n\
          <table border=\"1\" cellpadding=\"4\">\n\
          <tr><th>app</th><th>CGI</th><th>last</th><th>median</th>\
-         <th>gateway</th><th>last</th><th>median</th></tr>\n",
+         <th>gateway</th><th>last</th><th>median</th>\
+         <th>pool</th><th>last</th><th>median</th></tr>\n",
     );
     let mut twinned = Vec::new();
+    let mut pooled = Vec::new();
     for app in apps {
         let cgi_twins = script::twins(app, scripts);
         twinned.extend(cgi_twins.iter().map(|s| s.as_str()));
+        let pool = pools.iter().find(|p| p.name == app);
+        pooled.extend(pool.map(|p| p.name.as_str()));
         let rows = cgi_twins.len().max(1);
         for i in 0..rows {
             html.push_str("<tr>");
@@ -34,16 +46,40 @@ pub fn page<'a>(apps: impl Iterator<Item = &'a str>, scripts: &[String], stats: 
             );
             match cgi_twins.get(i) {
                 Some(script) => cell(&mut html, stats, &format!("{CGI_PREFIX}{script}"), script),
-                None => html.push_str("<td>-</td><td></td><td></td>"),
+                None => empty(&mut html),
             }
-            if i == 0 {
-                cell(&mut html, stats, &format!("{APP_PREFIX}{app}"), app);
-            } else {
-                html.push_str("<td></td><td></td><td></td>");
+            match (i, pool) {
+                (0, pool) => {
+                    cell(&mut html, stats, &format!("{APP_PREFIX}{app}"), app);
+                    match pool {
+                        Some(p) => cell(
+                            &mut html,
+                            stats,
+                            &format!("{POOL_PREFIX}{}", p.name),
+                            &p.name,
+                        ),
+                        None => empty(&mut html),
+                    }
+                }
+                _ => html.push_str("<td></td><td></td><td></td><td></td><td></td><td></td>"),
             }
             html.push_str("</tr>\n");
         }
     }
+    for pool in pools.iter().filter(|p| !pooled.contains(&p.name.as_str())) {
+        let _ = write!(html, "<tr><td>{}</td>", escape(&pool.name));
+        empty(&mut html);
+        empty(&mut html);
+        cell(
+            &mut html,
+            stats,
+            &format!("{POOL_PREFIX}{}", pool.name),
+            &pool.name,
+        );
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</table>\n");
+    workers(&mut html, pools);
     html.push_str("</table>\n<h2>Other scripts in cgi-bin</h2>\n<ul>\n");
     for script in scripts.iter().filter(|s| !twinned.contains(&s.as_str())) {
         let url = format!("{CGI_PREFIX}{script}");
@@ -56,6 +92,45 @@ pub fn page<'a>(apps: impl Iterator<Item = &'a str>, scripts: &[String], stats: 
     }
     html.push_str("</ul>\n</body></html>\n");
     html
+}
+
+/// Each pool's workers: pid, state, requests served, age.
+fn workers(html: &mut String, pools: &[PoolView]) {
+    if pools.is_empty() {
+        return;
+    }
+    html.push_str("<h2>Worker pools</h2>\n");
+    for pool in pools {
+        let status = match &pool.status {
+            Status::Running => "running".to_string(),
+            Status::Backoff => "backing off after a failed boot".to_string(),
+            Status::Failed(why) => format!("FAILED (send SIGHUP to retry): {why}"),
+            Status::Stopped => "stopped".to_string(),
+        };
+        let _ = write!(
+            html,
+            "<h3>{}</h3>\n<p>{}: {}</p>\n<table border=\"1\" cellpadding=\"4\">\n\
+             <tr><th>pid</th><th>state</th><th>requests</th><th>age</th></tr>\n",
+            escape(&pool.name),
+            escape(&pool.file.display().to_string()),
+            escape(&status)
+        );
+        for w in &pool.workers {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
+                w.pid,
+                w.phase.as_str(),
+                w.served,
+                w.age.as_secs_f64()
+            );
+        }
+        html.push_str("</table>\n");
+    }
+}
+
+fn empty(html: &mut String) {
+    html.push_str("<td>-</td><td></td><td></td>");
 }
 
 fn cell(html: &mut String, stats: &Stats, url: &str, label: &str) {

@@ -22,6 +22,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::gateway::Apps;
+use crate::pool::{PoolEvent, PoolSpec, Pools};
+use crate::process::signals::Signal;
 use dispatch::ServerState;
 
 /// A route answered straight from the worker loop, as a baseline for benchmarks.
@@ -52,7 +54,8 @@ impl Server {
         set_socket_options(&listener, config.read_timeout)
             .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let ctx = Arc::new(ServerState::new(config, apps, local));
+        let pools = start_pools(&config)?;
+        let ctx = Arc::new(ServerState::new(config, apps, pools, local));
         Ok(Server { listener, ctx })
     }
 
@@ -61,9 +64,21 @@ impl Server {
         self.ctx.local
     }
 
-    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts.
+    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts and
+    /// every pool's workers. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them.
     pub fn run(self) {
-        crate::process::signals::stop_on_signal();
+        let ctx = self.ctx.clone();
+        crate::process::signals::handle(move |signal| {
+            let Some(pools) = &ctx.pools else {
+                return;
+            };
+            match signal {
+                Signal::Stop(_) => pools.stop(),
+                Signal::Reload => pools.send(PoolEvent::Reload),
+                Signal::MoreWorkers => pools.send(PoolEvent::AddWorker),
+                Signal::FewerWorkers => pools.send(PoolEvent::RemoveWorker),
+            }
+        });
         eprintln!(
             "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
             self.ctx.local,
@@ -71,6 +86,13 @@ impl Server {
             self.ctx.config.threads,
             self.ctx.config.max_procs
         );
+        if let Some(pools) = &self.ctx.pools {
+            eprintln!(
+                "cgilab: worker pools at /pool/NAME: {} ({} workers each)",
+                pools.names().join(", "),
+                self.ctx.config.workers
+            );
+        }
         let workers = self.start();
         for w in workers {
             let _ = w.join();
@@ -125,6 +147,17 @@ fn answer(ctx: &ServerState, request: tiny_http::Request) {
     if outcome.is_err() {
         eprintln!("cgilab: a request handler panicked; answered 500");
     }
+}
+
+/// Starts the configured pools, if any; their workers boot in the background.
+fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
+    let specs = PoolSpec::all_from(config);
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    Pools::start(&specs, config.timeout)
+        .map(Some)
+        .map_err(|e| format!("cannot start the worker pools: {e}"))
 }
 
 /// Takes what comes through `recv()`: accept errors, logged at most once a second.

@@ -261,7 +261,6 @@ fn answer(page: &str, file: &str) -> String {
 /// Lesson 6's answer passes; a tally that counts every request as the first is caught in
 /// the pool, where a worker answers more than one.
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn a_tally_must_count_per_worker() {
     let page = "lessons/06-workers-that-stay/README.md";
     let right = answer(page, "cgi-bin/tally_wsgi.py");
@@ -280,7 +279,6 @@ fn a_tally_must_count_per_worker() {
 /// Lesson 7's answer passes; a count kept in memory is lost when --max-requests replaces
 /// the worker, and the check says so.
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn hits_must_outlive_the_workers() {
     let page = "lessons/07-the-supervisors-jobs/README.md";
     let right = answer(page, "cgi-bin/hits_wsgi.py");
@@ -296,7 +294,6 @@ fn hits_must_outlive_the_workers() {
 
 /// Lesson 10's answer passes both ways (python3 on PATH has Flask; CI installs it).
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn a_flask_app_answers_as_cgi_and_in_a_pool() {
     let page = "lessons/10-your-flask-app/README.md";
     let right = answer(page, "cgi-bin/flask_app.py");

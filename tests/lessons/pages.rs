@@ -67,13 +67,11 @@ fn lesson_05_the_gateway_idea() {
 }
 
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn lesson_06_workers_that_stay() {
     check_page("lessons/06-workers-that-stay/README.md");
 }
 
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn lesson_07_the_supervisors_jobs() {
     check_page("lessons/07-the-supervisors-jobs/README.md");
 }
@@ -89,13 +87,11 @@ fn lesson_09_what_a_host_must_refuse() {
 }
 
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn lesson_10_your_flask_app() {
     check_page("lessons/10-your-flask-app/README.md");
 }
 
 #[test]
-#[ignore = "needs worker pools (--wsgi): runs once the pool branch is merged"]
 fn lesson_11_the_three_layers() {
     check_page("lessons/11-the-three-layers/README.md");
 }

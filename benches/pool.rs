@@ -1,0 +1,62 @@
+//! The same WSGI hello three ways, over loopback on one keep-alive connection: as CGI
+//! (`hello_wsgi.py` through wsgiref, a new python3 per request), in a worker pool (the
+//! same file, imported once by a worker that stays, over FastCGI), and the Rust
+//! in-process hello beside them. The pool minus the in-process app is what the pool's
+//! own machinery costs: a FastCGI round trip to another process and the Python worker.
+//!
+//! ```console
+//! $ cargo bench --bench pool
+//! ```
+
+mod common;
+
+use std::path::Path;
+use std::time::Instant;
+
+use cgilab::server::Server;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+fn three_ways(c: &mut Criterion) {
+    if cgilab::config::pools::find_program(Path::new("python3")).is_none() {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let bin = common::cgi_bin();
+    let twin = Path::new(env!("CARGO_MANIFEST_DIR")).join("cgi-bin/hello_wsgi.py");
+    std::fs::copy(&twin, bin.path.join("hello_wsgi.py")).expect("copy hello_wsgi.py");
+    let mut config = common::config(&bin.path);
+    config.workers = 1;
+    config
+        .add_wsgi(&format!(
+            "hello={}",
+            bin.path.join("hello_wsgi.py").display()
+        ))
+        .expect("a pool for hello_wsgi.py");
+    config.check_pools().expect("python3 for the pool");
+    let server = Server::bind_with_apps(config, common::apps()).expect("a bench server binds");
+    let addr = server.spawn();
+
+    let mut group = common::flat_group(c, "hello_three_ways", 20, 4);
+    for (mode, name, path) in [
+        ("cgi", "hello_wsgi.py", "/cgi-bin/hello_wsgi.py"),
+        ("pool", "hello", "/pool/hello"),
+        ("gateway", "hello", "/app/hello"),
+    ] {
+        let mut client = common::Client::new(addr);
+        // The first pool request also waits for the worker to boot.
+        assert_eq!(client.get(path), common::HELLO_BODY, "{path}");
+        group.bench_function(BenchmarkId::new(mode, name), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    std::hint::black_box(client.get(path));
+                }
+                start.elapsed()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, three_ways);
+criterion_main!(benches);

@@ -1,0 +1,303 @@
+//! The worker pools a server runs, checked: `--wsgi NAME=FILE[:CALLABLE]`,
+//! `--fastcgi NAME=FILE`, `--workers`, `--max-requests`, `--python`, and the default pools
+//! for the `*_wsgi.py` twins in cgi-bin.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use super::Config;
+
+/// One pool, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// The name in `/pool/NAME`.
+    pub name: String,
+    pub app: PoolApp,
+}
+
+/// What a pool's workers run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolApp {
+    /// A WSGI callable in a Python file, run by cgilab's own worker.
+    Wsgi { file: PathBuf, callable: String },
+    /// A FastCGI responder: `program` with `args` (the interpreter and the file, or the
+    /// file itself); `file` is its SCRIPT_FILENAME.
+    FastCgi {
+        program: PathBuf,
+        args: Vec<PathBuf>,
+        file: PathBuf,
+    },
+}
+
+impl PoolApp {
+    /// The file the pool serves.
+    pub fn file(&self) -> &Path {
+        match self {
+            PoolApp::Wsgi { file, .. } | PoolApp::FastCgi { file, .. } => file,
+        }
+    }
+}
+
+/// The suffix that marks a WSGI twin in cgi-bin: `hello_wsgi.py` is pool `hello`.
+pub const WSGI_TWIN_SUFFIX: &str = "_wsgi.py";
+
+impl Config {
+    /// Adds a WSGI pool from `NAME=FILE[:CALLABLE]`.
+    pub fn add_wsgi(&mut self, spec: &str) -> Result<(), String> {
+        let (name, rest) = split_spec(spec, "--wsgi", "NAME=FILE[:CALLABLE]")?;
+        // A `:` followed by a Python name ends the file; any other `:` is part of it.
+        let (file, callable) = match rest.rsplit_once(':') {
+            Some((file, callable)) if is_identifier(callable) => (file, callable),
+            _ => (rest, "application"),
+        };
+        let file = existing_file(file, "--wsgi", name)?;
+        self.add_pool(PoolConfig {
+            name: name.to_string(),
+            app: PoolApp::Wsgi {
+                file,
+                callable: callable.to_string(),
+            },
+        })
+    }
+
+    /// Adds a FastCGI pool from `NAME=FILE`; FILE's interpreter is chosen as for a
+    /// script in cgi-bin: itself if executable (its `#!` line), else by its extension.
+    pub fn add_fastcgi(&mut self, spec: &str) -> Result<(), String> {
+        let (name, file) = split_spec(spec, "--fastcgi", "NAME=FILE")?;
+        let file = existing_file(file, "--fastcgi", name)?;
+        let executable = file
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+        let (program, args) = if executable {
+            (file.clone(), Vec::new())
+        } else {
+            let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let interpreter = match ext {
+                "py" => self.python.clone(),
+                "sh" => PathBuf::from("sh"),
+                "pl" => PathBuf::from("perl"),
+                "php" => PathBuf::from("php-cgi"),
+                _ => {
+                    return Err(format!(
+                        "--fastcgi {name}={}: no interpreter for it; make it executable with a #! line, or name it .py, .php, .pl or .sh",
+                        file.display()
+                    ));
+                }
+            };
+            let found = find_program(&interpreter).ok_or_else(|| {
+                format!(
+                    "--fastcgi {name}: `{}` is not on PATH; install it (for .php: apt-get install php-cgi)",
+                    interpreter.display()
+                )
+            })?;
+            (found, vec![file.clone()])
+        };
+        self.add_pool(PoolConfig {
+            name: name.to_string(),
+            app: PoolApp::FastCgi {
+                program,
+                args,
+                file,
+            },
+        })
+    }
+
+    /// Sets the Python that runs WSGI workers (a path, or a name looked up on PATH).
+    pub fn set_python(&mut self, python: &str) -> Result<(), String> {
+        self.python = find_program(Path::new(python)).ok_or_else(|| {
+            format!("--python {python}: not an executable program; pass --python PATH")
+        })?;
+        Ok(())
+    }
+
+    /// With no pool asked for, one pool for each `NAME_wsgi.py` twin in cgi-bin, so a
+    /// fresh clone shows every app three ways. Says so in the log when Python is missing.
+    pub fn add_default_pools(&mut self) {
+        if !self.pools.is_empty() {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(&self.cgi_bin) else {
+            return;
+        };
+        let mut twins: Vec<(String, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let file = e.file_name().to_str()?.to_string();
+                let name = file.strip_suffix(WSGI_TWIN_SUFFIX)?;
+                (is_pool_name(name) && e.path().is_file()).then(|| (name.to_string(), e.path()))
+            })
+            .collect();
+        if twins.is_empty() {
+            return;
+        }
+        twins.sort();
+        let Some(python) = find_program(&self.python) else {
+            eprintln!(
+                "cgilab: {} not found; the {} twins run only as CGI (no pools)",
+                self.python.display(),
+                WSGI_TWIN_SUFFIX
+            );
+            return;
+        };
+        self.python = python;
+        for (name, file) in twins {
+            self.pools.push(PoolConfig {
+                name,
+                app: PoolApp::Wsgi {
+                    file,
+                    callable: "application".to_string(),
+                },
+            });
+        }
+    }
+
+    /// Refuses pool settings that would serve nothing, and a Python that cannot run.
+    pub fn check_pools(&mut self) -> Result<(), String> {
+        if self.workers == 0 {
+            return Err("--workers must be at least 1".into());
+        }
+        let wsgi = self
+            .pools
+            .iter()
+            .any(|p| matches!(p.app, PoolApp::Wsgi { .. }));
+        if wsgi {
+            self.python = find_program(&self.python).ok_or_else(|| {
+                format!(
+                    "--python {}: not found; install python3 or pass --python PATH",
+                    self.python.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    fn add_pool(&mut self, pool: PoolConfig) -> Result<(), String> {
+        if self.pools.iter().any(|p| p.name == pool.name) {
+            return Err(format!(
+                "pool `{}` is named twice; give each --wsgi or --fastcgi its own NAME",
+                pool.name
+            ));
+        }
+        self.pools.push(pool);
+        Ok(())
+    }
+}
+
+/// `NAME=REST`, with NAME checked.
+fn split_spec<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str), String> {
+    let (name, rest) = spec
+        .split_once('=')
+        .filter(|(_, rest)| !rest.is_empty())
+        .ok_or_else(|| format!("{flag} {spec}: expected {form}, e.g. {flag} hello=app.py"))?;
+    if !is_pool_name(name) {
+        return Err(format!(
+            "{flag} {spec}: `{name}` is not a pool name; use letters, digits, `-` and `_`"
+        ));
+    }
+    Ok((name, rest))
+}
+
+fn existing_file(file: &str, flag: &str, name: &str) -> Result<PathBuf, String> {
+    let path = Path::new(file)
+        .canonicalize()
+        .map_err(|_| format!("{flag} {name}={file}: no such file; pass an existing FILE"))?;
+    if !path.is_file() {
+        return Err(format!("{flag} {name}={file}: not a file"));
+    }
+    Ok(path)
+}
+
+/// A name for `/pool/NAME`: what a URL path segment holds without encoding.
+pub fn is_pool_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// `program` if it is a path to an executable file, else its place on PATH.
+pub fn find_program(program: &Path) -> Option<PathBuf> {
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "").unwrap();
+        std::fs::write(dir.path().join("a:b.py"), "").unwrap();
+        let config = Config::new("127.0.0.1:0", dir.path()).unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn wsgi_takes_name_file_and_an_optional_callable() {
+        let (dir, mut c) = config();
+        let app = dir.path().join("app.py");
+        c.add_wsgi(&format!("a={}", app.display())).unwrap();
+        c.add_wsgi(&format!("b={}:make_app", app.display()))
+            .unwrap();
+        c.add_wsgi(&format!("c={}", dir.path().join("a:b.py").display()))
+            .unwrap();
+        let callables: Vec<&str> = c
+            .pools
+            .iter()
+            .map(|p| match &p.app {
+                PoolApp::Wsgi { callable, .. } => callable.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert_eq!(callables, ["application", "make_app", "application"]);
+    }
+
+    #[test]
+    fn bad_specs_say_what_to_do() {
+        let (dir, mut c) = config();
+        let app = format!("x={}", dir.path().join("app.py").display());
+        assert!(c.add_wsgi("app.py").unwrap_err().contains("NAME=FILE"));
+        assert!(
+            c.add_wsgi("x=nope.py")
+                .unwrap_err()
+                .contains("no such file")
+        );
+        assert!(c.add_wsgi("a/b=app.py").unwrap_err().contains("pool name"));
+        c.add_wsgi(&app).unwrap();
+        assert!(c.add_wsgi(&app).unwrap_err().contains("twice"));
+        assert!(c.add_fastcgi(&app).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn fastcgi_chooses_the_interpreter_by_extension() {
+        let (dir, mut c) = config();
+        std::fs::write(dir.path().join("data.txt"), "").unwrap();
+        let err = c
+            .add_fastcgi(&format!("t={}", dir.path().join("data.txt").display()))
+            .unwrap_err();
+        assert!(err.contains("no interpreter"), "{err}");
+        c.add_fastcgi(&format!("s={}", dir.path().join("app.py").display()))
+            .unwrap();
+        let PoolApp::FastCgi { args, .. } = &c.pools[0].app else {
+            panic!()
+        };
+        assert_eq!(args, &[dir.path().join("app.py").canonicalize().unwrap()]);
+    }
+}

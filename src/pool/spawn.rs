@@ -1,0 +1,207 @@
+//! Starting one worker process: its own listening socket as descriptor 0, its own process
+//! group, an empty signal mask and default dispositions, and death with the server.
+//!
+//! Why a Unix socket in a private directory, not TCP on 127.0.0.1: a TCP port on loopback
+//! can be reached by every local user, a socket in a 0700 directory only by us; it uses no
+//! ephemeral port; and the server connects to it *before* the worker runs (the kernel
+//! queues the connection on the listening socket), then unlinks the file. So no socket file
+//! is left behind, there is no window in which the worker listens and nobody knows, and no
+//! retry loop waits for a port to open. php-cgi and flup accept on a Unix socket as well.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, PipeReader};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// How to start a pool's workers.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The executable (an interpreter or the FastCGI program itself).
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+    /// The whole environment: nothing of the server's own leaks in.
+    pub env: Vec<(String, String)>,
+    /// The working directory: the app file's own.
+    pub dir: PathBuf,
+}
+
+/// A worker just started, not yet known to be ready.
+pub struct Spawned {
+    pub child: Child,
+    /// The connection requests will use.
+    pub conn: UnixStream,
+    /// A second connection, queued first, on which readiness is asked (GET_VALUES).
+    pub probe: UnixStream,
+    /// The worker's stdout and stderr, merged: its log.
+    pub log: PipeReader,
+}
+
+/// Starts `program` with a fresh listening socket in `dir` as its descriptor 0.
+///
+/// Spawned with `pre_exec`, so always by fork+exec (never fork alone: the server has
+/// threads). The slower fork path is paid once per worker, not per request.
+pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
+    let path = dir.join(format!("worker-{id}.sock"));
+    let listener = UnixListener::bind(&path)?;
+    let queued =
+        (|| Ok::<_, io::Error>((UnixStream::connect(&path)?, UnixStream::connect(&path)?)))();
+    // Connected (or failed): the name is no longer needed by anyone.
+    let _ = std::fs::remove_file(&path);
+    let (probe, conn) = queued?;
+    let (log, log_writer) = io::pipe()?;
+
+    let mut command = Command::new(&program.program);
+    command
+        .args(&program.args)
+        .env_clear()
+        .envs(program.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&program.dir)
+        .stdin(Stdio::from(OwnedFd::from(listener)))
+        .stdout(Stdio::from(log_writer.try_clone()?))
+        .stderr(Stdio::from(log_writer))
+        .process_group(0);
+    let server = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls (prctl, getppid, sigprocmask, signal, _exit)
+    // between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            // Die with the server. The "parent" here is the spawning thread, which is the
+            // arbiter's: it lives as long as the server does.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != server {
+                libc::_exit(1); // the server died before prctl took effect
+            }
+            // Start clean: nothing blocked, nothing ignored (std ignores SIGPIPE).
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            reset_dispositions();
+            Ok(())
+        });
+    }
+    let child = command.spawn()?;
+    drop(command); // closes our copies of the listener and of the log's write end
+    Ok(Spawned {
+        child,
+        conn,
+        probe,
+        log,
+    })
+}
+
+/// The kernel's `struct sigaction`; the C library's differs, and its `sigaction` refuses
+/// the signals it keeps for itself (32 and 33), which can still arrive here ignored.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: libc::sighandler_t,
+    mask: u64,
+}
+
+/// Sets every signal's disposition to the default. Async-signal-safe: system calls only.
+unsafe fn reset_dispositions() {
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            // SAFETY: rt_sigaction with a valid struct and no old-action pointer.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &default as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8usize,
+                );
+            }
+        }
+    }
+}
+
+/// Reads a worker's log until it closes, calling `line` for each line.
+pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
+    let mut reader = BufReader::new(log);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        // A line is bounded so a worker printing without newlines cannot grow us.
+        match io::Read::take(&mut reader, 16 * 1024).read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf);
+                line(text.trim_end_matches(['\n', '\r']));
+            }
+        }
+    }
+}
+
+/// Sends `signal` to the worker's whole process group (it is the group's leader).
+pub fn signal_group(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) with a negative pid signals the group; no memory is involved.
+    unsafe {
+        libc::kill(-(pid as libc::pid_t), signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn sh(script: &str) -> Program {
+        Program {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+            dir: "/".into(),
+        }
+    }
+
+    #[test]
+    fn the_worker_gets_a_listening_socket_as_descriptor_0_and_no_socket_file_remains() {
+        let dir = tempfile::tempdir().unwrap();
+        // A listening socket has no peer: getpeername fails with ENOTCONN (FastCGI §2.2).
+        let program = sh("python3 -c 'import socket; s=socket.socket(fileno=0); \
+             print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))'");
+        let mut w = spawn(&program, dir.path(), 1).unwrap();
+        let mut out = String::new();
+        w.log.read_to_string(&mut out).unwrap();
+        assert_eq!(out.trim(), "1");
+        assert!(w.child.wait().unwrap().success());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_worker_leads_its_own_group_with_an_empty_mask_and_nothing_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = sh("ps -o pgid= -p $$; exec grep -E '^(SigBlk|SigIgn)' /proc/self/status");
+        let mut w = spawn(&program, dir.path(), 1).unwrap();
+        let mut out = String::new();
+        w.log.read_to_string(&mut out).unwrap();
+        w.child.wait().unwrap();
+        assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
+        assert!(out.contains("SigIgn:\t0000000000000000"), "{out}");
+        let pgid: u32 = out.lines().next().unwrap().trim().parse().unwrap();
+        assert_eq!(pgid, w.child.id());
+    }
+
+    #[test]
+    fn the_log_merges_stdout_and_stderr_line_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = spawn(&sh("echo out; echo err >&2"), dir.path(), 1).unwrap();
+        let mut lines = Vec::new();
+        read_log(w.log, |l| lines.push(l.to_string()));
+        w.child.wait().unwrap();
+        assert_eq!(lines, ["out", "err"]);
+    }
+}

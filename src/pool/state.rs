@@ -1,0 +1,317 @@
+//! What the request threads and the arbiter share about one pool: its workers, which of
+//! them are idle, and the line of requests waiting for one (first come, first served).
+//!
+//! A request thread takes an idle worker with [`Shared::checkout`] and gives it back with
+//! [`Lease::give_back`]; everything else about a worker's life (starting, reaping, killing,
+//! retiring) is the arbiter's, which reads the flags set here.
+
+use std::collections::VecDeque;
+use std::process::Child;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::fastcgi::Connection;
+
+use super::PoolEvent;
+use super::arbiter::BOOT_TIMEOUT;
+
+/// Where a worker is in its life (after supervisord's process states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Started; not yet answering (importing the app).
+    Starting,
+    /// Ready, waiting for a request.
+    Idle,
+    /// Serving a request.
+    Busy,
+    /// Out of service, told to exit (or killed); waiting to be reaped.
+    Stopping,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Idle => "idle",
+            Phase::Busy => "busy",
+            Phase::Stopping => "stopping",
+        }
+    }
+}
+
+/// The pool as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Serving (or starting its first workers).
+    Running,
+    /// Workers failed to boot; the next try waits a while.
+    Backoff,
+    /// Workers kept failing to boot: requests get 503 with this reason until SIGHUP.
+    Failed(String),
+    /// The server is stopping.
+    Stopped,
+}
+
+/// One worker process.
+pub struct Worker {
+    pub id: u64,
+    pub pid: u32,
+    pub child: Child,
+    pub phase: Phase,
+    pub started: Instant,
+    /// Requests answered.
+    pub served: u64,
+    /// When the request it is serving was handed over.
+    pub busy_since: Option<Instant>,
+    /// Why a successor is wanted (reload, recycle, fewer workers): it no longer counts.
+    pub doomed: Option<&'static str>,
+    /// It answered the readiness probe.
+    pub ready: bool,
+    /// Leave service at the next chance.
+    pub retire: bool,
+    /// Kill it now, for this reason (a timeout, a broken connection).
+    pub kill: Option<String>,
+    /// When it was told to stop.
+    pub signalled: Option<Instant>,
+    /// The connection, while the worker boots.
+    pub conn: Option<Connection>,
+}
+
+/// The mutable part of a pool.
+pub struct State {
+    pub status: Status,
+    pub workers: Vec<Worker>,
+    /// Connections of idle workers, longest idle first.
+    pub idle: VecDeque<(u64, Connection)>,
+    /// Tickets of the requests waiting for a worker, in arrival order.
+    queue: VecDeque<u64>,
+    next_ticket: u64,
+    /// The last line any worker wrote to its log: why a pool failed.
+    pub last_log_line: String,
+    /// Recycle a worker after this many requests (0: never).
+    pub max_requests: u64,
+    /// A worker has been ready at least once.
+    pub booted: bool,
+}
+
+/// One pool, as everyone sees it.
+pub struct Shared {
+    pub name: String,
+    /// The app file it serves: SCRIPT_FILENAME.
+    pub file: std::path::PathBuf,
+    state: Mutex<State>,
+    changed: Condvar,
+    events: Sender<PoolEvent>,
+}
+
+/// Why no worker was handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Every worker stayed busy until the deadline.
+    QueueTimeout(Duration),
+    /// The pool cannot boot its app.
+    Failed(String),
+    /// The server is stopping.
+    Stopped,
+}
+
+/// How a request on a leased worker ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// Answered; the connection is ready for the next request.
+    Done,
+    /// The request passed its deadline: kill the worker's group.
+    TimedOut,
+    /// The connection broke or the worker misbehaved: the worker is replaced.
+    Broken(String),
+}
+
+/// A worker handed to one request.
+pub struct Lease {
+    pool: Arc<Shared>,
+    pub id: u64,
+    pub pid: u32,
+    conn: Option<Connection>,
+    /// How long the request waited for it.
+    pub queued: Duration,
+}
+
+impl Shared {
+    pub fn new(
+        name: &str,
+        file: &std::path::Path,
+        max_requests: u64,
+        events: Sender<PoolEvent>,
+    ) -> Shared {
+        Shared {
+            name: name.to_string(),
+            file: file.to_path_buf(),
+            state: Mutex::new(State {
+                status: Status::Running,
+                workers: Vec::new(),
+                idle: VecDeque::new(),
+                queue: VecDeque::new(),
+                next_ticket: 0,
+                last_log_line: String::new(),
+                max_requests,
+                booted: false,
+            }),
+            changed: Condvar::new(),
+            events,
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the state consistent enough to serve.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes the requests waiting for a worker (a worker became idle, the pool failed).
+    pub fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    /// Waits, first come first served, for an idle worker until `deadline`.
+    pub fn checkout(self: &Arc<Self>, deadline: Instant) -> Result<Lease, Unavailable> {
+        let arrived = Instant::now();
+        let mut state = self.lock();
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.queue.push_back(ticket);
+        loop {
+            let refusal = match &state.status {
+                Status::Failed(reason) => Some(Unavailable::Failed(reason.clone())),
+                Status::Stopped => Some(Unavailable::Stopped),
+                _ => None,
+            };
+            if let Some(refusal) = refusal {
+                state.queue.retain(|&t| t != ticket);
+                return Err(refusal);
+            }
+            if state.queue.front() == Some(&ticket)
+                && let Some((id, conn)) = state.idle.pop_front()
+            {
+                if conn.peer_closed() {
+                    // It died while idle and is not reaped yet: never hand it out.
+                    if let Some(w) = state.workers.iter_mut().find(|w| w.id == id) {
+                        w.phase = Phase::Stopping;
+                        w.kill = Some("connection closed while idle".into());
+                    }
+                    let _ = self.events.send(PoolEvent::Wake);
+                    continue;
+                }
+                state.queue.pop_front();
+                let now = Instant::now();
+                let worker = state.workers.iter_mut().find(|w| w.id == id);
+                let worker = worker.expect("an idle connection belongs to a worker");
+                worker.phase = Phase::Busy;
+                worker.busy_since = Some(now);
+                let pid = worker.pid;
+                if !state.queue.is_empty() && !state.idle.is_empty() {
+                    self.changed.notify_all(); // the next in line may go too
+                }
+                return Ok(Lease {
+                    pool: self.clone(),
+                    id,
+                    pid,
+                    conn: Some(conn),
+                    queued: now - arrived,
+                });
+            }
+            // Before the pool's first worker is up, a request waits for that boot too.
+            let deadline = if !state.booted {
+                deadline.max(arrived + BOOT_TIMEOUT)
+            } else {
+                deadline
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                state.queue.retain(|&t| t != ticket);
+                self.changed.notify_all(); // whoever is behind us may be first now
+                return Err(Unavailable::QueueTimeout(arrived.elapsed()));
+            }
+            state = match self.changed.wait_timeout(state, left) {
+                Ok((s, _)) => s,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    fn give_back(&self, id: u64, conn: Option<Connection>, ending: Ending) {
+        let mut state = self.lock();
+        let max_requests = state.max_requests;
+        let Some(worker) = state.workers.iter_mut().find(|w| w.id == id) else {
+            return; // already reaped: it died during the request
+        };
+        worker.busy_since = None;
+        let mut wake_arbiter = true;
+        match (ending, conn) {
+            (Ending::Done, Some(conn)) => {
+                worker.served += 1;
+                if max_requests > 0 && worker.served >= max_requests && worker.doomed.is_none() {
+                    // Recycle: a successor starts first; this one serves until it is up.
+                    worker.doomed = Some("recycled");
+                } else if worker.doomed.is_none() {
+                    wake_arbiter = false;
+                }
+                if worker.retire {
+                    worker.phase = Phase::Stopping;
+                } else {
+                    worker.phase = Phase::Idle;
+                    state.idle.push_back((id, conn));
+                    self.changed.notify_all();
+                }
+            }
+            (Ending::TimedOut, _) => {
+                worker.phase = Phase::Stopping;
+                worker.kill = Some("request past --timeout".into());
+            }
+            (Ending::Broken(reason), _) => {
+                worker.phase = Phase::Stopping;
+                worker.kill = Some(reason);
+            }
+            (Ending::Done, None) => {
+                worker.phase = Phase::Stopping;
+                worker.kill = Some("connection lost".into());
+            }
+        }
+        drop(state);
+        if wake_arbiter {
+            let _ = self.events.send(PoolEvent::Wake);
+        }
+    }
+}
+
+impl Lease {
+    /// The connection to the worker.
+    pub fn conn(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until given back")
+    }
+
+    /// Gives the worker back, saying how the request ended. Only the first call counts.
+    pub fn give_back(&mut self, ending: Ending) {
+        if let Some(conn) = self.conn.take() {
+            let conn = matches!(ending, Ending::Done).then_some(conn);
+            self.pool.give_back(self.id, conn, ending);
+        }
+    }
+
+    /// True once the worker was given back.
+    pub fn is_given_back(&self) -> bool {
+        self.conn.is_none()
+    }
+}
+
+impl Drop for Lease {
+    /// A lease dropped without [`Lease::give_back`] (a panic mid-request) cannot vouch
+    /// for its connection: the worker is replaced.
+    fn drop(&mut self) {
+        if self.conn.take().is_some() {
+            self.pool
+                .give_back(self.id, None, Ending::Broken("request abandoned".into()));
+        }
+    }
+}

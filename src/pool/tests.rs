@@ -1,0 +1,442 @@
+//! The supervisor and the WSGI worker together, with real python3 processes: a request
+//! through a lease, readiness, boot failure, a killed worker, recycling, resizing.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::fastcgi::Event;
+
+fn python() -> PathBuf {
+    PathBuf::from("python3")
+}
+
+/// A pool of `workers` serving `source` as a WSGI app.
+fn pool(dir: &Path, source: &str, workers: usize, max_requests: u64) -> Pools {
+    let file = dir.join("app.py");
+    std::fs::write(&file, source).unwrap();
+    let spec = PoolSpec {
+        name: "t".into(),
+        kind: Kind::Wsgi {
+            python: python(),
+            file,
+            callable: "application".into(),
+        },
+        env: vec![("PATH".into(), std::env::var("PATH").unwrap())],
+        workers,
+        max_requests,
+    };
+    Pools::start(&[spec], Duration::from_secs(5)).unwrap()
+}
+
+const HELLO: &str = r"import os
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'pid=%d input=' % os.getpid(), environ['wsgi.input'].read()]
+";
+
+/// One request: returns everything on STDOUT.
+fn request(pools: &Pools, body: &[u8]) -> Result<(u32, String), Unavailable> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lease = pools.get("t").unwrap().checkout(deadline)?;
+    let len = body.len().to_string();
+    let params = [
+        (&b"REQUEST_METHOD"[..], &b"POST"[..]),
+        (&b"CONTENT_LENGTH"[..], len.as_bytes()),
+    ];
+    let conn = lease.conn();
+    conn.send_request(params, &mut &body[..], deadline).unwrap();
+    let mut out = Vec::new();
+    loop {
+        match conn.next(deadline).unwrap() {
+            Event::Stdout(b) => out.extend_from_slice(b),
+            Event::Stderr(_) => {}
+            Event::End { .. } => break,
+        }
+    }
+    let pid = lease.pid;
+    lease.give_back(Ending::Done);
+    Ok((pid, String::from_utf8(out).unwrap()))
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn pids(pools: &Pools) -> Vec<u32> {
+    pools.view()[0].workers.iter().map(|w| w.pid).collect()
+}
+
+#[test]
+fn a_worker_answers_request_after_request_with_a_cgi_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), HELLO, 1, 0);
+    let (pid1, out) = request(&pools, b"abc").unwrap();
+    assert!(
+        out.starts_with("Status: 200 OK\r\nContent-Type: text/plain\r\n\r\npid="),
+        "{out}"
+    );
+    assert!(out.ends_with(" input=abc"), "{out}");
+    let (pid2, _) = request(&pools, b"").unwrap();
+    assert_eq!(pid1, pid2, "the same process serves both");
+    assert_eq!(pools.view()[0].workers[0].served, 2);
+}
+
+#[test]
+fn no_socket_file_or_worker_remains_after_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), HELLO, 2, 0);
+    request(&pools, b"").unwrap();
+    wait_for("two workers", || {
+        pools.view()[0]
+            .workers
+            .iter()
+            .filter(|w| w.phase == Phase::Idle)
+            .count()
+            == 2
+    });
+    let pids = pids(&pools);
+    let socket_dir = pools._dir.path().to_path_buf();
+    let files: Vec<_> = std::fs::read_dir(&socket_dir).unwrap().collect();
+    assert_eq!(files.len(), 1, "only the worker's source: {files:?}");
+    pools.stop();
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} remains"
+        );
+    }
+}
+
+#[test]
+fn an_app_that_cannot_boot_fails_the_pool_after_a_few_tries_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), "import no_such_module_here\n", 1, 0);
+    match request(&pools, b"") {
+        Err(Unavailable::Failed(reason)) => {
+            assert!(reason.contains("no_such_module_here"), "{reason}")
+        }
+        other => panic!("expected a failed pool, got {other:?}"),
+    }
+    // A reload tries again (and fails again, the file being unchanged).
+    pools.events().send(PoolEvent::Reload).unwrap();
+    wait_for("the pool to try again", || {
+        pools.view()[0].status != Status::Failed(String::new())
+            && !pools.view()[0].workers.is_empty()
+    });
+}
+
+#[test]
+fn a_killed_worker_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), HELLO, 1, 0);
+    let (pid, _) = request(&pools, b"").unwrap();
+    spawn::signal_group(pid, libc::SIGKILL);
+    wait_for("a new worker", || {
+        pools.view()[0]
+            .workers
+            .iter()
+            .any(|w| w.pid != pid && w.phase == Phase::Idle)
+    });
+    let (pid2, _) = request(&pools, b"").unwrap();
+    assert_ne!(pid, pid2);
+}
+
+#[test]
+fn max_requests_recycles_a_worker_and_no_request_fails() {
+    // The successor starts when the worker reaches 3 requests; the worker keeps serving
+    // until the successor is ready, so no request waits for a boot, then retires.
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), HELLO, 1, 3);
+    let (first, _) = request(&pools, b"").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut n = 1;
+    loop {
+        let (pid, _) = request(&pools, b"").unwrap();
+        n += 1;
+        if pid != first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {first} after {n} requests"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wait_for("the old worker to exit", || {
+        !Path::new(&format!("/proc/{first}")).exists()
+    });
+}
+
+#[test]
+fn ttin_and_ttou_resize_but_never_below_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), HELLO, 1, 0);
+    let live = |p: &Pools| {
+        p.view()[0]
+            .workers
+            .iter()
+            .filter(|w| w.phase == Phase::Idle)
+            .count()
+    };
+    wait_for("one worker", || live(&pools) == 1);
+    pools.events().send(PoolEvent::AddWorker).unwrap();
+    wait_for("two workers", || live(&pools) == 2);
+    pools.events().send(PoolEvent::RemoveWorker).unwrap();
+    pools.events().send(PoolEvent::RemoveWorker).unwrap();
+    wait_for("one worker again", || pools.view()[0].workers.len() == 1);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(live(&pools), 1);
+}
+
+#[test]
+fn reload_starts_new_workers_that_import_the_edited_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let pools = pool(dir.path(), HELLO, 1, 0);
+    assert!(request(&pools, b"").unwrap().1.contains("pid="));
+    let edited = HELLO.replace("b'pid=", "b'edited pid=");
+    std::fs::write(dir.path().join("app.py"), edited).unwrap();
+    pools.events().send(PoolEvent::Reload).unwrap();
+    wait_for("the edited app", || {
+        request(&pools, b"").unwrap().1.contains("edited pid=")
+    });
+}
+
+#[test]
+fn the_worker_gives_the_app_a_pep_3333_environ() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = r"
+def application(environ, start_response):
+    start_response('200 OK', [])
+    keys = ['wsgi.version', 'wsgi.url_scheme', 'wsgi.multithread', 'wsgi.multiprocess',
+            'wsgi.run_once', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'REQUEST_METHOD']
+    out = ['%s=%r' % (k, environ[k]) for k in keys]
+    out.append('errors=%s' % environ['wsgi.errors'].name)
+    out.append('input=%r' % environ['wsgi.input'].read(100))
+    return ['\n'.join(out).encode()]
+";
+    let pools = pool(dir.path(), app, 1, 0);
+    // CONTENT_LENGTH 2 of a 5-byte body: the app must see only 2.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
+    let params = [
+        (&b"REQUEST_METHOD"[..], &b"GET"[..]),
+        (&b"CONTENT_LENGTH"[..], &b"2"[..]),
+    ];
+    let conn = lease.conn();
+    conn.send_request(params, &mut &b"12345"[..], deadline)
+        .unwrap();
+    let mut out = Vec::new();
+    while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
+        out.extend_from_slice(b);
+    }
+    lease.give_back(Ending::Done);
+    let out = String::from_utf8(out).unwrap();
+    for line in [
+        "wsgi.version=(1, 0)",
+        "wsgi.url_scheme='http'",
+        "wsgi.multithread=False",
+        "wsgi.multiprocess=True",
+        "wsgi.run_once=False",
+        "SCRIPT_NAME=''",
+        "PATH_INFO=''",
+        "QUERY_STRING=''",
+        "REQUEST_METHOD='GET'",
+        "errors=<stderr>",
+        "input=b'12'",
+    ] {
+        assert!(out.contains(line), "{line} missing from\n{out}");
+    }
+}
+
+#[test]
+fn the_wsgi_worker_source_is_shipped_whole() {
+    let mut source = String::new();
+    std::fs::File::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pool/wsgi_worker.py"
+    ))
+    .unwrap()
+    .read_to_string(&mut source)
+    .unwrap();
+    assert_eq!(source, WSGI_WORKER);
+}
+
+/// A program on PATH, or None (the test says why it is skipped).
+fn installed(name: &str) -> Option<PathBuf> {
+    let found = std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("skipped: {name} is not installed");
+    }
+    found
+}
+
+fn fastcgi_pool(program: Program) -> Pools {
+    let spec = PoolSpec {
+        name: "t".into(),
+        kind: Kind::FastCgi {
+            file: program.program.clone(),
+            program,
+        },
+        env: vec![("PATH".into(), std::env::var("PATH").unwrap())],
+        workers: 1,
+        max_requests: 0,
+    };
+    Pools::start(&[spec], Duration::from_secs(5)).unwrap()
+}
+
+fn request_with(pools: &Pools, params: &[(&str, &str)]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
+    let conn = lease.conn();
+    let pairs = params.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()));
+    conn.send_request(pairs, &mut std::io::empty(), deadline)
+        .unwrap();
+    let mut out = Vec::new();
+    while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
+        out.extend_from_slice(b);
+    }
+    lease.give_back(Ending::Done);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn php_cgi_serves_as_a_fastcgi_worker_unmodified() {
+    let Some(php) = installed("php-cgi") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hello.php");
+    std::fs::write(&file, "<?php echo 'php pid ', getmypid(), ' ', $_GET['x'];").unwrap();
+    let pools = fastcgi_pool(Program {
+        program: php,
+        args: vec![],
+        env: vec![],
+        dir: dir.path().to_path_buf(),
+    });
+    let file = file.to_str().unwrap();
+    let params = [
+        ("REQUEST_METHOD", "GET"),
+        ("SCRIPT_FILENAME", file),
+        ("QUERY_STRING", "x=1"),
+        ("GATEWAY_INTERFACE", "CGI/1.1"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+    ];
+    let a = request_with(&pools, &params);
+    let b = request_with(&pools, &params);
+    assert!(a.contains("php pid "), "{a}");
+    assert!(a.ends_with(" 1"), "{a}");
+    assert_eq!(a, b, "the same php-cgi process answers both");
+}
+
+#[test]
+fn a_flup_wsgi_server_serves_as_a_fastcgi_worker_unmodified() {
+    let flup = std::process::Command::new("python3")
+        .args(["-c", "import flup"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !flup {
+        eprintln!("skipped: flup is not installed (pip install flup)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flup_app.py");
+    let source = r"import os
+from flup.server.fcgi import WSGIServer
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [b'flup pid %d' % os.getpid()]
+WSGIServer(application).run()
+";
+    std::fs::write(&file, source).unwrap();
+    let pools = fastcgi_pool(Program {
+        program: "python3".into(),
+        args: vec![file.into()],
+        env: vec![],
+        dir: dir.path().to_path_buf(),
+    });
+    let params = [("REQUEST_METHOD", "GET"), ("SERVER_PROTOCOL", "HTTP/1.1")];
+    let a = request_with(&pools, &params);
+    let b = request_with(&pools, &params);
+    assert!(a.contains("flup pid "), "{a}");
+    assert_eq!(a, b);
+}
+
+/// What the worker does with start_response, write(), exc_info, empty pieces and close()
+/// (PEP 3333), one app per case, selected by QUERY_STRING.
+#[test]
+fn the_worker_follows_pep_3333_on_headers_exc_info_write_and_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("closed");
+    let app = format!(
+        r#"import sys
+class Body:
+    def __init__(self, pieces): self.pieces = pieces
+    def __iter__(self):
+        for p in self.pieces:
+            if isinstance(p, Exception): raise p
+            yield p
+    def close(self): open({marker:?}, "w").write("closed")
+
+def application(environ, start_response):
+    case = environ["QUERY_STRING"]
+    if case == "empty-then-raise":
+        start_response("200 OK", [])
+        return Body([b"", ValueError("late")])
+    if case == "exc-info":
+        try:
+            raise KeyError("oops")
+        except KeyError:
+            start_response("200 OK", [])
+            start_response("503 Busy", [("X-Why", "oops")], sys.exc_info())
+        return [b"replaced"]
+    if case == "write":
+        write = start_response("201 Created", [])
+        write(b"via write ")
+        return [b"and iterable"]
+    start_response("200 OK", [])
+    return Body([b"a", b"b"])
+"#,
+        marker = marker.to_str().unwrap()
+    );
+    let pools = pool(dir.path(), &app, 1, 0);
+    let ask = |case: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
+        let conn = lease.conn();
+        let params = [(&b"QUERY_STRING"[..], case.as_bytes())];
+        conn.send_request(params, &mut std::io::empty(), deadline)
+            .unwrap();
+        let mut out = Vec::new();
+        while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
+            out.extend_from_slice(b);
+        }
+        lease.give_back(Ending::Done);
+        String::from_utf8(out).unwrap()
+    };
+    // Headers wait for the first non-empty piece, so a failure before it is still a 500.
+    let out = ask("empty-then-raise");
+    assert!(out.starts_with("Status: 500"), "{out}");
+    // close() comes after the response is sent, as in wsgiref and gunicorn.
+    wait_for("close() after the error", || marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+    let out = ask("exc-info");
+    assert!(
+        out.starts_with("Status: 503 Busy\r\nX-Why: oops\r\n\r\nreplaced"),
+        "{out}"
+    );
+    let out = ask("write");
+    assert!(
+        out.starts_with("Status: 201 Created\r\n\r\nvia write and iterable"),
+        "{out}"
+    );
+    let out = ask("");
+    assert!(out.ends_with("\r\n\r\nab"), "{out}");
+    wait_for("close()", || marker.exists());
+}

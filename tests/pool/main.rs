@@ -1,0 +1,23 @@
+//! Integration tests for worker pools: the real `cgilab` binary, real python3 workers,
+//! real HTTP on 127.0.0.1. Every server binds port 0 and is killed when its test ends.
+//!
+//! Modules:
+//!
+//! - [`support`]: a site with WSGI apps, the server it starts with pool flags, process
+//!   and log helpers (workers of a server, waiting for a log line).
+//! - [`serving`]: a request's path: persistence, the CGI-vs-pool twins, a 1 MiB body,
+//!   streaming, an app that raises, Server-Timing and the access log, unknown pools.
+//! - [`supervision`]: the arbiter: killed workers, boot failures (no respawn storm),
+//!   timeouts with group kill, recycling, queueing, reload under load, resizing.
+//! - [`lifecycle`]: stopping the server (SIGTERM, SIGKILL) leaves no worker; no zombies,
+//!   no descriptor growth.
+//! - [`foreign`]: FastCGI programs nobody here wrote: php-cgi and flup.
+//! - [`cli`]: bad pool flags are one line that says what to do.
+
+mod support;
+
+mod cli;
+mod foreign;
+mod lifecycle;
+mod serving;
+mod supervision;
