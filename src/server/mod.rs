@@ -108,16 +108,18 @@ impl Server {
     }
 
     fn start(self) -> Vec<thread::JoinHandle<()>> {
-        let http = tiny_http::Server::from_listener(self.listener, None)
-            .expect("a bound TCP listener is accepted");
-        // Heads the front refuses are answered and logged here too.
-        http.set_refusal_events(true);
         let gate = Arc::new(Gate::new(self.ctx.config.threads));
         let ctx = self.ctx.clone();
-        http.handle_inline(Arc::new(move |request| {
+        let handler: tiny_http::Handler = Arc::new(move |request| {
             let _turn = gate.enter();
             answer(&ctx, request);
-        }));
+        });
+        // The handler is in place before the first connection is accepted: a request
+        // already waiting in the backlog must not go the `recv()` way below, where it
+        // would be answered on that one thread, behind another request's slow body.
+        // Heads the front refuses are answered and logged here too.
+        let http = tiny_http::Server::from_listener_inline(self.listener, None, handler, true)
+            .expect("a bound TCP listener is accepted");
         let http = Arc::new(http);
         let ctx = self.ctx.clone();
         // Accept errors (EMFILE) arrive through `recv()`; the accept thread pauses and
@@ -161,6 +163,7 @@ fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
 }
 
 /// Takes what comes through `recv()`: accept errors, logged at most once a second.
+/// (Requests are answered by the inline handler; none arrives here.)
 fn work(http: &tiny_http::Server, ctx: &ServerState) {
     let mut last_accept_log = Instant::now() - Duration::from_secs(60);
     loop {

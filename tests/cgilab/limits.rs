@@ -4,11 +4,13 @@
 //! upload, more requests than slots) and checks that the server keeps its promise.
 
 use std::net::Shutdown;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    HELLO, Site, eventually, fd_count, find, process_gone, read_pid_file, zombie_children,
+    Conn, HELLO, Site, WAIT, eventually, fd_count, find, process_gone, read_pid_file,
+    zombie_children,
 };
 
 /// How long a killed script may take to disappear.
@@ -152,6 +154,62 @@ fn trickling_upload_holds_no_slot() {
     for conn in &mut slow {
         conn.send(&[b'x'; 98]);
         assert_eq!(conn.response().status, 200);
+    }
+}
+
+/// Two uploads that finish at the same instant while the one slot is busy both queue for
+/// it: each runs when it frees or gets 503 after --queue-timeout, and neither goes
+/// unanswered. Several rounds, so a lost wake-up in the queue would show.
+#[test]
+fn uploads_finishing_at_once_behind_a_busy_slot_are_answered() {
+    let nap = "#!/bin/sh\ntouch \"$STATE_DIR/napping\"\nsleep 0.3\nprintf 'Content-Type: text/plain\\n\\nrested\\n'\n";
+    let server = Site::new()
+        .script("hello.sh", HELLO)
+        .script("nap.sh", nap)
+        .arg("--max-procs")
+        .arg("1")
+        .arg("--queue-timeout")
+        .arg("0.5")
+        .start();
+    let addr = server.addr();
+    let napping = server.state().join("napping");
+    for round in 0..5 {
+        let _ = std::fs::remove_file(&napping);
+        let uploads: Vec<Conn> = (0..2)
+            .map(|_| {
+                let mut conn = server.connect();
+                conn.send(
+                    b"POST /cgi-bin/hello.sh HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab",
+                );
+                conn
+            })
+            .collect();
+        let busy = thread::spawn(move || Conn::open(addr).get("/cgi-bin/nap.sh").status);
+        assert!(
+            eventually(WAIT, || napping.exists()),
+            "the nap never started"
+        );
+        let barrier = Arc::new(Barrier::new(uploads.len()));
+        let finishing: Vec<_> = uploads
+            .into_iter()
+            .map(|mut conn| {
+                let barrier = barrier.clone();
+                thread::spawn(move || {
+                    barrier.wait();
+                    conn.send(&[b'x'; 98]);
+                    conn.try_response(false).map(|res| res.status)
+                })
+            })
+            .collect();
+        for upload in finishing {
+            let status = upload.join().unwrap();
+            assert!(
+                matches!(status, Ok(200 | 503)),
+                "round {round}: an upload got {status:?}; log:\n{}",
+                server.log_text()
+            );
+        }
+        assert_eq!(busy.join().unwrap(), 200, "round {round}");
     }
 }
 

@@ -12,6 +12,7 @@
 //! - [`in_flight`]: one request of a connection at a time: smuggling, pipelining
 //!   clients that never read, responses that end the connection.
 //! - [`memory`]: what clients cannot make the server keep: latency stats, large forms.
+//! - [`startup`]: requests that wait in the listen backlog when the front starts.
 
 #[path = "../cgilab/support.rs"]
 mod support;
@@ -20,6 +21,7 @@ mod framing;
 mod heads;
 mod in_flight;
 mod memory;
+mod startup;
 
 use std::path::Path;
 use std::time::Duration;

@@ -145,8 +145,6 @@ pub struct Server {
     // cgilab patch: deliver refused heads through `recv()` (see `refusal_events`)
     refusal_events: Arc<AtomicBool>,
 
-    // cgilab patch: when set, requests are handled on their connection's thread
-    handler: Arc<std::sync::OnceLock<Handler>>,
 }
 
 /// cgilab patch: a function that answers requests on the thread that read them.
@@ -254,7 +252,34 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        let listener = listener.into();
+        Self::build(listener.into(), ssl_config, None, false)
+    }
+
+    /// cgilab patch: like [`Server::from_listener`], but every request is answered by
+    /// `handler` on the thread of the connection that sent it, instead of queueing it for
+    /// `recv()`: no thread hop per request (connections already have a thread each, and
+    /// read one request at a time). `recv()` then yields only accept errors.
+    /// `refusal_events` is the initial [`Server::set_refusal_events`].
+    ///
+    /// Both are fixed before the first connection is accepted. (They used to be set on
+    /// the built server, while its accept thread already ran: a request that arrived in
+    /// between, such as one waiting in the listen backlog at startup, went to `recv()`
+    /// and was answered there, one at a time, behind any other such request's body.)
+    pub fn from_listener_inline<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        handler: Handler,
+        refusal_events: bool,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::build(listener.into(), ssl_config, Some(handler), refusal_events)
+    }
+
+    fn build(
+        listener: Listener,
+        ssl_config: Option<SslConfig>,
+        handler: Option<Handler>,
+        refusal_events: bool,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -296,10 +321,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
-        let refusal_events = Arc::new(AtomicBool::new(false));
+        let refusal_events = Arc::new(AtomicBool::new(refusal_events));
         let inside_refusal_events = refusal_events.clone();
-        let handler: Arc<std::sync::OnceLock<Handler>> = Arc::new(std::sync::OnceLock::new());
-        let inside_handler = handler.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -336,13 +359,13 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let events = inside_refusal_events.clone();
-                        let handler = inside_handler.clone();
+                        let handler = handler.clone();
                         let mut client = Some(client);
                         // cgilab patch: one request of a connection in flight at a time
                         // (see `client.rs`); upstream parsed ahead without limit.
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                client.serve(&events, |rq| match handler.get() {
+                                client.serve(&events, |rq| match &handler {
                                     Some(handle) => handle(rq),
                                     None => messages.push(rq.into()),
                                 });
@@ -375,16 +398,7 @@ impl Server {
             close: close_trigger,
             listening_addr: local_addr,
             refusal_events,
-            handler,
         })
-    }
-
-    /// cgilab patch: answers every request with `handler`, on the thread of the
-    /// connection that sent it, instead of queueing it for `recv()`: no thread hop per
-    /// request (connections already have a thread each, and read one request at a time).
-    /// `recv()` then yields only accept errors. Set once; `false` if it already was.
-    pub fn handle_inline(&self, handler: Handler) -> bool {
-        self.handler.set(handler).is_ok()
     }
 
     /// cgilab patch: with `true`, a request head the front refuses (400, 408, 414, 417,
