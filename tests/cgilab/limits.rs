@@ -93,23 +93,24 @@ fn client_that_does_not_read_cannot_hold_a_script_past_the_timeout() {
     drop(conn);
 }
 
+/// Moves itself into the server's process group, then sleeps. Perl, not Python: it must
+/// write its pid well inside a 1 s --timeout even on a loaded machine.
+const ESCAPE: &str = "#!/usr/bin/perl\nsetpgrp(0, getpgrp(getppid())) or die \"setpgrp: $!\";\nopen(my $f, '>', \"$ENV{STATE_DIR}/escape.pid\") or die;\nprint $f $$;\nclose $f;\nsleep 30;\n";
+
 /// A script that leaves its process group (setpgid into the server's) is still killed at
 /// --timeout: its own pid is killed beside its group. The client gets 504 and the slot is
 /// free again.
 #[test]
 fn script_that_leaves_its_group_is_killed_at_the_timeout() {
     let server = Site::new()
-        .script(
-            "escape.py",
-            "#!/usr/bin/env python3\nimport os, time\nos.setpgid(0, os.getpgid(os.getppid()))\nopen(os.environ['STATE_DIR'] + '/escape.pid', 'w').write(str(os.getpid()))\ntime.sleep(30)\n",
-        )
+        .script("escape.pl", ESCAPE)
         .script("hello.sh", HELLO)
         .timeout("1")
         .arg("--max-procs")
         .arg("1")
         .start();
     let started = Instant::now();
-    let res = server.get("/cgi-bin/escape.py");
+    let res = server.get("/cgi-bin/escape.pl");
     assert_eq!(res.status, 504, "{}", res.text());
     assert!(
         started.elapsed() < Duration::from_secs(8),
@@ -510,14 +511,9 @@ fn misbehaving_scripts_leave_no_zombies_or_descriptors() {
 /// server kills each running script's pid as well as its group.
 #[test]
 fn script_that_leaves_its_group_dies_with_the_server() {
-    let mut server = Site::new()
-        .script(
-            "escape.py",
-            "#!/usr/bin/env python3\nimport os, time\nos.setpgid(0, os.getpgid(os.getppid()))\nopen(os.environ['STATE_DIR'] + '/escape.pid', 'w').write(str(os.getpid()))\ntime.sleep(30)\n",
-        )
-        .start();
+    let mut server = Site::new().script("escape.pl", ESCAPE).start();
     let mut conn = server.connect();
-    conn.send(b"GET /cgi-bin/escape.py HTTP/1.1\r\nHost: x\r\n\r\n");
+    conn.send(b"GET /cgi-bin/escape.pl HTTP/1.1\r\nHost: x\r\n\r\n");
     let pid_file = server.state().join("escape.pid");
     assert!(eventually(GONE_WITHIN, || pid_file.exists()), "never ran");
     let pid = read_pid_file(&pid_file);
