@@ -173,7 +173,8 @@ impl Shared {
         self.changed.notify_all();
     }
 
-    /// Waits, first come first served, for an idle worker until `deadline`.
+    /// Waits, first come first served, for an idle worker until `deadline`; of several idle
+    /// workers, the one idle for the shortest time is handed out.
     pub fn checkout(self: &Arc<Self>, deadline: Instant) -> Result<Lease, Unavailable> {
         let arrived = Instant::now();
         let mut state = self.lock();
