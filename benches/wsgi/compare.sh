@@ -7,20 +7,24 @@
 # Needs: a release build, python3, gunicorn and flask (pip install gunicorn flask); for
 # the nginx row, nginx and flup (apt-get install nginx; pip install flup).
 # Usage: sh benches/wsgi/compare.sh [ROUNDS] [SECS_PER_TURN]
+# CGILAB=path/to/another/cgilab serves the pools from another build (to measure a change:
+# run once with each); the load always comes from this tree's release build.
 set -eu
 rounds=${1:-5}
 secs=${2:-1}
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
+server=${CGILAB:-$cgilab}
 # No __pycache__ left in cgi-bin by gunicorn's and flup's imports of hello_wsgi.py.
 export PYTHONDONTWRITEBYTECODE=1
 out=$(mktemp)
 pids=""
 cleanup() {
-  # flup's forked children first (they are not in $pids; its parent waits on them), then
+  # flup's forked children first (they are not in $pids; its parents wait on them), then
   # every server started here.
-  [ -z "${flup:-}" ] || kill -9 $(cat /proc/"$flup"/task/*/children 2>/dev/null) "$flup" \
-    2>/dev/null || true
+  for f in ${flups:-}; do
+    kill -9 $(cat /proc/"$f"/task/*/children 2>/dev/null) "$f" 2>/dev/null || true
+  done
   for p in $pids; do kill "$p" 2>/dev/null || true; done
   rm -f "$out"
   [ -z "${nginx_dir:-}" ] || rm -rf "$nginx_dir"
@@ -29,7 +33,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 # cgilab: one server, a pool for each app.
-$cgilab serve --listen 127.0.0.1:18700 --quiet --workers 2 \
+$server serve --listen 127.0.0.1:18700 --quiet --workers 2 \
   --wsgi hello=cgi-bin/hello_wsgi.py --wsgi flask=benches/wsgi/flask_hello.py \
   >/dev/null 2>&1 &
 pids="$pids $!"
@@ -44,9 +48,13 @@ pids="$pids $!"
 nginx_dir=""
 if command -v nginx >/dev/null && python3 -c "import flup" 2>/dev/null; then
   nginx_dir=$(mktemp -d)
-  python3 benches/wsgi/flup_hello.py "$nginx_dir/flup.sock" >/dev/null 2>&1 &
-  flup=$!
-  pids="$pids $flup"
+  flups=""
+  for app in cgi-bin/hello_wsgi.py benches/wsgi/flask_hello.py; do
+    sock="$nginx_dir/$(basename "$app" .py).sock"
+    python3 benches/wsgi/flup_serve.py "$sock" "$app" >/dev/null 2>&1 &
+    flups="$flups $!"
+  done
+  pids="$pids $flups"
   cat > "$nginx_dir/nginx.conf" <<NGINX
 daemon off;
 user root;
@@ -56,12 +64,18 @@ error_log $nginx_dir/error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
-  upstream flup { server unix:$nginx_dir/flup.sock; }
   server {
     listen 127.0.0.1:18703;
     location / {
       include /etc/nginx/fastcgi_params;
-      fastcgi_pass flup;
+      fastcgi_pass unix:$nginx_dir/hello_wsgi.sock;
+    }
+  }
+  server {
+    listen 127.0.0.1:18704;
+    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass unix:$nginx_dir/flask_hello.sock;
     }
   }
 }
@@ -69,7 +83,7 @@ NGINX
   nginx -c "$nginx_dir/nginx.conf" -p "$nginx_dir" >/dev/null 2>&1 &
   pids="$pids $!"
 fi
-for url in 18700/pool/hello 18700/pool/flask/ 18701/ 18702/ ${nginx_dir:+18703/}; do
+for url in 18700/pool/hello 18700/pool/flask/ 18701/ 18702/ ${nginx_dir:+18703/ 18704/}; do
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$url" && break; sleep 0.1; done
 done
 
@@ -82,9 +96,10 @@ for round in $(seq "$rounds"); do
     turn "cgilab in-process hello" 18700 /app/hello "$c"
     turn "cgilab pool hello_wsgi.py" 18700 /pool/hello "$c"
     turn "gunicorn -w 2 hello_wsgi.py" 18701 / "$c"
-    [ -n "$nginx_dir" ] && turn "nginx + flup (2 children) hello_wsgi.py" 18703 / "$c"
+    if [ -n "$nginx_dir" ]; then turn "nginx + flup (2 children) hello_wsgi.py" 18703 / "$c"; fi
     turn "cgilab pool flask_hello.py" 18700 /pool/flask/ "$c"
     turn "gunicorn -w 2 flask_hello.py" 18702 / "$c"
+    if [ -n "$nginx_dir" ]; then turn "nginx + flup (2 children) flask_hello.py" 18704 / "$c"; fi
   done
 done
 

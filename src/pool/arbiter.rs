@@ -194,7 +194,7 @@ impl Arbiter {
                     w.pid,
                     w.started.elapsed().as_millis()
                 );
-                state.idle.push_back((id, conn));
+                state.idle.push((id, conn));
                 state.booted = true;
                 if state.status == Status::Backoff {
                     state.status = Status::Running;

@@ -82,8 +82,9 @@ pub struct Worker {
 pub struct State {
     pub status: Status,
     pub workers: Vec<Worker>,
-    /// Connections of idle workers, longest idle first.
-    pub idle: VecDeque<(u64, Connection)>,
+    /// Connections of idle workers, the most recently idle last: a request takes the
+    /// last (see [`Shared::checkout`]).
+    pub idle: Vec<(u64, Connection)>,
     /// Tickets of the requests waiting for a worker, in arrival order.
     queue: VecDeque<u64>,
     next_ticket: u64,
@@ -150,7 +151,7 @@ impl Shared {
             state: Mutex::new(State {
                 status: Status::Running,
                 workers: Vec::new(),
-                idle: VecDeque::new(),
+                idle: Vec::new(),
                 queue: VecDeque::new(),
                 next_ticket: 0,
                 last_log_line: String::new(),
@@ -172,7 +173,8 @@ impl Shared {
         self.changed.notify_all();
     }
 
-    /// Waits, first come first served, for an idle worker until `deadline`.
+    /// Waits, first come first served, for an idle worker until `deadline`; of several idle
+    /// workers, the one idle for the shortest time is handed out.
     pub fn checkout(self: &Arc<Self>, deadline: Instant) -> Result<Lease, Unavailable> {
         let arrived = Instant::now();
         let mut state = self.lock();
@@ -190,7 +192,10 @@ impl Shared {
                 return Err(refusal);
             }
             if state.queue.front() == Some(&ticket)
-                && let Some((id, conn)) = state.idle.pop_front()
+                // The worker idle for the shortest time: its code and data are still in
+                // the CPU caches, and the others sleep on (at one connection, round robin
+                // over two workers cost 10% of the req/s on the Flask hello).
+                && let Some((id, conn)) = state.idle.pop()
             {
                 if conn.peer_closed() {
                     // It died while idle and is not reaped yet: never hand it out.
@@ -259,8 +264,10 @@ impl Shared {
                     worker.phase = Phase::Stopping;
                 } else {
                     worker.phase = Phase::Idle;
-                    state.idle.push_back((id, conn));
-                    self.changed.notify_all();
+                    state.idle.push((id, conn));
+                    if !state.queue.is_empty() {
+                        self.changed.notify_all(); // only a request in line waits here
+                    }
                 }
             }
             (Ending::TimedOut, _) => {

@@ -25,6 +25,18 @@ fn requests_are_answered_by_at_most_workers_processes() {
     assert!(pids.is_subset(&children), "{pids:?} not among {children:?}");
 }
 
+/// One request at a time goes to the worker that became idle last, not round the pool:
+/// the others sleep on and the one that serves keeps its caches warm.
+#[test]
+fn one_request_at_a_time_keeps_to_the_most_recently_idle_worker() {
+    let site = Site::new().file("app.py", PID_APP);
+    let server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "2"]);
+    // Both workers up and idle, so either could be handed out.
+    wait_for_log(&server, 2, &["pool t: worker ", " started"]);
+    let pids: Vec<u32> = (0..10).map(|_| pid_of(&get(&server, "/pool/t"))).collect();
+    assert!(pids.iter().all(|&p| p == pids[0]), "{pids:?}");
+}
+
 /// The twins in cgi-bin give the same status, content headers and body as a CGI script
 /// (a python3 per request, through wsgiref's CGIHandler) and in a pool.
 #[test]
