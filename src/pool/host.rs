@@ -152,8 +152,10 @@ fn serve(
         }
     }
     if ended {
-        let sent = response::send(request, head.status, &head.headers, &first, false);
+        // The worker is free before the client has the response: the client's next
+        // request must find it idle, not take a colder worker while this one is held.
         lease_back(lease, Ending::Done);
+        let sent = response::send(request, head.status, &head.headers, &first, false);
         return Outcome::Sent(Sent {
             status: head.status,
             bytes: sent.as_ref().map_or(0, |n| *n),
