@@ -3,7 +3,8 @@
 //! handles them, then runs its named steps in order:
 //!
 //! - `reap_workers`: collect exited workers, log how each died, count boot
-//!   failures (supervisord's BACKOFF, then FATAL: the pool fails);
+//!   failures (supervisord's BACKOFF, then FATAL: the pool fails, with the last
+//!   line the last failed worker wrote as its reason);
 //! - `murder_workers`: kill the group of a worker past its timeout or with a
 //!   broken connection, and of one that does not stop when told;
 //! - `retire_workers`: tell replaced workers to exit once their successors are
@@ -23,15 +24,20 @@ use std::time::{Duration, Instant};
 use crate::fastcgi::Connection;
 
 use super::PoolEvent;
-use super::spawn::{self, Program};
-use super::state::{Phase, Shared, Status, Worker};
+use super::spawn::{self, LastLine, Program};
+use super::state::{Phase, Shared, State, Status, Worker};
 
 /// How often the loop looks at its workers when no event comes.
 const TICK: Duration = Duration::from_millis(50);
 /// How long a worker may take to import its app and answer the readiness probe.
 pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Boot failures in a row before a pool is FAILED (supervisord's `startretries`).
-pub const START_RETRIES: u32 = 3;
+/// Failed starts in a row after which a pool is FAILED and nothing more is started
+/// (supervisord's FATAL; its `startretries = 3` allows the same four starts). The log
+/// counts them as "boot failure K of START_ATTEMPTS".
+pub const START_ATTEMPTS: u32 = 4;
+/// How long a dead worker's log may stay open (held by a process it started) before its
+/// last line is taken as it is.
+const LAST_WORDS: Duration = Duration::from_millis(500);
 /// The first wait after a boot failure; it doubles with each one.
 const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 /// How long a worker told to stop (SIGTERM) may take before it is killed.
@@ -43,7 +49,7 @@ pub struct PoolRun {
     pub program: Program,
     /// How many workers it should have.
     pub target: usize,
-    /// Boot failures in a row.
+    /// Failed starts in a row (at most [`START_ATTEMPTS`]).
     failures: u32,
     backoff_until: Option<Instant>,
 }
@@ -56,6 +62,33 @@ impl PoolRun {
             target,
             failures: 0,
             backoff_until: None,
+        }
+    }
+
+    /// Counts one failed start (`what` happened, for `reason`) and logs it: the pool
+    /// backs off, or, at the last allowed start, is FAILED. Only a running or backing-off
+    /// pool counts (a failed pool's stragglers do not), so the count never passes its
+    /// limit.
+    fn boot_failed(&mut self, state: &mut State, what: &str, reason: String) {
+        debug_assert!(matches!(state.status, Status::Running | Status::Backoff));
+        self.failures = (self.failures + 1).min(START_ATTEMPTS);
+        let name = &self.shared.name;
+        eprintln!(
+            "pool {name}: {what} (boot failure {} of {START_ATTEMPTS}): {reason}",
+            self.failures
+        );
+        if self.failures == START_ATTEMPTS {
+            eprintln!("pool {name}: FAILED, send SIGHUP to try again: {reason}");
+            state.status = Status::Failed(reason);
+            self.backoff_until = None;
+            for other in &mut state.workers {
+                other.retire = true;
+            }
+            self.shared.notify();
+        } else {
+            let wait = BACKOFF_FIRST * 2u32.pow(self.failures - 1);
+            self.backoff_until = Some(Instant::now() + wait);
+            state.status = Status::Backoff;
         }
     }
 }
@@ -209,68 +242,61 @@ impl Arbiter {
         }
     }
 
-    /// Collects every exited worker and logs how it ended.
+    /// Collects every exited worker and logs how it ended; one that died before it was
+    /// ready is a failed start, and its own last log line says why.
     fn reap_workers(&mut self) {
         for run in &mut self.pools {
             let shared = run.shared.clone();
             let mut state = shared.lock();
+            let max_requests = state.max_requests;
+            let mut exited = Vec::new();
             let mut i = 0;
             while i < state.workers.len() {
                 let status = match state.workers[i].child.try_wait() {
-                    Ok(Some(status)) => Some(status),
-                    Ok(None) => None,
-                    Err(_) => Some(ExitStatus::default()),
-                };
-                let Some(status) = status else {
-                    i += 1;
-                    continue;
+                    Ok(Some(status)) => status,
+                    Ok(None) => {
+                        i += 1;
+                        continue;
+                    }
+                    Err(_) => ExitStatus::default(),
                 };
                 let w = state.workers.swap_remove(i);
                 state.idle.retain(|(id, _)| *id != w.id);
+                exited.push((w, status));
+            }
+            // Oldest first, so that the count follows the order in which they started.
+            exited.sort_by_key(|(w, _)| w.id);
+            for (w, status) in exited {
+                let how = describe(status);
                 // A worker that dies before it is ready counts against the pool, unless
                 // the pool has already given up or is stopping.
                 let booting = !w.ready
                     && w.doomed.is_none()
                     && matches!(state.status, Status::Running | Status::Backoff);
-                let how = describe(status);
                 if !booting {
                     let after = match (w.phase, w.doomed) {
                         (Phase::Busy, _) => " while serving a request".to_string(),
-                        (_, Some(why)) => format!(" ({why}, {} requests served)", w.served),
+                        (_, Some(why)) => {
+                            let past = match w.past_limit(max_requests) {
+                                0 => String::new(),
+                                n => format!(
+                                    ": {n} past --max-requests {max_requests}, \
+                                     while no other worker was idle"
+                                ),
+                            };
+                            format!(" ({why}, {} requests served{past})", w.served)
+                        }
                         _ => format!(" after {} requests", w.served),
                     };
                     eprintln!("pool {}: worker {} {how}{after}", shared.name, w.pid);
                     continue;
                 }
-                run.failures += 1;
+                // Its log thread may still hold its last words: wait for them unlocked.
                 drop(state);
-                // The log thread may still hold the worker's last words.
-                thread::sleep(Duration::from_millis(30));
+                let reason = last_words(&w.last_line, &how);
                 state = shared.lock();
-                let reason = state.last_log_line.clone();
-                eprintln!(
-                    "pool {}: worker {} {how} before it was ready (boot failure {} of {}): {reason}",
-                    shared.name,
-                    w.pid,
-                    run.failures,
-                    START_RETRIES + 1
-                );
-                if run.failures > START_RETRIES {
-                    let reason = if reason.is_empty() { how } else { reason };
-                    eprintln!(
-                        "pool {}: FAILED, send SIGHUP to try again: {reason}",
-                        shared.name
-                    );
-                    state.status = Status::Failed(reason);
-                    for other in &mut state.workers {
-                        other.retire = true;
-                    }
-                    shared.notify();
-                } else {
-                    let wait = BACKOFF_FIRST * 2u32.pow(run.failures - 1);
-                    run.backoff_until = Some(Instant::now() + wait);
-                    state.status = Status::Backoff;
-                }
+                let what = format!("worker {} {how} before it was ready", w.pid);
+                run.boot_failed(&mut state, &what, reason);
             }
         }
     }
@@ -364,13 +390,24 @@ impl Arbiter {
             for w in live.into_iter().take(extra) {
                 w.doomed = Some("fewer workers");
             }
+            // A start not yet ready holds its place until it is ready or reaped (and
+            // counted), even once killed: its successor waits for the count.
+            let unresolved = |w: &&Worker| w.doomed.is_none() && !w.ready;
             let live = state
                 .workers
                 .iter()
-                .filter(|w| w.doomed.is_none() && w.phase != Phase::Stopping)
+                .filter(|w| (w.doomed.is_none() && w.phase != Phase::Stopping) || unresolved(w))
                 .count();
+            // After a failed start, one worker at a time until one is ready: each start
+            // is then one of the START_ATTEMPTS, and none is made after the last.
+            let booting = state.workers.iter().any(|w| unresolved(&w));
+            let wanted = match run.failures {
+                0 => run.target.saturating_sub(live),
+                _ if booting => 0,
+                _ => run.target.saturating_sub(live).min(1),
+            };
             drop(state);
-            for _ in live..run.target {
+            for _ in 0..wanted {
                 if !self.spawn_worker(index) {
                     break;
                 }
@@ -388,28 +425,21 @@ impl Arbiter {
             Ok(spawned) => spawned,
             Err(e) => {
                 let reason = format!("cannot start {}: {e}", run.program.program.display());
-                eprintln!("pool {}: {reason}", shared.name);
-                shared.lock().last_log_line = reason;
-                run.failures += 1;
                 let mut state = shared.lock();
-                if run.failures > START_RETRIES {
-                    state.status = Status::Failed(state.last_log_line.clone());
-                    shared.notify();
-                } else {
-                    state.status = Status::Backoff;
-                    run.backoff_until =
-                        Some(Instant::now() + BACKOFF_FIRST * 2u32.pow(run.failures - 1));
-                }
+                run.boot_failed(&mut state, "a worker could not be started", reason);
                 return false;
             }
         };
         let pid = spawned.child.id();
-        let log_pool = shared.clone();
+        let name = shared.name.clone();
+        let last_line = Arc::new(LastLine::default());
+        let tail = last_line.clone();
         thread::spawn(move || {
             spawn::read_log(spawned.log, |line| {
-                eprintln!("pool {} pid {pid}: {line}", log_pool.name);
-                log_pool.lock().last_log_line = line.to_string();
-            })
+                eprintln!("pool {name} pid {pid}: {line}");
+                tail.set(line);
+            });
+            tail.close();
         });
         let events = self.sender.clone();
         let probe = spawned.probe;
@@ -440,6 +470,7 @@ impl Arbiter {
             kill: None,
             signalled: None,
             conn: Some(Connection::new(spawned.conn)),
+            last_line,
         });
         true
     }
@@ -480,6 +511,17 @@ impl Arbiter {
             state.workers.clear();
             eprintln!("pool {}: stopped {n} workers", run.shared.name);
         }
+    }
+}
+
+/// Why a worker failed to start: the last line it wrote (waiting briefly for its log to
+/// close), or how it ended when it wrote nothing.
+fn last_words(last_line: &LastLine, how: &str) -> String {
+    let line = last_line.wait(LAST_WORDS);
+    if line.trim().is_empty() {
+        how.to_string()
+    } else {
+        line
     }
 }
 

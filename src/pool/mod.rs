@@ -155,6 +155,10 @@ pub struct WorkerView {
     pub phase: Phase,
     pub served: u64,
     pub age: Duration,
+    /// Why it is being replaced (recycled, reloaded, fewer workers), if it is.
+    pub leaving: Option<&'static str>,
+    /// Requests it served past `--max-requests`, when no other worker was idle.
+    pub past_limit: u64,
 }
 
 /// Every pool of a server, and the supervisor that runs them.
@@ -244,6 +248,8 @@ impl Pools {
                         phase: w.phase,
                         served: w.served,
                         age: now - w.started,
+                        leaving: w.doomed,
+                        past_limit: w.past_limit(state.max_requests),
                     })
                     .collect();
                 workers.sort_by_key(|w| std::cmp::Reverse(w.age));

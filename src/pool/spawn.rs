@@ -15,6 +15,8 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// How to start a pool's workers.
 #[derive(Debug, Clone)]
@@ -145,6 +147,48 @@ pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
     }
 }
 
+/// The last line one worker wrote to its log, kept per worker so that two workers
+/// failing at once never lend each other their last words: when a worker dies before it
+/// is ready, this line says why.
+#[derive(Default)]
+pub struct LastLine {
+    /// The line, and whether the log has closed (nothing more can come).
+    state: Mutex<(String, bool)>,
+    closed: Condvar,
+}
+
+impl LastLine {
+    pub fn set(&self, line: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0.clear();
+        state.0.push_str(line);
+    }
+
+    /// The log reached its end.
+    pub fn close(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.closed.notify_all();
+    }
+
+    /// The last line, once the log has closed or `wait` has passed (a process the worker
+    /// started may hold the log open after the worker itself is gone).
+    pub fn wait(&self, wait: Duration) -> String {
+        let deadline = Instant::now() + wait;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.1 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = match self.closed.wait_timeout(state, left) {
+                Ok((s, _)) => s,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        state.0.clone()
+    }
+}
+
 /// Sends `signal` to the worker's whole process group (it is the group's leader).
 pub fn signal_group(pid: u32, signal: libc::c_int) {
     // SAFETY: kill(2) with a negative pid signals the group; no memory is involved.
@@ -203,5 +247,20 @@ mod tests {
         read_log(w.log, |l| lines.push(l.to_string()));
         w.child.wait().unwrap();
         assert_eq!(lines, ["out", "err"]);
+    }
+
+    #[test]
+    fn the_last_line_is_waited_for_until_the_log_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = spawn(&sh("echo first; sleep 0.2; echo last >&2"), dir.path(), 1).unwrap();
+        let last = std::sync::Arc::new(LastLine::default());
+        let tail = last.clone();
+        let log = w.log;
+        std::thread::spawn(move || {
+            read_log(log, |l| tail.set(l));
+            tail.close();
+        });
+        assert_eq!(last.wait(Duration::from_secs(10)), "last");
+        w.child.wait().unwrap();
     }
 }

@@ -15,6 +15,7 @@ use crate::fastcgi::Connection;
 
 use super::PoolEvent;
 use super::arbiter::BOOT_TIMEOUT;
+use super::spawn::LastLine;
 
 /// Where a worker is in its life (after supervisord's process states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,24 @@ pub struct Worker {
     pub signalled: Option<Instant>,
     /// The connection, while the worker boots.
     pub conn: Option<Connection>,
+    /// The last line it wrote to its log: why it failed, if it did.
+    pub last_line: Arc<LastLine>,
+}
+
+impl Worker {
+    /// Requests served past `--max-requests` (while no other worker was idle).
+    pub fn past_limit(&self, max_requests: u64) -> u64 {
+        if max_requests == 0 {
+            0
+        } else {
+            self.served.saturating_sub(max_requests)
+        }
+    }
+
+    /// Has served its `--max-requests`, or is being replaced for another reason.
+    fn spent(&self) -> bool {
+        self.doomed.is_some()
+    }
 }
 
 /// The mutable part of a pool.
@@ -88,8 +107,6 @@ pub struct State {
     /// Tickets of the requests waiting for a worker, in arrival order.
     queue: VecDeque<u64>,
     next_ticket: u64,
-    /// The last line any worker wrote to its log: why a pool failed.
-    pub last_log_line: String,
     /// Recycle a worker after this many requests (0: never).
     pub max_requests: u64,
     /// A worker has been ready at least once.
@@ -138,6 +155,29 @@ pub struct Lease {
     pub queued: Duration,
 }
 
+impl State {
+    /// Takes the idle worker to serve the next request: the most recently idle one that is
+    /// not being replaced (its code and data are still in the CPU caches, and the others
+    /// sleep on: at one connection, round robin over two workers cost 10% of the req/s on
+    /// the Flask hello). A worker past --max-requests serves only when no other worker is
+    /// idle (then the one that has overshot least): its successor is started first, so no
+    /// request waits on a boot, and gunicorn's "serve N, then exit" holds whenever the
+    /// pool has another worker to spare.
+    fn take_idle(&mut self) -> Option<(u64, Connection)> {
+        let worker = |id: u64| self.workers.iter().find(|w| w.id == id);
+        let fresh = self
+            .idle
+            .iter()
+            .rposition(|(id, _)| worker(*id).is_some_and(|w| !w.spent()));
+        let at = fresh.or_else(|| {
+            (0..self.idle.len())
+                .rev()
+                .min_by_key(|&i| worker(self.idle[i].0).map_or(0, |w| w.served))
+        })?;
+        Some(self.idle.remove(at))
+    }
+}
+
 impl Shared {
     pub fn new(
         name: &str,
@@ -154,7 +194,6 @@ impl Shared {
                 idle: Vec::new(),
                 queue: VecDeque::new(),
                 next_ticket: 0,
-                last_log_line: String::new(),
                 max_requests,
                 booted: false,
             }),
@@ -192,10 +231,7 @@ impl Shared {
                 return Err(refusal);
             }
             if state.queue.front() == Some(&ticket)
-                // The worker idle for the shortest time: its code and data are still in
-                // the CPU caches, and the others sleep on (at one connection, round robin
-                // over two workers cost 10% of the req/s on the Flask hello).
-                && let Some((id, conn)) = state.idle.pop()
+                && let Some((id, conn)) = state.take_idle()
             {
                 if conn.peer_closed() {
                     // It died while idle and is not reaped yet: never hand it out.
@@ -255,8 +291,14 @@ impl Shared {
             (Ending::Done, Some(conn)) => {
                 worker.served += 1;
                 if max_requests > 0 && worker.served >= max_requests && worker.doomed.is_none() {
-                    // Recycle: a successor starts first; this one serves until it is up.
+                    // Recycle: a successor starts first; until it is up this one serves
+                    // only when no other worker is idle (see `take_idle`).
                     worker.doomed = Some("recycled");
+                    eprintln!(
+                        "pool {}: worker {} served its {max_requests} requests (--max-requests): \
+                         recycled once its successor is ready",
+                        self.name, worker.pid
+                    );
                 } else if worker.doomed.is_none() {
                     wake_arbiter = false;
                 }

@@ -116,9 +116,15 @@ fn workers(html: &mut String, pools: &[PoolView]) {
             escape(&status)
         );
         for w in &pool.workers {
+            // A worker being replaced says why; past --max-requests, by how much.
+            let leaving = w.leaving.map(|why| format!(", {why}")).unwrap_or_default();
+            let past = match w.past_limit {
+                0 => String::new(),
+                n => format!(" ({n} past --max-requests)"),
+            };
             let _ = writeln!(
                 html,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
+                "<tr><td>{}</td><td>{}{leaving}</td><td>{}{past}</td><td>{:.1} s</td></tr>",
                 w.pid,
                 w.phase.as_str(),
                 w.served,

@@ -9,6 +9,9 @@
 //!   streaming, an app that raises, Server-Timing and the access log, unknown pools.
 //! - [`supervision`]: the arbiter: killed workers, boot failures (no respawn storm),
 //!   timeouts with group kill, recycling, queueing, reload under load, resizing.
+//! - [`accounting`]: the supervisor's reasons and counts: a failed pool's reason is its
+//!   last failed worker's last line, failed starts stop at their limit, a worker past
+//!   --max-requests serves only when no other is idle.
 //! - [`lifecycle`]: stopping the server (SIGTERM, SIGKILL) leaves no worker; no zombies,
 //!   no descriptor growth.
 //! - [`foreign`]: FastCGI programs nobody here wrote: php-cgi and flup.
@@ -16,6 +19,7 @@
 
 mod support;
 
+mod accounting;
 mod cli;
 mod foreign;
 mod lifecycle;
