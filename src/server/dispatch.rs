@@ -159,14 +159,7 @@ fn serve_cgi(
             return refuse(request, e, Mode::Cgi, timing);
         }
     };
-    let filename = script.path.to_string_lossy();
-    let inv = Invocation {
-        script_name: &target.script_name,
-        path_info: &target.path_info,
-        script_filename: &filename,
-        content_length: body.as_ref().map(Body::len),
-    };
-    let env = environ::build(head, &inv, &ctx.config.site);
+    let env = environ_for(ctx, head, target, &script.path.to_string_lossy(), &body);
     let job = cgi::Job {
         script: &script,
         env: &env,
@@ -228,13 +221,7 @@ fn serve_app(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Gateway, timing),
     };
-    let inv = Invocation {
-        script_name: &target.script_name,
-        path_info: &target.path_info,
-        script_filename: &target.name,
-        content_length: body.as_ref().map(Body::len),
-    };
-    let env = environ::build(head, &inv, &ctx.config.site);
+    let env = environ_for(ctx, head, target, &target.name, &body);
     let call = gateway::Call {
         name: &target.name,
         app,
@@ -266,14 +253,7 @@ fn serve_pool(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Pool, timing),
     };
-    let filename = pool.file.to_string_lossy();
-    let inv = Invocation {
-        script_name: &target.script_name,
-        path_info: &target.path_info,
-        script_filename: &filename,
-        content_length: body.as_ref().map(Body::len),
-    };
-    let env = environ::build(head, &inv, &ctx.config.site);
+    let env = environ_for(ctx, head, target, &pool.file.to_string_lossy(), &body);
     let job = pool::host::Job {
         pool,
         env: &env,
@@ -290,6 +270,24 @@ fn serve_pool(
     };
     answered.pool = Some((target.name.clone(), worker));
     answered
+}
+
+/// The meta-variables of a request for `target`, the same function for every mode;
+/// `script_filename` is what runs it (a script, an app's name, a pool's file).
+fn environ_for(
+    ctx: &ServerState,
+    head: &RequestHead,
+    target: &Target,
+    script_filename: &str,
+    body: &Option<Body>,
+) -> environ::Environ {
+    let inv = Invocation {
+        script_name: &target.script_name,
+        path_info: &target.path_info,
+        script_filename,
+        content_length: body.as_ref().map(Body::len),
+    };
+    environ::build(head, &inv, &ctx.config.site)
 }
 
 /// Answers with the status of `error`; the log line carries the error itself.
