@@ -69,7 +69,13 @@ pub(super) fn hits(c: &mut Check) -> Result<(), Failure> {
     // At once: every count from there on, each exactly once. On a server of its own with
     // no recycling, so that the burst is the two workers racing, not workers booting.
     drop(server);
-    let server = c.serve(&args[..2].iter().chain(&args[3..]).cloned().collect::<Vec<_>>())?;
+    let server = c.serve(
+        &args[..2]
+            .iter()
+            .chain(&args[3..])
+            .cloned()
+            .collect::<Vec<_>>(),
+    )?;
     let counts = Arc::new(Mutex::new(Vec::new()));
     let addr = server.addr;
     let clients: Vec<_> = (0..CLIENTS)
@@ -117,7 +123,10 @@ pub(super) fn hits(c: &mut Check) -> Result<(), Failure> {
         // empties it before any lock is taken).
         let hint = "two workers read and wrote the count at the same moment: hold an exclusive fcntl.flock on the file from the read to the write, and empty it only while you hold the lock (open(path, \"w\") empties it before you can lock it)";
         // Two hundred numbers do not fit on a line: say what went wrong, with a few examples.
-        let missing = want.iter().filter(|n| got.binary_search(n).is_err()).count();
+        let missing = want
+            .iter()
+            .filter(|n| got.binary_search(n).is_err())
+            .count();
         let few = |v: &[u32]| {
             let shown: Vec<String> = v.iter().take(8).map(u32::to_string).collect();
             let more = if v.len() > 8 { ", ..." } else { "" };
