@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # hello_wsgi.py: one WSGI app (PEP 3333), and two ways to host it:
-#   as a CGI script:        cp lessons/05-the-gateway-idea/hello_wsgi.py cgi-bin/
+#   as a CGI script:        cp lessons/05-the-gateway-idea/hello_wsgi.py cgi-bin/hello5_wsgi.py
 #   in a process that stays: python3 lessons/05-the-gateway-idea/hello_wsgi.py --serve 8001
 import os
 import sys

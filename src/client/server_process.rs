@@ -2,6 +2,7 @@
 //! process of its own: wait for `listening on http://ADDR`, keep its log, and kill it
 //! when done. `cgilab bench`, the lesson checks and the tests all start servers this way.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt;
@@ -10,14 +11,23 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Log lines kept from a server, the most recent ones.
-const LOG_LINES: usize = 10_000;
+/// Log lines kept from a server, the most recent ones: room for a few seconds of a load
+/// test logging every request, so that the lines around it are still there to check.
+const LOG_LINES: usize = 100_000;
+
+/// The most recent lines, and how many older ones were let go, so that a reader can
+/// keep its place in the whole log by counting from the start.
+#[derive(Default)]
+struct Log {
+    lines: VecDeque<String>,
+    dropped: usize,
+}
 
 /// A server process; killed (with its process group, if it leads one) when dropped.
 pub struct ServerProcess {
     child: Child,
     pub addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
+    log: Arc<Mutex<Log>>,
 }
 
 impl ServerProcess {
@@ -49,7 +59,7 @@ impl ServerProcess {
             let _ = child.wait();
             return Err("the server's stderr is not piped".into());
         };
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Mutex::new(Log::default()));
         let (tx, rx) = mpsc::channel();
         let lines = log.clone();
         // Drain stderr for as long as the server lives, so it never blocks on a full pipe.
@@ -61,11 +71,12 @@ impl ServerProcess {
                     let _ = tx.send(addr);
                     sent = true;
                 }
-                let mut lines = lines.lock().unwrap_or_else(|e| e.into_inner());
-                if lines.len() == LOG_LINES {
-                    lines.remove(0);
+                let mut log = lines.lock().unwrap_or_else(|e| e.into_inner());
+                if log.lines.len() == LOG_LINES {
+                    log.lines.pop_front();
+                    log.dropped += 1;
                 }
-                lines.push(line);
+                log.lines.push_back(line);
             }
         });
         let mut server = ServerProcess {
@@ -111,7 +122,14 @@ impl ServerProcess {
 
     /// What the server has logged so far.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.log_from().1
+    }
+
+    /// What the server has logged and still kept, with the number of the first kept line
+    /// in the whole log (0 until more than the kept number of lines came).
+    pub fn log_from(&self) -> (usize, Vec<String>) {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        (log.dropped, log.lines.iter().cloned().collect())
     }
 
     /// What it logged that mentions `what` (errors, and its scripts' stderr), after a

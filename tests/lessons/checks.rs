@@ -292,6 +292,17 @@ fn hits_must_outlive_the_workers() {
     assert!(out.contains("a worker's memory goes with it"), "{out}");
 }
 
+/// A count kept in the file with no lock passes one request at a time, and loses counts
+/// when two workers answer at once: the check's burst is large enough to catch it.
+#[test]
+fn hits_without_a_lock_are_lost() {
+    let unlocked = "import os\n\ndef application(environ, start_response):\n    p = os.environ[\"HITS_FILE\"]\n    try:\n        n = int(open(p).read() or 0) + 1\n    except FileNotFoundError:\n        n = 1\n    open(p, \"w\").write(str(n))\n    start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])\n    return [b\"hits %d\\n\" % n]\n";
+    let (ok, out) = check(7, &[("hits_wsgi.py", unlocked)]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("9 requests in turn"), "{out}");
+    assert!(out.contains("fcntl.flock"), "{out}");
+}
+
 /// Lesson 10's answer passes both ways (python3 on PATH has Flask; CI installs it).
 #[test]
 fn a_flask_app_answers_as_cgi_and_in_a_pool() {

@@ -146,3 +146,95 @@ fn collect_files(dir: &Path, prefix: &Path, out: &mut BTreeSet<String>) {
         }
     }
 }
+
+/// What a learner types must leave the files cgilab ships in cgi-bin as they are: the
+/// page test runs in a scratch copy, so a step that overwrote or deleted one (lesson 5
+/// once copied its counting hello over `cgi-bin/hello_wsgi.py`, then removed it) would
+/// pass there and break the learner's later lessons.
+#[test]
+fn no_step_overwrites_or_removes_a_shipped_script() {
+    let shipped: BTreeSet<String> = match crate::support::tracked("cgi-bin") {
+        Some(files) => files.into_iter().collect(),
+        None => std::fs::read_dir(root().join("cgi-bin"))
+            .unwrap()
+            .map(|e| format!("cgi-bin/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect(),
+    };
+    assert!(shipped.contains("cgi-bin/hello_wsgi.py"), "{shipped:?}");
+    let mut pages = vec![root().join("README.md")];
+    for entry in std::fs::read_dir(root().join("lessons")).unwrap() {
+        let readme = entry.unwrap().path().join("README.md");
+        if readme.is_file() {
+            pages.push(readme);
+        }
+    }
+    let mut problems = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for block in blocks(&text) {
+            if !block.info.starts_with("console") {
+                continue;
+            }
+            for line in &block.text {
+                let Some(command) = line.strip_prefix("$ ") else {
+                    continue;
+                };
+                for target in written_paths(command) {
+                    if shipped.contains(&target) {
+                        problems.push(format!(
+                            "{}:{}: `{command}` overwrites or removes {target}, which cgilab ships (later lessons and the bench load it); use a name of its own",
+                            page.strip_prefix(root()).unwrap_or(page).display(),
+                            block.line
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The cgi-bin paths a shell command line writes, renames or removes: the destination of
+/// `cp`, `mv`, `ln`; every operand of `rm`; the file of `sed -i`; a `>` redirection.
+/// Words are split on white space, which is enough for the course's commands.
+fn written_paths(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in command.split(['(', ')', ';', '&', '|']) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let operands: Vec<&str> = words
+            .iter()
+            .skip(1)
+            .copied()
+            .filter(|w| !w.starts_with('-'))
+            .collect();
+        let mut paths: Vec<String> = match words.first().copied() {
+            Some("cp" | "mv" | "ln") if operands.len() >= 2 => {
+                let dest = operands[operands.len() - 1].trim_end_matches('/');
+                let src = operands[operands.len() - 2];
+                if dest == "cgi-bin" {
+                    let name = src.rsplit('/').next().unwrap_or(src);
+                    vec![format!("cgi-bin/{name}")]
+                } else {
+                    vec![dest.to_string()]
+                }
+            }
+            Some("rm") => operands.iter().map(|s| s.to_string()).collect(),
+            Some("sed") if words.contains(&"-i") => {
+                operands.last().map(|s| s.to_string()).into_iter().collect()
+            }
+            _ => Vec::new(),
+        };
+        for pair in words.windows(2) {
+            if pair[0] == ">" || pair[0] == ">>" {
+                paths.push(pair[1].to_string());
+            }
+        }
+        out.extend(
+            paths
+                .into_iter()
+                .map(|p| p.trim_start_matches("./").to_string())
+                .filter(|p| p.starts_with("cgi-bin/")),
+        );
+    }
+    out
+}

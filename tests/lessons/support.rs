@@ -355,7 +355,8 @@ pub fn prepare(cmd: &mut Command, dir: &Path) {
 struct Server {
     process: ServerProcess,
     port: String,
-    /// How far the page's log blocks have matched.
+    /// How far the page's log blocks have matched, in lines from the start of the whole
+    /// log (the server keeps only the latest lines, and a load test logs thousands).
     log_seen: usize,
 }
 
@@ -488,12 +489,13 @@ pub fn run_page(rel: &str) -> PageRun {
             // Long enough for a pool's workers to boot on a busy machine.
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
-                let log: Vec<String> = server
-                    .log_lines(0, Duration::ZERO)
+                let (dropped, log) = server.process.log_from();
+                let log: Vec<String> = log
                     .iter()
                     .map(|l| normalise(&spares.to_page(l), &server.port))
                     .collect();
-                let mut at = server.log_seen;
+                // `at` indexes `log`; log_seen counts from the start of the whole log.
+                let mut at = server.log_seen.saturating_sub(dropped);
                 let mut missing = None;
                 for want in &wanted {
                     match log[at.min(log.len())..]
@@ -509,14 +511,15 @@ pub fn run_page(rel: &str) -> PageRun {
                 }
                 match missing {
                     None => {
-                        server.log_seen = at;
+                        server.log_seen = dropped + at;
                         break;
                     }
                     Some(_) if Instant::now() < deadline => {
                         std::thread::sleep(Duration::from_millis(50))
                     }
                     Some(line) => {
-                        let seen = log[server.log_seen.min(log.len())..].to_vec();
+                        let from = server.log_seen.saturating_sub(dropped);
+                        let seen = log[from.min(log.len())..].to_vec();
                         run.failures.push(mismatch(
                             rel,
                             block.line,
