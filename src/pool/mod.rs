@@ -175,7 +175,10 @@ impl Pools {
     /// Starts the supervisor with `specs`; workers boot in the background, and requests
     /// that come before one is ready wait for it. `timeout` is `--timeout`.
     pub fn start(specs: &[PoolSpec], timeout: Duration) -> io::Result<Pools> {
-        let dir = tempfile::Builder::new().prefix("cgilab-pools-").tempdir()?;
+        remove_stale_dirs();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
+            .tempdir()?;
         let worker = dir.path().join("wsgi_worker.py");
         std::fs::write(&worker, WSGI_WORKER)?;
         let (sender, receiver) = mpsc::channel();
@@ -263,12 +266,40 @@ impl Pools {
             .collect()
     }
 
-    /// Stops every worker and waits until they are reaped.
+    /// Stops every worker and waits until they are reaped, then removes the pools'
+    /// directory (the server exits without running destructors on SIGTERM).
     pub fn stop(&self) {
         let _ = self.events.send(PoolEvent::Stop);
         let handle = self.arbiter.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             let _ = handle.join();
+        }
+        let _ = std::fs::remove_dir_all(self._dir.path());
+    }
+}
+
+/// The pools' directory in the temp folder: `cgilab-pools-PID-XXXXXX`.
+const DIR_PREFIX: &str = "cgilab-pools-";
+
+/// Removes the directories of servers that are gone without cleaning up (killed with
+/// SIGKILL): the pid in the name says whose a directory is.
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        // kill(pid, 0) fails with ESRCH when no such process exists.
+        let gone = unsafe { libc::kill(pid, 0) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

@@ -25,11 +25,14 @@ fn sigterm_stops_every_worker_group() {
     let site = Site::new().file("app.py", SLEEPY_APP);
     let mut server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "2"]);
     let pids = worker_pids(&server, 2);
+    let dir = pools_dir(server.pid());
+    assert!(dir.is_some(), "no pools directory for {}", server.pid());
     signal(server.pid(), libc::SIGTERM);
     wait_for("the server to exit", || !server.is_running());
     for pid in pids {
         wait_for("the worker to be gone", || !alive(pid));
     }
+    assert!(!dir.unwrap().exists(), "the pools directory is left behind");
 }
 
 /// A server killed with SIGKILL cannot clean up: its workers notice (PR_SET_PDEATHSIG)
@@ -39,11 +42,29 @@ fn a_sigkilled_server_leaves_no_worker_behind() {
     let site = Site::new().file("app.py", SLEEPY_APP);
     let mut server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "2"]);
     let pids = worker_pids(&server, 2);
+    let dir = pools_dir(server.pid()).expect("a pools directory");
     signal(server.pid(), libc::SIGKILL);
     wait_for("the server to exit", || !server.is_running());
     for pid in pids {
         wait_for("the worker to be gone", || !alive(pid));
     }
+    // Its directory outlives it, until the next server with pools starts.
+    assert!(dir.exists());
+    let _next = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "1"]);
+    assert!(
+        !dir.exists(),
+        "a dead server's pools directory was not removed"
+    );
+}
+
+/// The temp directory (worker source, sockets) of the server with this pid.
+fn pools_dir(pid: u32) -> Option<std::path::PathBuf> {
+    let prefix = format!("cgilab-pools-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .ok()?
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
 }
 
 /// Hundreds of requests and a dozen worker deaths: no zombie, no descriptor growth.
