@@ -26,7 +26,7 @@ use super::PoolEvent;
 use super::{reap, retire};
 
 // Kept reachable here, where readers of the pool first look for them.
-pub use super::boot::{BOOT_TIMEOUT, PoolRun, START_ATTEMPTS};
+pub use super::boot::{BOOT_TIMEOUT, PoolRun};
 
 /// How often the loop looks at its workers when no event comes.
 const TICK: Duration = Duration::from_millis(50);

@@ -87,7 +87,7 @@ impl PoolRun {
     pub fn may_start(&self, state: &State) -> bool {
         match state.status {
             Status::Failed(_) | Status::Stopped => false,
-            Status::Backoff => !self.backoff_until.is_some_and(|t| Instant::now() < t),
+            Status::Backoff => self.backoff_until.is_none_or(|t| Instant::now() >= t),
             _ => true,
         }
     }
