@@ -5,14 +5,19 @@
 //!   process group, a clean signal state, death with the server;
 //! - [`state`] is what request threads and the supervisor share: workers, the idle
 //!   ones, and the first-come-first-served line of requests waiting for one;
-//! - [`arbiter`] is the supervisor's loop (after gunicorn's arbiter);
+//! - [`arbiter`] is the supervisor's loop (after gunicorn's arbiter), whose steps are
+//!   [`boot`] (starting workers, back-off, FAILED), [`reap`] (reaping, killing,
+//!   stopping) and [`retire`] (reload, resize, graceful retirement);
 //! - [`host`] answers one HTTP request with a leased worker;
 //! - `wsgi_worker.py` is the worker cgilab ships for WSGI apps, written to be read.
 //!
 //! [`Pools::start`] starts them all; [`PoolEvent`]s (from signals) steer them.
 
 pub mod arbiter;
+pub mod boot;
 pub mod host;
+pub mod reap;
+pub mod retire;
 pub mod spawn;
 pub mod state;
 
