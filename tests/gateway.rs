@@ -191,7 +191,16 @@ fn gateway_responses_carry_server_timing_and_head_has_no_body() {
 fn index_page_shows_twins_side_by_side_with_latency() {
     let addr = serve(Apps::builtin(), 30.0);
     get(addr, "GET", "/app/hello", "");
-    let page = String::from_utf8(get(addr, "GET", "/", "").body).unwrap();
+    // The latency is recorded once the response is written, so the client may ask for
+    // the page a moment before it is there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let page = loop {
+        let page = String::from_utf8(get(addr, "GET", "/", "").body).unwrap();
+        if page.contains(" ms</td>") || std::time::Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert!(page.contains("<a href=\"/app/hello\">hello</a>"), "{page}");
     assert!(
         page.contains("<a href=\"/cgi-bin/hello.sh\">hello.sh</a>"),
