@@ -80,7 +80,11 @@ pub fn murder(run: &PoolRun, timeout: Duration) {
     let mut state = run.shared.lock();
     let mut killed = Vec::new();
     for w in &mut state.workers {
+        let mut quiet = false;
         let reason = if let Some(reason) = w.kill.take() {
+            // A probe that failed because the worker already exited: its exit line says
+            // more (the reaping logs it), so the kill is not worth a line of its own.
+            quiet = reason.starts_with("not ready") && exited(w.pid);
             Some(reason)
         } else if w.busy_since.is_some_and(|t| t.elapsed() > late) {
             Some(format!("busy for more than {} s", late.as_secs()))
@@ -93,10 +97,12 @@ pub fn murder(run: &PoolRun, timeout: Duration) {
         };
         if let Some(reason) = reason {
             spawn::signal_group(w.pid, libc::SIGKILL);
-            eprintln!(
-                "pool {}: worker {} killed: {reason}",
-                run.shared.name, w.pid
-            );
+            if !quiet {
+                eprintln!(
+                    "pool {}: worker {} killed: {reason}",
+                    run.shared.name, w.pid
+                );
+            }
             w.phase = Phase::Stopping;
             w.busy_since = None;
             // Killed: nothing more to wait for but the reaping.
@@ -164,5 +170,19 @@ fn describe(status: ExitStatus) -> String {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
         _ => "ended".to_string(),
+    }
+}
+
+/// True when `pid` has exited and waits to be reaped (a zombie, state `Z` in
+/// /proc/PID/stat), or is gone.
+fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold any
+        // byte, so it is read after the last `)`.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
     }
 }
