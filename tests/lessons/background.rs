@@ -17,10 +17,7 @@ impl Spares {
         Spares(
             SPARE_PORTS
                 .iter()
-                .map(|p| {
-                    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                    (p.to_string(), l.local_addr().unwrap().port().to_string())
-                })
+                .map(|p| (p.to_string(), spare_port().to_string()))
                 .collect(),
         )
     }
@@ -41,6 +38,23 @@ impl Spares {
             line = replace_number(&line, real, page);
         }
         line
+    }
+}
+
+/// A free port below the kernel's ephemeral range (32768 and up on Linux): servers the
+/// pages start bind port 0 and get an ephemeral one, so a spare port can never be handed
+/// to them as well, as one picked by binding port 0 and letting go could be. Each call
+/// takes the next port, and each test binary starts at its own place.
+fn spare_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 1_000) as u16 * 10;
+    loop {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % 10_000;
+        let port = 20_000 + (base - 20_000 + offset) % 10_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
 }
 
