@@ -158,8 +158,8 @@ pub struct Lease {
 impl State {
     /// Takes the idle worker to serve the next request: the most recently idle one that is
     /// not being replaced (its code and data are still in the CPU caches, and the others
-    /// sleep on: at one connection, round robin over two workers cost 10% of the req/s on
-    /// the Flask hello). A worker past --max-requests serves only when no other worker is
+    /// sleep on: at one connection, taking turns over two workers made the Flask hello
+    /// slower than one worker alone; BENCHMARKS.md, "Worker pools"). A worker past --max-requests serves only when no other worker is
     /// idle (then the one that has overshot least): its successor is started first, so no
     /// request waits on a boot, and gunicorn's "serve N, then exit" holds whenever the
     /// pool has another worker to spare.
