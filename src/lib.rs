@@ -51,5 +51,6 @@ pub mod lessons;
 pub mod measure;
 pub mod pool;
 pub mod process;
+pub mod relay;
 pub mod request;
 pub mod server;

@@ -212,3 +212,75 @@ fn index_page_shows_twins_side_by_side_with_latency() {
         "no external assets"
     );
 }
+
+/// Sends one request on a raw connection and reads until the server closes it.
+fn raw(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut all = Vec::new();
+    let _ = s.read_to_end(&mut all);
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+/// The app's own Content-Length is the response's one framing: never a second length,
+/// never a length beside chunked.
+#[test]
+fn an_apps_own_content_length_is_the_only_framing() {
+    let apps = Apps::empty()
+        .with("sized", |_: AppRequest<'_>| {
+            AppResponse::text(200, "sized\n").with_header("Content-Length", "6")
+        })
+        .with("streamed", |_: AppRequest<'_>| AppResponse {
+            status: 200,
+            headers: vec![("Content-Length".into(), "4".into())],
+            body: cgilab::gateway::AppBody::Stream(Box::new(
+                vec![b"ab".to_vec(), b"cd".to_vec()].into_iter(),
+            )),
+        });
+    let addr = serve(apps, 30.0);
+    for path in ["/app/sized", "/app/streamed"] {
+        let text = raw(
+            addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        let head = text.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+        assert_eq!(head.matches("content-length:").count(), 1, "{text}");
+        assert!(!head.contains("transfer-encoding"), "{text}");
+    }
+}
+
+/// A whole body that does not match the app's declared length: the declared length is
+/// kept, nothing past it is sent, and a short body is a cut connection.
+#[test]
+fn an_app_that_lies_about_its_length_never_looks_complete_longer() {
+    let apps = Apps::empty()
+        .with("long", |_: AppRequest<'_>| {
+            AppResponse::text(200, "0123456789").with_header("Content-Length", "4")
+        })
+        .with("short", |_: AppRequest<'_>| {
+            AppResponse::text(200, "0123").with_header("Content-Length", "10")
+        });
+    let addr = serve(apps, 30.0);
+    let long = raw(addr, "GET /app/long HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(long.contains("Content-Length: 4\r\n"), "{long}");
+    assert!(long.ends_with("\r\n\r\n0123"), "{long}");
+    let short = raw(addr, "GET /app/short HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(short.contains("Content-Length: 10\r\n"), "{short}");
+    assert!(short.ends_with("\r\n\r\n0123"), "{short}");
+}
+
+/// A header value with CR LF from an in-process app is a 502, as from a script.
+#[test]
+fn an_apps_header_with_cr_lf_is_a_502() {
+    let apps = Apps::empty().with("split", |_: AppRequest<'_>| {
+        AppResponse::text(200, "x").with_header("X-Safe", "a\r\nX-Injected: yes")
+    });
+    let addr = serve(apps, 30.0);
+    let text = raw(
+        addr,
+        "GET /app/split HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(text.starts_with("HTTP/1.1 502"), "{text}");
+    assert!(!text.contains("X-Injected"), "{text}");
+}

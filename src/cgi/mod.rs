@@ -38,14 +38,15 @@ use std::time::{Duration, Instant};
 use tiny_http::Request;
 
 use crate::http::body::Body;
-use crate::http::response::{self, BodyWriter, Framing};
+use crate::http::response;
 use crate::measure::timing::Timing;
 use crate::process::child::{self, Ended, Running};
 use crate::process::pipes::{Output, Pipes};
 use crate::process::slots::Slot;
+use crate::relay::{self, Done, Reply, Settled, Source};
 use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
-use crate::request::error::RequestError;
+use crate::request::error::{Origin, RequestError};
 use crate::request::outcome::{Failed, Outcome, Sent};
 use script::Script;
 
@@ -129,43 +130,54 @@ pub fn run(job: Job<'_>, request: Request, slot: Slot, timing: &mut Timing) -> O
     };
     head.headers.push(timing.header());
 
-    // Step 5: stream the body as the script writes it (not at all for HEAD: the script
-    // gets SIGPIPE when it writes), with its own Content-Length if it gave one.
-    let head_only = *request.method() == tiny_http::Method::Head;
-    let framing = head.content_length.map_or(Framing::Stream, Framing::Length);
+    // Steps 5 and 6: the relay streams the body as the script writes it (not at all for
+    // HEAD: the script gets SIGPIPE when it writes) and ends the response as the script
+    // ended: reaped, its exit status decides whether the response is whole.
     let closer = request.connection_closer();
-    let mut out = response::start(request, head.status, &head.headers, framing, false);
-    let mut error = if head_only {
-        None
-    } else {
-        let _watch = closer.map(|c| watchdog::watch(run.deadline, c));
-        stream_body(
-            &mut run,
-            &block[body_start..],
-            &mut out,
-            head.content_length,
-        )
+    let _watch = closer.map(|c| watchdog::watch(run.deadline, c));
+    let reply = Reply {
+        head,
+        first: block[body_start..].to_vec(),
+        whole: false,
     };
+    Outcome::Sent(relay::relay(request, reply, &mut run))
+}
 
-    // Step 6: reap; how the script ended decides how the response ends.
-    let ended = run.reap();
-    if error.is_none() && !head_only {
-        error = run.failure(ended);
+impl Source for Run<'_> {
+    fn origin(&self) -> Origin {
+        Origin::Cgi(self.name.to_string())
     }
-    let bytes = if error.is_some() {
-        out.abort()
-    } else {
-        out.finish().unwrap_or_else(|_| {
-            error = Some(client_gone());
-            0
-        })
-    };
-    Outcome::Sent(Sent {
-        status: head.status,
-        bytes,
-        error,
-        exit: child::describe_failure(ended),
-    })
+
+    fn next(&mut self) -> Result<Option<&[u8]>, RequestError> {
+        match self.pipes.read_stdout(&mut self.buf, self.deadline) {
+            Output::Data(n) => Ok(Some(&self.buf[..n])),
+            Output::Eof => Ok(None),
+            Output::Timeout => Err(self.timed_out()),
+        }
+    }
+
+    fn settle(&mut self, done: Done) -> Settled {
+        if done == Done::Abandoned {
+            self.process.kill_group();
+        }
+        let ended = self.reap();
+        Settled {
+            error: match done {
+                Done::Ended => self.failure(ended),
+                Done::Unwanted | Done::Abandoned => None,
+            },
+            exit: child::describe_failure(ended),
+        }
+    }
+
+    fn client_gone(&mut self) -> RequestError {
+        self.process.kill_group();
+        // Past the deadline the watchdog cut the connection: that is the timeout.
+        if Instant::now() >= self.deadline {
+            return self.timeout_error();
+        }
+        relay::client_gone()
+    }
 }
 
 /// Steps 1 and 2: spawns the script with its command line, environment and pipes.
@@ -207,61 +219,6 @@ fn read_header_block(run: &mut Run<'_>) -> Result<(Vec<u8>, (usize, usize)), Req
     Err(run.bad_output(why))
 }
 
-/// Step 5: sends `first` and then whatever the script writes, until it closes stdout
-/// (or exits, and what it left behind had its grace). Returns what cut the body short, if
-/// anything: the client gone, the timeout, or a body that does not match the script's
-/// `Content-Length`; each kills the script's process group.
-fn stream_body(
-    run: &mut Run<'_>,
-    first: &[u8],
-    out: &mut BodyWriter,
-    length: Option<u64>,
-) -> Option<RequestError> {
-    let mut sent = 0u64;
-    let mut send = |run: &mut Run<'_>, data: &[u8]| -> Option<RequestError> {
-        sent += data.len() as u64;
-        if length.is_some_and(|n| sent > n) {
-            let n = length.unwrap_or_default();
-            return Some(run.cut(format!("body longer than its Content-Length {n}")));
-        }
-        if out.write(data).is_err() {
-            run.process.kill_group();
-            // Past the deadline the watchdog cut the connection: that is the timeout.
-            if Instant::now() >= run.deadline {
-                return Some(run.timeout_error());
-            }
-            return Some(client_gone());
-        }
-        None
-    };
-    if let Some(e) = send(run, first) {
-        return Some(e);
-    }
-    // The buffer is taken out of `run` for the loop, so `send` can borrow `run` whole.
-    let mut buf = std::mem::take(&mut run.buf);
-    let ended = loop {
-        match run.pipes.read_stdout(&mut buf, run.deadline) {
-            Output::Data(n) => {
-                if let Some(e) = send(run, &buf[..n]) {
-                    break Some(e);
-                }
-            }
-            Output::Eof => break None,
-            Output::Timeout => break Some(run.timed_out()),
-        }
-    };
-    run.buf = buf;
-    if ended.is_some() {
-        return ended;
-    }
-    match length {
-        Some(n) if sent < n => Some(run.cut(format!(
-            "body of {sent} bytes is shorter than its Content-Length {n}"
-        ))),
-        _ => None,
-    }
-}
-
 /// §5: an nph script's output goes to the client as it is. Nothing is sent before the
 /// script writes something, so a silent script still gets a proper 502 or 504.
 fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
@@ -279,14 +236,28 @@ fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
     let status = nph_status(&first);
     let closer = request.connection_closer();
     let mut out = response::raw(request);
-    let mut error = {
-        let _watch = closer.map(|c| watchdog::watch(run.deadline, c));
-        stream_body(&mut run, &first, &mut out, None)
-    };
-    let ended = run.reap();
-    if error.is_none() {
-        error = run.failure(ended);
+    let _watch = closer.map(|c| watchdog::watch(run.deadline, c));
+    let mut error = out.write(&first).is_err().then(|| run.client_gone());
+    while error.is_none() {
+        let wrote = match run.next() {
+            Ok(Some(piece)) => out.write(piece).is_ok(),
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        if !wrote {
+            error = Some(run.client_gone());
+        }
     }
+    let done = if error.is_some() {
+        Done::Abandoned
+    } else {
+        Done::Ended
+    };
+    let settled = run.settle(done);
+    let error = error.or(settled.error);
     let bytes = out.sent;
     if error.is_some() {
         out.abort();
@@ -295,7 +266,7 @@ fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
         status,
         bytes,
         error,
-        exit: child::describe_failure(ended),
+        exit: settled.exit,
     })
 }
 
@@ -319,18 +290,8 @@ impl Run<'_> {
         }
         self.process.finish(grace);
         RequestError::BadOutput {
-            script: self.name.to_string(),
+            origin: self.origin(),
             why,
-        }
-    }
-
-    /// Output that breaks its own framing after the response started: the script is
-    /// killed and the connection will be cut.
-    fn cut(&mut self, why: String) -> RequestError {
-        self.process.kill_group();
-        RequestError::BadOutput {
-            script: self.name.to_string(),
-            why: format!("{why}; connection cut"),
         }
     }
 
@@ -340,7 +301,7 @@ impl Run<'_> {
             Ended::Exited(status) if status.success() => None,
             Ended::Killed => Some(self.timeout_error()),
             Ended::Exited(_) => Some(RequestError::BadOutput {
-                script: self.name.to_string(),
+                origin: self.origin(),
                 why: format!(
                     "ended with {} after its body started; connection cut",
                     child::describe(ended)
@@ -375,13 +336,6 @@ fn nph_status(first: &[u8]) -> u16 {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
-}
-
-fn client_gone() -> RequestError {
-    RequestError::Io {
-        context: "client went away mid-response; script killed",
-        cause: io::ErrorKind::BrokenPipe.into(),
-    }
 }
 
 #[cfg(test)]

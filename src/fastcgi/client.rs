@@ -3,14 +3,24 @@
 //! request is busy, which is what lets the server know whom to kill when it hangs.
 //!
 //! A request is BEGIN_REQUEST, PARAMS (the environ) ending with an empty PARAMS, STDIN
-//! (the body, already read in full by the server) ending with an empty STDIN, all in as
-//! few writes as possible. The answer is read record by record with [`Connection::next`]:
-//! STDOUT and STDERR pieces as they arrive, then END_REQUEST. Every read has a deadline.
+//! (the body, already read in full by the server) ending with an empty STDIN, in as few
+//! writes as possible. The answer is read record by record with [`Connection::next`]:
+//! STDOUT and STDERR pieces as they arrive, then END_REQUEST. Every wait has a deadline.
+//!
+//! Full duplex, as nginx does it: what the socket does not take of the body at once is
+//! written while the answer is read, in one `poll` loop, so an app that answers while it
+//! reads (a streaming echo of a large upload) never deadlocks against us. An app may end
+//! the request before it has read all of STDIN; the connection is then not reused.
+//!
+//! Anything after END_REQUEST, or a record for another request id, is a protocol error:
+//! the connection is out of step and must not carry another request.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
+
+use crate::process::poll;
 
 use super::record::{
     self, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, RecordError, RecordType,
@@ -49,6 +59,27 @@ pub enum ClientError {
     /// More STDERR than [`MAX_STDERR`].
     Oversized(&'static str),
     Io(io::Error),
+}
+
+/// What [`Connection::next_stdout`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stdout<'a> {
+    Data(&'a [u8]),
+    /// END_REQUEST, with the application's exit status.
+    End {
+        app_status: u32,
+    },
+}
+
+/// What an idle connection holds, seen without waiting.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Idle {
+    /// Nothing: ready for a request.
+    Quiet,
+    /// The worker closed it (a program that ignores `FCGI_KEEP_CONN`, or one that died).
+    Closed,
+    /// Bytes nobody asked for: the worker is out of step.
+    Junk,
 }
 
 impl fmt::Display for ClientError {
@@ -91,10 +122,18 @@ pub struct Connection {
     start: usize,
     end: usize,
     stderr_seen: usize,
+    /// Bytes of the answer to the current request received so far.
+    received: usize,
+    /// The rest of the body, not yet made into STDIN records.
+    stdin: Option<Box<dyn Read + Send>>,
+    /// Records to write: `out[written..]` is still to go.
+    out: Vec<u8>,
+    written: usize,
+    /// The app stopped reading before the whole request went out.
+    cut_short: bool,
     /// Buffers for building requests, kept between requests so that a small request
     /// allocates nothing.
     pairs: Vec<u8>,
-    out: Vec<u8>,
     chunk: Vec<u8>,
 }
 
@@ -102,22 +141,31 @@ const BUF_LEN: usize = HEADER_LEN + MAX_CONTENT + 255 + 1;
 
 impl Connection {
     pub fn new(stream: UnixStream) -> Connection {
+        // Non-blocking: one `poll` waits for whichever of reading and writing can go on.
+        let _ = stream.set_nonblocking(true);
         Connection {
             stream,
             buf: vec![0u8; BUF_LEN].into_boxed_slice(),
             start: 0,
             end: 0,
             stderr_seen: 0,
-            pairs: Vec::new(),
+            received: 0,
+            stdin: None,
             out: Vec::new(),
+            written: 0,
+            cut_short: false,
+            pairs: Vec::new(),
             chunk: Vec::new(),
         }
     }
 
-    /// True if the other side has closed the connection (or it has failed), seen without
-    /// waiting: how an idle worker that died is told from one that is just quiet.
-    pub fn peer_closed(&self) -> bool {
+    /// What an idle connection holds, seen without waiting: how an idle worker that
+    /// closed or died, or one that wrote out of turn, is told from one that is just quiet.
+    pub fn idle(&self) -> Idle {
         use std::os::fd::AsRawFd;
+        if self.start < self.end {
+            return Idle::Junk;
+        }
         let mut byte = 0u8;
         // SAFETY: a one-byte peek into a local buffer.
         let n = unsafe {
@@ -129,58 +177,111 @@ impl Connection {
             )
         };
         match n {
-            0 => true,
-            n if n > 0 => false,
-            _ => io::Error::last_os_error().kind() != io::ErrorKind::WouldBlock,
+            0 => Idle::Closed,
+            n if n > 0 => Idle::Junk,
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+            _ => Idle::Closed,
         }
     }
 
-    /// Sends a whole request: BEGIN_REQUEST (responder, keep the connection), the params,
-    /// and `stdin_len` bytes of `stdin` (the body).
+    /// True when nothing of the answer to the current request has arrived yet.
+    pub fn unanswered(&self) -> bool {
+        self.received == 0
+    }
+
+    /// True when the connection can carry another request: the whole request went out
+    /// and nothing is left over from the answer.
+    pub fn reusable(&self) -> bool {
+        !self.cut_short
+            && self.stdin.is_none()
+            && self.written == self.out.len()
+            && self.start == self.end
+    }
+
+    /// Starts a request: BEGIN_REQUEST (responder, keep the connection), the params, and
+    /// the body as STDIN. What the socket takes at once is written now (all of a small
+    /// request, in one write); the rest goes out while [`Connection::next`] reads.
     pub fn send_request<'p>(
         &mut self,
         params: impl IntoIterator<Item = (&'p [u8], &'p [u8])>,
-        stdin: &mut dyn Read,
+        stdin: Box<dyn Read + Send>,
         deadline: Instant,
     ) -> Result<(), ClientError> {
         self.stderr_seen = 0;
+        self.received = 0;
+        self.cut_short = false;
         let mut pairs = std::mem::take(&mut self.pairs);
-        let mut out = std::mem::take(&mut self.out);
-        let mut chunk = std::mem::take(&mut self.chunk);
         pairs.clear();
-        out.clear();
         for (name, value) in params {
             record::push_pair(&mut pairs, name, value);
         }
+        self.out.clear();
+        self.written = 0;
         record::push_begin_request(
-            &mut out,
+            &mut self.out,
             REQUEST_ID,
             record::ROLE_RESPONDER,
             record::FLAG_KEEP_CONN,
         );
-        record::push_stream(&mut out, RecordType::Params, REQUEST_ID, &pairs);
-        record::push_end_of_stream(&mut out, RecordType::Params, REQUEST_ID);
-        // The body: small ones go in the same write as the params.
-        let result = (|| {
-            if chunk.len() < MAX_CONTENT {
-                chunk.resize(MAX_CONTENT, 0);
+        record::push_stream(&mut self.out, RecordType::Params, REQUEST_ID, &pairs);
+        record::push_end_of_stream(&mut self.out, RecordType::Params, REQUEST_ID);
+        self.pairs = pairs;
+        self.stdin = Some(stdin);
+        self.stage_stdin()?;
+        self.write_some()?;
+        remaining(deadline).map(|_| ())
+    }
+
+    /// Makes the next pieces of the body into STDIN records behind what is still to be
+    /// written (at most four records ahead), and the empty STDIN that ends it.
+    fn stage_stdin(&mut self) -> Result<(), ClientError> {
+        let Some(stdin) = &mut self.stdin else {
+            return Ok(());
+        };
+        if self.written == self.out.len() {
+            self.out.clear();
+            self.written = 0;
+        }
+        if self.chunk.len() < MAX_CONTENT {
+            self.chunk.resize(MAX_CONTENT, 0);
+        }
+        while self.out.len() - self.written < 4 * MAX_CONTENT {
+            let n = stdin.read(&mut self.chunk).map_err(ClientError::Io)?;
+            if n == 0 {
+                record::push_end_of_stream(&mut self.out, RecordType::Stdin, REQUEST_ID);
+                self.stdin = None;
+                break;
             }
-            loop {
-                let n = stdin.read(&mut chunk).map_err(ClientError::Io)?;
-                if n == 0 {
-                    break;
+            record::push_record(
+                &mut self.out,
+                RecordType::Stdin,
+                REQUEST_ID,
+                &self.chunk[..n],
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes what the socket takes now. An app that has stopped reading (it closed its
+    /// side, or ended the request early) gets no more; the answer is still read.
+    fn write_some(&mut self) -> Result<(), ClientError> {
+        while self.written < self.out.len() {
+            match self.stream.write(&self.out[self.written..]) {
+                Ok(n) => {
+                    self.written += n;
+                    self.stage_stdin()?;
                 }
-                record::push_record(&mut out, RecordType::Stdin, REQUEST_ID, &chunk[..n]);
-                if out.len() >= 4 * MAX_CONTENT {
-                    self.write_all(&out, deadline)?;
-                    out.clear();
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(e)),
             }
-            record::push_end_of_stream(&mut out, RecordType::Stdin, REQUEST_ID);
-            self.write_all(&out, deadline)
-        })();
-        (self.pairs, self.out, self.chunk) = (pairs, out, chunk);
-        result
+        }
+        Ok(())
+    }
+
+    /// True while part of the request is still to be written.
+    fn sending(&self) -> bool {
+        self.written < self.out.len()
     }
 
     /// Reads the next piece of the answer.
@@ -191,6 +292,53 @@ impl Connection {
                 return self.take_event();
             }
             self.skip_record();
+        }
+    }
+
+    /// The next piece of STDOUT, or the end of the request; STDERR pieces on the way go
+    /// to `stderr`.
+    pub fn next_stdout(
+        &mut self,
+        deadline: Instant,
+        stderr: &mut dyn FnMut(&[u8]),
+    ) -> Result<Stdout<'_>, ClientError> {
+        Ok(match self.wait_stdout(deadline, stderr)? {
+            Some(app_status) => Stdout::End { app_status },
+            None => Stdout::Data(self.take_stdout()),
+        })
+    }
+
+    /// Reads until a STDOUT record with data is next ([`Connection::take_stdout`] takes
+    /// it: `None`) or END_REQUEST has come (its app status); STDERR pieces on the way go
+    /// to `stderr`. Two steps, so a caller can handle an error while it holds no piece.
+    pub fn wait_stdout(
+        &mut self,
+        deadline: Instant,
+        stderr: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<u32>, ClientError> {
+        loop {
+            self.fill_record(deadline)?;
+            let header = self.header()?;
+            if self.at_end_of_stream() {
+                self.skip_record();
+                continue;
+            }
+            if header.kind == RecordType::Stdout && header.request_id == REQUEST_ID {
+                return Ok(None);
+            }
+            match self.take_event()? {
+                Event::Stderr(data) => stderr(data),
+                Event::End { app_status, .. } => return Ok(Some(app_status)),
+                Event::Stdout(_) => unreachable!("left for take_stdout above"),
+            }
+        }
+    }
+
+    /// The STDOUT record [`Connection::wait_stdout`] found.
+    pub fn take_stdout(&mut self) -> &[u8] {
+        match self.take_event() {
+            Ok(Event::Stdout(data)) => data,
+            _ => &[],
         }
     }
 
@@ -261,6 +409,14 @@ impl Connection {
             }
             RecordType::EndRequest => {
                 let (app_status, protocol_status) = record::decode_end_request(&self.buf[body])?;
+                // Nothing may follow the end in the same answer: a second response, or a
+                // record out of turn, would be taken for the next client's.
+                if self.start < self.end {
+                    return Err(ClientError::Unexpected(format!(
+                        "{} bytes after END_REQUEST",
+                        self.end - self.start
+                    )));
+                }
                 Ok(Event::End {
                     app_status,
                     protocol_status,
@@ -282,14 +438,15 @@ impl Connection {
         for name in names {
             record::push_pair(&mut pairs, name.as_bytes(), b"");
         }
-        let mut out = Vec::new();
+        self.out.clear();
+        self.written = 0;
         record::push_record(
-            &mut out,
+            &mut self.out,
             RecordType::GetValues,
             record::MANAGEMENT_ID,
             &pairs,
         );
-        self.write_all(&out, deadline)?;
+        self.flush(deadline)?;
         self.fill_record(deadline)?;
         let header = self.header()?;
         let content = self.start + HEADER_LEN;
@@ -330,24 +487,63 @@ impl Connection {
             self.start = 0;
         }
         while self.end - self.start < n {
-            self.stream
-                .set_read_timeout(Some(remaining(deadline)?))
-                .map_err(ClientError::Io)?;
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Err(ClientError::Closed),
-                Ok(k) => self.end += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Ok(k) => {
+                    self.end += k;
+                    self.received += k;
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(io_error(e)),
             }
+            if self.sending() {
+                match self.write_some() {
+                    Ok(()) => {}
+                    // It stopped reading: the rest of the body is not wanted, the answer is.
+                    Err(ClientError::Closed) => self.stop_sending(),
+                    Err(e) => return Err(e),
+                }
+            }
+            self.wait(libc::POLLIN, deadline)?;
         }
         Ok(())
     }
 
-    fn write_all(&mut self, bytes: &[u8], deadline: Instant) -> Result<(), ClientError> {
-        self.stream
-            .set_write_timeout(Some(remaining(deadline)?))
-            .map_err(ClientError::Io)?;
-        self.stream.write_all(bytes).map_err(io_error)
+    /// Gives up on the rest of the request; the connection will not be reused.
+    fn stop_sending(&mut self) {
+        self.stdin = None;
+        self.out.clear();
+        self.written = 0;
+        self.cut_short = true;
+    }
+
+    /// Waits until the socket can be read (`events`), or written while the request is
+    /// still going out, or the deadline passes.
+    fn wait(&mut self, events: libc::c_short, deadline: Instant) -> Result<(), ClientError> {
+        use std::os::fd::AsRawFd;
+        let events = if self.sending() {
+            events | libc::POLLOUT
+        } else {
+            events
+        };
+        let mut fds = [poll::want(self.stream.as_raw_fd(), events)];
+        if poll::poll(&mut fds, Some(remaining(deadline)?)) == 0 {
+            remaining(deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything staged (a management record), waiting as needed.
+    fn flush(&mut self, deadline: Instant) -> Result<(), ClientError> {
+        while self.sending() {
+            self.write_some()?;
+            if self.sending() {
+                self.wait(0, deadline)?;
+            }
+        }
+        Ok(())
     }
 }
 

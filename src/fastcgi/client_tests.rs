@@ -38,7 +38,8 @@ fn a_request_is_begin_params_and_stdin_each_ended_by_an_empty_record() {
     end_request(&mut answer, 0);
     let (mut conn, handle) = app(answer);
     let params = [(&b"REQUEST_METHOD"[..], &b"POST"[..])];
-    conn.send_request(params, &mut &b"hi"[..], soon()).unwrap();
+    conn.send_request(params, Box::new(&b"hi"[..]), soon())
+        .unwrap();
     assert!(matches!(
         conn.next(soon()).unwrap(),
         Event::End { app_status: 0, .. }
@@ -69,7 +70,8 @@ fn stdout_and_stderr_arrive_in_order_then_end_request() {
     record::push_end_of_stream(&mut answer, RecordType::Stdout, 1);
     end_request(&mut answer, 3);
     let (mut conn, _h) = app(answer);
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     assert_eq!(
         conn.next(soon()).unwrap(),
         Event::Stdout(b"Content-Type: text/plain\r\n\r\n")
@@ -98,7 +100,8 @@ fn next_buffered_returns_only_what_has_arrived() {
     end_request(&mut answer, 0);
     // Everything but the last byte of END_REQUEST.
     let (mut conn, h) = app(answer[..answer.len() - 1].to_vec());
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     h.join().unwrap();
     assert!(matches!(conn.next(soon()), Ok(Event::Stdout(_))));
     assert!(
@@ -112,7 +115,8 @@ fn a_close_before_end_request_is_closed() {
     let mut answer = Vec::new();
     record::push_stream(&mut answer, RecordType::Stdout, 1, b"Status: 200\r\n");
     let (mut conn, h) = app(answer);
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     assert!(matches!(conn.next(soon()).unwrap(), Event::Stdout(_)));
     h.join().unwrap();
     assert!(matches!(conn.next(soon()), Err(ClientError::Closed)));
@@ -121,7 +125,8 @@ fn a_close_before_end_request_is_closed() {
 #[test]
 fn a_record_cut_short_is_closed() {
     let (mut conn, h) = app(vec![1, 6, 0, 1, 0, 100, 0, 0, b'x']);
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     h.join().unwrap();
     assert!(matches!(conn.next(soon()), Err(ClientError::Closed)));
 }
@@ -129,7 +134,8 @@ fn a_record_cut_short_is_closed() {
 #[test]
 fn garbage_is_a_record_error() {
     let (mut conn, _h) = app(b"HTTP/1.1 200 OK\r\n\r\n".to_vec());
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     assert!(matches!(
         conn.next(soon()),
         Err(ClientError::Record(RecordError::BadVersion(b'H')))
@@ -141,7 +147,8 @@ fn another_request_id_is_unexpected() {
     let mut answer = Vec::new();
     record::push_stream(&mut answer, RecordType::Stdout, 2, b"x");
     let (mut conn, _h) = app(answer);
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     assert!(matches!(conn.next(soon()), Err(ClientError::Unexpected(_))));
 }
 
@@ -160,7 +167,8 @@ fn too_much_stderr_is_oversized() {
         }
     });
     let mut conn = Connection::new(ours);
-    conn.send_request([], &mut io::empty(), soon()).unwrap();
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
     let err = loop {
         match conn.next(soon()) {
             Ok(Event::Stderr(_)) => continue,
@@ -214,14 +222,25 @@ fn get_values_reads_the_result_or_unknown_type() {
 fn a_large_body_goes_as_many_stdin_records() {
     let (ours, mut theirs) = UnixStream::pair().unwrap();
     let h = thread::spawn(move || {
+        // Reads the whole request (to the empty STDIN), then answers.
         let mut all = Vec::new();
-        theirs.read_to_end(&mut all).unwrap();
+        let mut buf = [0u8; 8192];
+        while !ends_with_empty_stdin(&all) {
+            let n = theirs.read(&mut buf).unwrap();
+            assert!(n > 0, "the request ended early");
+            all.extend_from_slice(&buf[..n]);
+        }
+        let mut answer = Vec::new();
+        end_request(&mut answer, 0);
+        theirs.write_all(&answer).unwrap();
         all
     });
     let body = vec![b'z'; 300_000];
     let mut conn = Connection::new(ours);
-    conn.send_request([], &mut &body[..], soon()).unwrap();
-    drop(conn);
+    conn.send_request([], Box::new(io::Cursor::new(body.clone())), soon())
+        .unwrap();
+    // Most of the body goes out while the answer is awaited.
+    assert!(matches!(conn.next(soon()).unwrap(), Event::End { .. }));
     let sent = h.join().unwrap();
     // Walk the records and put the STDIN stream back together.
     let (mut at, mut stdin, mut ended) = (0, Vec::new(), false);
@@ -238,4 +257,93 @@ fn a_large_body_goes_as_many_stdin_records() {
     }
     assert!(ended);
     assert_eq!(stdin, body);
+}
+
+/// True once `sent` ends with the empty STDIN record that ends a request.
+fn ends_with_empty_stdin(sent: &[u8]) -> bool {
+    let mut end = Vec::new();
+    record::push_end_of_stream(&mut end, RecordType::Stdin, 1);
+    sent.ends_with(&end)
+}
+
+/// Full duplex: an app that echoes its STDIN as it reads it, and so answers long before
+/// it has read the whole body, gets the whole body and is read all along. Written before
+/// read, a 10 MB body would fill both socket buffers and stall both sides.
+#[test]
+fn an_app_that_answers_while_it_reads_gets_the_whole_body() {
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let h = thread::spawn(move || echo_app(theirs));
+    let body = vec![b'e'; 10 << 20];
+    let mut conn = Connection::new(ours);
+    conn.send_request([], Box::new(io::Cursor::new(body.clone())), soon())
+        .unwrap();
+    let mut echoed = 0usize;
+    loop {
+        match conn.next(soon()).unwrap() {
+            Event::Stdout(data) => echoed += data.len(),
+            Event::Stderr(_) => {}
+            Event::End { .. } => break,
+        }
+    }
+    assert_eq!(echoed, body.len());
+    assert!(conn.reusable());
+    h.join().unwrap();
+}
+
+/// Echoes every STDIN record back as STDOUT as soon as it has read it.
+fn echo_app(mut theirs: UnixStream) {
+    let mut reader = io::BufReader::new(theirs.try_clone().unwrap());
+    loop {
+        let mut header = [0u8; 8];
+        reader.read_exact(&mut header).unwrap();
+        let h = Header::decode(&header).unwrap();
+        let mut content = vec![0u8; h.content_length as usize + h.padding_length as usize];
+        reader.read_exact(&mut content).unwrap();
+        content.truncate(h.content_length as usize);
+        if h.kind != RecordType::Stdin {
+            continue;
+        }
+        if content.is_empty() {
+            let mut out = Vec::new();
+            record::push_end_of_stream(&mut out, RecordType::Stdout, 1);
+            end_request(&mut out, 0);
+            theirs.write_all(&out).unwrap();
+            return;
+        }
+        let mut out = Vec::new();
+        record::push_record(&mut out, RecordType::Stdout, 1, &content);
+        theirs.write_all(&out).unwrap();
+    }
+}
+
+/// Bytes after END_REQUEST would be taken for the next request's answer.
+#[test]
+fn anything_after_end_request_is_a_protocol_error() {
+    let mut answer = Vec::new();
+    end_request(&mut answer, 0);
+    record::push_stream(
+        &mut answer,
+        RecordType::Stdout,
+        1,
+        b"Status: 200\r\n\r\nlate",
+    );
+    let (mut conn, h) = app(answer);
+    conn.send_request([], Box::new(io::empty()), soon())
+        .unwrap();
+    h.join().unwrap();
+    assert!(matches!(conn.next(soon()), Err(ClientError::Unexpected(_))));
+}
+
+/// An idle connection tells quiet, closed and out of step apart.
+#[test]
+fn an_idle_connection_is_quiet_closed_or_junk() {
+    let (ours, mut theirs) = UnixStream::pair().unwrap();
+    let conn = Connection::new(ours);
+    assert_eq!(conn.idle(), Idle::Quiet);
+    theirs.write_all(b"x").unwrap();
+    assert_eq!(conn.idle(), Idle::Junk);
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let conn = Connection::new(ours);
+    drop(theirs);
+    assert_eq!(conn.idle(), Idle::Closed);
 }

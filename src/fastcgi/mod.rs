@@ -6,4 +6,4 @@
 pub mod client;
 pub mod record;
 
-pub use client::{ClientError, Connection, Event};
+pub use client::{ClientError, Connection, Event, Idle, Stdout};

@@ -13,9 +13,9 @@
 //! What differs from CGI is only who keeps the process alive: the server does, so a call
 //! costs a function call instead of a fork and an exec. The price is isolation. A panic
 //! is caught (that request gets a 500, the next one is served as usual), but an app that
-//! runs too long cannot be stopped: there is no process to kill. cgilab logs the overrun
-//! and stops pulling a streamed body at `--timeout`; this is why pre-fork servers such as
-//! gunicorn keep apps in worker processes that they can kill.
+//! runs too long cannot be stopped: there is no process to kill. cgilab answers a late
+//! answer with 504 and stops pulling a streamed body at `--timeout`; this is why pre-fork
+//! servers such as gunicorn keep apps in worker processes that they can kill.
 
 pub mod apps;
 
@@ -29,11 +29,11 @@ pub mod panics;
 pub use app::{App, AppBody, AppRequest, AppResponse, Apps};
 
 use crate::http::body::Body;
-use crate::http::response::{self, Framing};
 use crate::measure::timing::Timing;
+use crate::relay::{self, Done, Reply, Settled, Source};
 use crate::request::cgi_response;
 use crate::request::environ::Environ;
-use crate::request::error::RequestError;
+use crate::request::error::{Origin, RequestError};
 use crate::request::outcome::{Failed, Sent};
 use panics::{guarded, panicked};
 
@@ -46,7 +46,9 @@ pub struct Call<'a> {
     pub timeout: Duration,
 }
 
-/// Calls the app and sends its response, under the same rules as a script's.
+/// Calls the app and hands its response to the relay, under the same rules as a
+/// script's: its fields checked, its `Content-Length` kept, a panic or the timeout after
+/// the head a cut connection.
 // `Failed` hands the request back to the caller, once per request: moving it is cheaper
 // than boxing it.
 #[allow(clippy::result_large_err)]
@@ -60,73 +62,96 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing) -> Result<Se
     };
     let answer = guarded(|| call.app.call(req));
     timing.call = Some(started.elapsed());
-    let mut answer = match answer {
+    let answer = match answer {
         Ok(answer) => answer,
         Err(payload) => {
             let error = panicked(call.name, payload);
             return Err(Failed { error, request });
         }
     };
-    if let Err(why) = check(&mut answer) {
-        let error = RequestError::BadOutput {
-            script: format!("app {}", call.name),
-            why,
-        };
+    let mut head = match cgi_response::head_of(answer.status, answer.headers) {
+        Ok(head) => head,
+        Err(why) => {
+            let origin = Origin::App(call.name.to_string());
+            let error = RequestError::BadOutput { origin, why };
+            return Err(Failed { error, request });
+        }
+    };
+    // An in-process call cannot be stopped, only found late: then it is a 504, as a
+    // script that ran past the timeout is.
+    if Instant::now() > deadline {
+        let error = timeout(call.name, call.timeout);
         return Err(Failed { error, request });
     }
-    // An in-process call cannot be stopped, only reported.
-    let mut error = (Instant::now() > deadline).then(|| timeout(call.name, call.timeout));
-    answer.headers.push(timing.header());
-    let status = answer.status;
-    let bytes = match answer.body {
+    head.headers.push(timing.header());
+    let mut pull = Pull {
+        name: call.name,
+        pieces: None,
+        piece: Vec::new(),
+        deadline,
+        timeout: call.timeout,
+    };
+    let reply = match answer.body {
+        // A whole body is a declared length, unless the app declared one itself.
         AppBody::Full(bytes) => {
-            response::send(request, status, &answer.headers, &bytes, false).unwrap_or(0)
-        }
-        AppBody::Stream(mut pieces) => {
-            let mut out = response::start(request, status, &answer.headers, Framing::Stream, false);
-            loop {
-                if error.is_none() && Instant::now() > deadline {
-                    error = Some(timeout(call.name, call.timeout));
-                }
-                if error.is_some() {
-                    break;
-                }
-                match guarded(|| pieces.next()) {
-                    Ok(Some(piece)) => {
-                        if out.write(&piece).is_err() {
-                            break;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(payload) => error = Some(panicked(call.name, payload)),
-                }
+            head.content_length = head.content_length.or(Some(bytes.len() as u64));
+            Reply {
+                head,
+                first: bytes,
+                whole: true,
             }
-            match error {
-                Some(_) => out.abort(),
-                None => out.finish().unwrap_or(0),
+        }
+        AppBody::Stream(pieces) => {
+            pull.pieces = Some(pieces);
+            Reply {
+                head,
+                first: Vec::new(),
+                whole: false,
             }
         }
     };
-    Ok(Sent {
-        status,
-        bytes,
-        error,
-        exit: None,
-    })
+    Ok(relay::relay(request, reply, &mut pull))
 }
 
-/// Applies the header rules scripts are held to (RFC 3875 §6, via `cgi_response`).
-fn check(answer: &mut AppResponse) -> Result<(), String> {
-    if !(200..=599).contains(&answer.status) {
-        return Err(format!("status {} is not a final status", answer.status));
+/// A streamed body, pulled a piece at a time until the deadline.
+struct Pull<'a> {
+    name: &'a str,
+    pieces: Option<Box<dyn Iterator<Item = Vec<u8>> + Send>>,
+    piece: Vec<u8>,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+impl Source for Pull<'_> {
+    fn origin(&self) -> Origin {
+        Origin::App(self.name.to_string())
     }
-    for (name, value) in &answer.headers {
-        cgi_response::check_field(name, value)?;
+
+    fn next(&mut self) -> Result<Option<&[u8]>, RequestError> {
+        let Some(pieces) = &mut self.pieces else {
+            return Ok(None);
+        };
+        loop {
+            if Instant::now() > self.deadline {
+                return Err(timeout(self.name, self.timeout));
+            }
+            match guarded(|| pieces.next()) {
+                Ok(Some(piece)) if piece.is_empty() => continue,
+                Ok(Some(piece)) => {
+                    self.piece = piece;
+                    return Ok(Some(&self.piece));
+                }
+                Ok(None) => return Ok(None),
+                Err(payload) => return Err(panicked(self.name, payload)),
+            }
+        }
     }
-    answer
-        .headers
-        .retain(|(name, _)| !cgi_response::is_hop_by_hop(name));
-    Ok(())
+
+    /// The iterator is dropped: what a WSGI server's `close()` is to a generator.
+    fn settle(&mut self, _: Done) -> Settled {
+        self.pieces = None;
+        Settled::default()
+    }
 }
 
 fn timeout(name: &str, limit: Duration) -> RequestError {

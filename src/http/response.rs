@@ -72,6 +72,19 @@ pub fn start(
     framing: Framing,
     close: bool,
 ) -> BodyWriter {
+    start_with_reason(request, status, None, headers, framing, close)
+}
+
+/// [`start`], with the app's own reason phrase (already checked: no control bytes) in
+/// place of the standard one.
+pub fn start_with_reason(
+    request: Request,
+    status: u16,
+    reason_phrase: Option<&str>,
+    headers: &[(String, String)],
+    framing: Framing,
+    close: bool,
+) -> BodyWriter {
     let client = ClientFraming::of(&request);
     let bodyless = client.head_only || status == 204 || status == 304;
     let chunked = framing == Framing::Stream && !client.http10 && !bodyless;
@@ -91,7 +104,9 @@ pub fn start(
     } else {
         "HTTP/1.1"
     };
-    let _ = write!(head, "{version} {status} {}\r\n", reason(status));
+    let _ = write!(head, "{version} {status} ");
+    push_latin1(&mut head, reason_phrase.unwrap_or(reason(status)));
+    head.extend_from_slice(b"\r\n");
     let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if !has("Date") {
         head.extend_from_slice(b"Date: ");

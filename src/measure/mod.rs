@@ -3,5 +3,6 @@
 //! ([`stats`]).
 
 pub mod access_log;
+pub mod app_log;
 pub mod stats;
 pub mod timing;

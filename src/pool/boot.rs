@@ -212,6 +212,7 @@ impl PoolRun {
             kill: None,
             signalled: None,
             conn: Some(Connection::new(spawned.conn)),
+            socket: spawned.socket.into(),
             last_line,
         });
         true

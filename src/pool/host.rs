@@ -11,24 +11,28 @@
 //!    ([`crate::request::cgi_response`]).
 //! 4. Stream the body as STDOUT records arrive; STDERR goes to the log, line by line.
 //! 5. END_REQUEST: the worker is idle again. If anything went wrong on the way (the
-//!    worker closed, sent a malformed record, broke the header rules, ran past the
-//!    timeout) the request gets 502 or 504 and the worker is replaced.
+//!    worker closed, sent a malformed record or something after its END_REQUEST, ran
+//!    past the timeout) the request gets 502 or 504 and the worker is replaced; an app
+//!    that broke the header rules or its own framing costs only its request.
+//!
+//! Steps 4 and 5 are the relay's ([`crate::relay`]), the same as for a script: this
+//! host is its [`Source`] of body pieces.
 
-use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tiny_http::Request;
 
-use crate::fastcgi::{ClientError, Event};
+use crate::fastcgi::{ClientError, Event, Stdout};
 use crate::http::body::Body;
-use crate::http::response::{self, BodyWriter, Framing};
+use crate::measure::app_log::{AppLog, LIMIT_PER_REQUEST};
 use crate::measure::timing::Timing;
+use crate::relay::{self, Done, Reply, Settled, Source};
 use crate::request::cgi_response::{self, CgiResponse, MAX_HEADER_BLOCK};
 use crate::request::environ::Environ;
-use crate::request::error::RequestError;
-use crate::request::outcome::{Failed, Outcome, Sent};
+use crate::request::error::{Origin, RequestError};
+use crate::request::outcome::{Failed, Outcome};
 
 use super::state::{Ending, Lease, Shared, Unavailable};
 
@@ -45,7 +49,7 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
     let name = job.pool.name.as_str();
 
     // Step 1: an idle worker.
-    let mut lease = match job.pool.checkout(Instant::now() + job.timeout) {
+    let lease = match job.pool.checkout(Instant::now() + job.timeout) {
         Ok(lease) => lease,
         Err(why) => {
             let why = match why {
@@ -68,14 +72,16 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
     let mut run = Run {
         name,
         pid,
+        lease,
         deadline: Instant::now() + job.timeout,
         timeout: job.timeout,
         handed: Instant::now(),
-        stderr: Vec::new(),
+        log: AppLog::new(format!("pool {name} pid {pid}"), LIMIT_PER_REQUEST),
         app_status: 0,
+        ended: false,
     };
-    let outcome = serve(&mut run, &mut lease, job, request, timing);
-    run.flush_stderr();
+    let outcome = serve(&mut run, job, request, timing);
+    run.log.finish();
     (outcome, Some(pid))
 }
 
@@ -83,43 +89,66 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
 struct Run<'a> {
     name: &'a str,
     pid: u32,
+    lease: Lease,
     deadline: Instant,
     timeout: Duration,
     /// When the request was handed to the worker.
     handed: Instant,
-    /// An unfinished STDERR line.
-    stderr: Vec<u8>,
+    /// The worker's STDERR records, as the log shows them.
+    log: AppLog,
     /// END_REQUEST's appStatus: the application's exit status (the worker's is 1 when
     /// the app raised).
     app_status: u32,
+    /// END_REQUEST has arrived.
+    ended: bool,
 }
 
-fn serve(
-    run: &mut Run<'_>,
-    lease: &mut Lease,
-    job: Job<'_>,
-    request: Request,
-    timing: &mut Timing,
-) -> Outcome {
-    // Step 2: the request, in as few writes as possible.
-    // Header values that are not UTF-8 go to the worker as the bytes the client sent.
-    let params = job.env.iter_os().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
-    let mut body = job.body.into_reader();
-    if let Err(e) = lease.conn().send_request(params, &mut body, run.deadline) {
-        let error = run.fail(lease, e);
-        return Failed { error, request }.into();
-    }
-    drop(body);
-
+fn serve(run: &mut Run<'_>, job: Job<'_>, request: Request, timing: &mut Timing) -> Outcome {
+    // Step 2: the request. A worker that closed its connection before it answered
+    // anything (a program that ignores FCGI_KEEP_CONN, caught between requests) gets it
+    // once more on a new connection, when sending it twice can do no harm.
+    let retry = job.body.is_empty() && idempotent(job.env.get("REQUEST_METHOD"));
+    let params = || job.env.iter_os().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+    let mut sent = run
+        .lease
+        .conn()
+        .send_request(params(), job.body.into_reader(), run.deadline);
     // Step 3: the header block.
-    let (block, (block_len, body_start)) = match read_header_block(run, lease) {
+    let mut block = sent.and_then(|()| read_header_block(run));
+    if retry
+        && matches!(block, Err(ClientError::Closed))
+        && run.lease.conn().unanswered()
+        && run.lease.reconnect()
+    {
+        sent = run
+            .lease
+            .conn()
+            .send_request(params(), Box::new(std::io::empty()), run.deadline);
+        block = sent.and_then(|()| read_header_block(run));
+    }
+    let (block, (block_len, body_start)) = match block {
         Ok(block) => block,
-        Err(error) => return Failed { error, request }.into(),
+        Err(e) => {
+            let error = run.fail(e);
+            return Failed { error, request }.into();
+        }
     };
     let parsed = match cgi_response::parse(&block[..block_len]) {
         Ok(parsed) => parsed,
         Err(why) => {
-            let error = run.fail(lease, ClientError::Unexpected(why));
+            // The worker stays: its connection is in step once the rest is read.
+            let why = match run.app_status {
+                0 => why,
+                n => format!("{why} (the app ended with exit={n})"),
+            };
+            let error = match run.drain() {
+                Ok(()) => RequestError::BadOutput {
+                    origin: run.origin(),
+                    why,
+                },
+                Err(e) => run.fail(e),
+            };
+            run.lease.give_back(Ending::Done);
             return Failed { error, request }.into();
         }
     };
@@ -127,76 +156,43 @@ fn serve(
     let mut head = match parsed {
         CgiResponse::Document(head) => head,
         CgiResponse::LocalRedirect(location) => {
-            if let Err(e) = drain(run, lease) {
-                run.fail(lease, e);
+            match run.drain() {
+                Ok(()) => run.lease.give_back(Ending::Done),
+                Err(e) => {
+                    run.fail(e);
+                }
             }
             return Outcome::LocalRedirect { location, request };
         }
     };
     head.headers.push(timing.header());
 
-    // Step 4: the body. What has already arrived is sent with the head; when that is the
-    // whole response (END_REQUEST came with it), it goes with a Content-Length in one write.
+    // Step 4: the relay sends the body as STDOUT records arrive. What has already
+    // arrived goes with the head; when that is the whole response (END_REQUEST came
+    // with it), the worker is handed back first.
     let mut first = block[body_start..].to_vec();
-    let mut ended = false;
-    loop {
-        match lease.conn().next_buffered() {
-            Some(Ok(Event::Stdout(data))) => first.extend_from_slice(data),
-            Some(Ok(Event::Stderr(data))) => run.log_stderr(data),
-            Some(Ok(Event::End { app_status, .. })) => {
-                run.app_status = app_status;
-                ended = true;
-                break;
-            }
-            Some(Err(_)) | None => break,
-        }
+    if let Err(e) = run.take_buffered(&mut first) {
+        let error = run.fail(e);
+        return Failed { error, request }.into();
     }
-    if ended {
-        // The worker is free before the client has the response: the client's next
-        // request must find it idle, not take a colder worker while this one is held.
-        lease_back(lease, Ending::Done);
-        let sent = response::send(request, head.status, &head.headers, &first, false);
-        return Outcome::Sent(Sent {
-            status: head.status,
-            bytes: sent.as_ref().map_or(0, |n| *n),
-            error: sent.err().map(|_| client_gone()),
-            exit: run.exit(),
-        });
-    }
-    let head_only = *request.method() == tiny_http::Method::Head;
-    let mut out = response::start(request, head.status, &head.headers, Framing::Stream, false);
-    let mut error = if head_only {
-        drain(run, lease).err().map(|e| run.fail(lease, e))
-    } else {
-        stream_body(run, lease, &first, &mut out)
+    let reply = Reply {
+        head,
+        first,
+        whole: run.ended,
     };
-    let bytes = if error.is_some() {
-        out.abort()
-    } else {
-        out.finish().unwrap_or_else(|_| {
-            error = Some(client_gone());
-            0
-        })
-    };
-    // Step 5: the worker is idle again, unless `fail` already gave it up.
-    lease_back(lease, Ending::Done);
-    Outcome::Sent(Sent {
-        status: head.status,
-        bytes,
-        error,
-        exit: run.exit(),
-    })
+    Outcome::Sent(relay::relay(request, reply, run))
 }
 
 /// Step 3: STDOUT until the header block is complete.
-fn read_header_block(
-    run: &mut Run<'_>,
-    lease: &mut Lease,
-) -> Result<(Vec<u8>, (usize, usize)), RequestError> {
+fn read_header_block(run: &mut Run<'_>) -> Result<(Vec<u8>, (usize, usize)), ClientError> {
     let mut block = Vec::new();
     loop {
-        let why = match lease.conn().next(run.deadline) {
-            Ok(Event::Stdout(data)) => {
+        let Run { lease, log, .. } = run;
+        let why = match lease
+            .conn()
+            .next_stdout(run.deadline, &mut |d| log.write(d))?
+        {
+            Stdout::Data(data) => {
                 block.extend_from_slice(data);
                 match cgi_response::find_end(&block) {
                     Some(end) if end.0 <= MAX_HEADER_BLOCK => return Ok((block, end)),
@@ -204,105 +200,92 @@ fn read_header_block(
                     _ => format!("header block over {} KiB", MAX_HEADER_BLOCK / 1024),
                 }
             }
-            Ok(Event::Stderr(data)) => {
-                run.log_stderr(data);
-                continue;
-            }
-            Ok(Event::End { .. }) if block.is_empty() => "no output".to_string(),
-            Ok(Event::End { .. }) => "output ended inside the header block".to_string(),
-            Err(e) => return Err(run.fail(lease, e)),
-        };
-        return Err(run.fail(lease, ClientError::Unexpected(why)));
-    }
-}
-
-/// Step 4: sends `first`, then every STDOUT record until END_REQUEST.
-fn stream_body(
-    run: &mut Run<'_>,
-    lease: &mut Lease,
-    first: &[u8],
-    out: &mut BodyWriter,
-) -> Option<RequestError> {
-    if out.write(first).is_err() {
-        return Some(run.client_gone(lease));
-    }
-    loop {
-        match lease.conn().next(run.deadline) {
-            Ok(Event::Stdout(data)) => {
-                if out.write(data).is_err() {
-                    return Some(run.client_gone(lease));
+            Stdout::End { app_status } => {
+                run.app_status = app_status;
+                run.ended = true;
+                match (block.is_empty(), app_status) {
+                    (true, 0) => "no output".to_string(),
+                    (true, n) => format!("no output; the app ended with exit={n}"),
+                    (false, _) => "output ended inside the header block".to_string(),
                 }
             }
-            Ok(Event::Stderr(data)) => run.log_stderr(data),
-            Ok(Event::End { app_status, .. }) => {
-                run.app_status = app_status;
-                return None;
-            }
-            Err(e) => return Some(run.fail(lease, e)),
-        }
+        };
+        return Err(ClientError::Unexpected(why));
     }
-}
-
-/// Reads and drops the rest of a response, so the connection is ready for the next one.
-fn drain(run: &mut Run<'_>, lease: &mut Lease) -> Result<(), ClientError> {
-    loop {
-        match lease.conn().next(run.deadline)? {
-            Event::End { app_status, .. } => {
-                run.app_status = app_status;
-                return Ok(());
-            }
-            Event::Stderr(data) => run.log_stderr(data),
-            Event::Stdout(_) => {}
-        }
-    }
-}
-
-/// Hands the worker back, if it is still held.
-fn lease_back(lease: &mut Lease, ending: Ending) {
-    lease.give_back(ending);
 }
 
 impl Run<'_> {
+    /// What has already arrived whole after the header block: STDOUT into `first`, up to
+    /// END_REQUEST.
+    fn take_buffered(&mut self, first: &mut Vec<u8>) -> Result<(), ClientError> {
+        while !self.ended {
+            match self.lease.conn().next_buffered() {
+                Some(Ok(Event::Stdout(data))) => first.extend_from_slice(data),
+                Some(Ok(Event::Stderr(data))) => self.log.write(data),
+                Some(Ok(Event::End { app_status, .. })) => {
+                    self.app_status = app_status;
+                    self.ended = true;
+                }
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and drops the rest of a response, so the connection is ready for the next.
+    fn drain(&mut self) -> Result<(), ClientError> {
+        while !self.ended {
+            let Run { lease, log, .. } = self;
+            if let Stdout::End { app_status } = lease
+                .conn()
+                .next_stdout(self.deadline, &mut |d| log.write(d))?
+            {
+                self.app_status = app_status;
+                self.ended = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the worker back after a request that ended: on the same connection when it
+    /// can carry another request, else on a new one (the worker stays).
+    fn give_back(&mut self) {
+        if !self.lease.is_given_back() && !self.lease.conn().reusable() && !self.lease.reconnect() {
+            self.lease
+                .give_back(Ending::Broken("connection closed after a request".into()));
+        }
+        self.lease.give_back(Ending::Done);
+    }
+
     /// The worker failed this request: it is given up (killed and replaced), and the
     /// request gets 502, or 504 past the timeout.
-    fn fail(&mut self, lease: &mut Lease, e: ClientError) -> RequestError {
-        if let ClientError::TimedOut = e {
-            lease_back(lease, Ending::TimedOut);
-            return RequestError::Timeout {
-                script: format!("pool {} worker {}", self.name, self.pid),
-                secs: self.timeout.as_secs_f64(),
-            };
-        }
-        let why = e.to_string();
-        lease_back(lease, Ending::Broken(why.clone()));
-        RequestError::WorkerFailed {
-            pool: self.name.to_string(),
-            pid: self.pid,
-            why,
-        }
-    }
-
-    /// The client left mid-response: the rest is read and dropped so the worker stays
-    /// usable; a worker that cannot finish in time is replaced.
-    fn client_gone(&mut self, lease: &mut Lease) -> RequestError {
-        if let Err(e) = drain(self, lease) {
-            self.fail(lease, e);
-        }
-        client_gone()
-    }
-
-    /// Logs complete STDERR lines, prefixed with the pool and the worker.
-    fn log_stderr(&mut self, data: &[u8]) {
-        self.stderr.extend_from_slice(data);
-        while let Some(nl) = self.stderr.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.stderr.drain(..=nl).collect();
-            let text = String::from_utf8_lossy(&line);
-            eprintln!(
-                "pool {} pid {}: {}",
-                self.name,
-                self.pid,
-                text.trim_end_matches(['\n', '\r'])
-            );
+    fn fail(&mut self, e: ClientError) -> RequestError {
+        match e {
+            ClientError::TimedOut => {
+                self.lease.give_back(Ending::TimedOut);
+                RequestError::Timeout {
+                    script: format!("pool {} worker {}", self.name, self.pid),
+                    secs: self.timeout.as_secs_f64(),
+                }
+            }
+            // A worker that answered badly but ended its request stays, in step.
+            ClientError::Unexpected(why) if self.ended && self.lease.conn().reusable() => {
+                self.lease.give_back(Ending::Done);
+                RequestError::BadOutput {
+                    origin: self.origin(),
+                    why,
+                }
+            }
+            e => {
+                let why = e.to_string();
+                self.lease.give_back(Ending::Broken(why.clone()));
+                RequestError::WorkerFailed {
+                    pool: self.name.to_string(),
+                    pid: self.pid,
+                    why,
+                }
+            }
         }
     }
 
@@ -310,18 +293,74 @@ impl Run<'_> {
     fn exit(&self) -> Option<String> {
         (self.app_status != 0).then(|| format!("exit={}", self.app_status))
     }
+}
 
-    fn flush_stderr(&mut self) {
-        if !self.stderr.is_empty() {
-            self.stderr.push(b'\n');
-            self.log_stderr(&[]);
+impl Source for Run<'_> {
+    fn origin(&self) -> Origin {
+        Origin::Worker {
+            pool: self.name.to_string(),
+            pid: self.pid,
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<&[u8]>, RequestError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let Run { lease, log, .. } = self;
+        match lease
+            .conn()
+            .wait_stdout(self.deadline, &mut |d| log.write(d))
+        {
+            Ok(None) => Ok(Some(self.lease.conn().take_stdout())),
+            Ok(Some(app_status)) => {
+                self.app_status = app_status;
+                self.ended = true;
+                Ok(None)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The body ended (or is not wanted, or the client left): the rest is read and
+    /// dropped so the worker stays usable; one that cannot finish in time is replaced.
+    /// An app that failed after its head (an exception, exit status not 0) fails the
+    /// response: the connection is cut.
+    fn settle(&mut self, done: Done) -> Settled {
+        if self.lease.is_given_back() {
+            return Settled {
+                error: None,
+                exit: self.exit(),
+            };
+        }
+        if let Err(e) = self.drain() {
+            let error = self.fail(e);
+            return Settled {
+                error: (done != Done::Abandoned).then_some(error),
+                exit: self.exit(),
+            };
+        }
+        self.give_back();
+        let error =
+            (done == Done::Ended && self.app_status != 0).then(|| RequestError::BadOutput {
+                origin: self.origin(),
+                why: format!(
+                    "the app failed (exit={}) after its response started; connection cut",
+                    self.app_status
+                ),
+            });
+        Settled {
+            error,
+            exit: self.exit(),
         }
     }
 }
 
-fn client_gone() -> RequestError {
-    RequestError::Io {
-        context: "client went away mid-response",
-        cause: io::ErrorKind::BrokenPipe.into(),
-    }
+/// Methods a server may send twice (RFC 9110 §9.2.2), as nginx decides whether to try
+/// again after an upstream error.
+fn idempotent(method: Option<&str>) -> bool {
+    matches!(
+        method,
+        Some("GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE")
+    )
 }

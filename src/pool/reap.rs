@@ -35,6 +35,7 @@ pub fn reap(run: &mut PoolRun) {
         };
         let w = state.workers.swap_remove(i);
         state.idle.retain(|(id, _)| *id != w.id);
+        let _ = std::fs::remove_file(&w.socket);
         exited.push((w, status));
     }
     // Oldest first, so that the count follows the order in which they started.
@@ -145,6 +146,7 @@ pub fn stop_all(pools: &[PoolRun]) {
             }
             // Whatever it started in its group goes with it.
             spawn::signal_group(w.pid, libc::SIGKILL);
+            let _ = std::fs::remove_file(&w.socket);
         }
         let n = state.workers.len();
         state.workers.clear();

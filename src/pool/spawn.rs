@@ -4,9 +4,11 @@
 //! Why a Unix socket in a private directory, not TCP on 127.0.0.1: a TCP port on loopback
 //! can be reached by every local user, a socket in a 0700 directory only by us; it uses no
 //! ephemeral port; and the server connects to it *before* the worker runs (the kernel
-//! queues the connection on the listening socket), then unlinks the file. So no socket file
-//! is left behind, there is no window in which the worker listens and nobody knows, and no
-//! retry loop waits for a port to open. php-cgi and flup accept on a Unix socket as well.
+//! queues the connection on the listening socket). So there is no window in which the
+//! worker listens and nobody knows, and no retry loop waits for a port to open. The file
+//! stays while the worker lives, so the server can connect again to a worker that closed
+//! its connection (a FastCGI program that ignores `FCGI_KEEP_CONN`); it is removed when
+//! the worker is reaped. php-cgi and flup accept on a Unix socket as well.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, PipeReader};
@@ -17,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::measure::app_log::escape;
 
 /// How to start a pool's workers.
 #[derive(Debug, Clone)]
@@ -33,6 +37,8 @@ pub struct Program {
 /// A worker just started, not yet known to be ready.
 pub struct Spawned {
     pub child: Child,
+    /// The worker's listening socket, to connect to again.
+    pub socket: PathBuf,
     /// The connection requests will use.
     pub conn: UnixStream,
     /// A second connection, queued first, on which readiness is asked (GET_VALUES).
@@ -50,8 +56,9 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
     let listener = UnixListener::bind(&path)?;
     let queued =
         (|| Ok::<_, io::Error>((UnixStream::connect(&path)?, UnixStream::connect(&path)?)))();
-    // Connected (or failed): the name is no longer needed by anyone.
-    let _ = std::fs::remove_file(&path);
+    if queued.is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
     let (probe, conn) = queued?;
     let (log, log_writer) = io::pipe()?;
 
@@ -86,10 +93,13 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
             Ok(())
         });
     }
-    let child = command.spawn()?;
+    let child = command.spawn().inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
     drop(command); // closes our copies of the listener and of the log's write end
     Ok(Spawned {
         child,
+        socket: path,
         conn,
         probe,
         log,
@@ -130,7 +140,8 @@ unsafe fn reset_dispositions() {
     }
 }
 
-/// Reads a worker's log until it closes, calling `line` for each line.
+/// Reads a worker's log until it closes, calling `line` for each line, escaped as every
+/// app's error stream is ([`crate::measure::app_log`]).
 pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
     let mut reader = BufReader::new(log);
     let mut buf = Vec::new();
@@ -140,8 +151,8 @@ pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
         match io::Read::take(&mut reader, 16 * 1024).read_until(b'\n', &mut buf) {
             Ok(0) | Err(_) => return,
             Ok(_) => {
-                let text = String::from_utf8_lossy(&buf);
-                line(text.trim_end_matches(['\n', '\r']));
+                let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+                line(&escape(text.strip_suffix(b"\r").unwrap_or(text)));
             }
         }
     }
@@ -212,7 +223,7 @@ mod tests {
     }
 
     #[test]
-    fn the_worker_gets_a_listening_socket_as_descriptor_0_and_no_socket_file_remains() {
+    fn the_worker_gets_a_listening_socket_as_descriptor_0_whose_file_stays_for_reconnects() {
         let dir = tempfile::tempdir().unwrap();
         // A listening socket has no peer: getpeername fails with ENOTCONN (FastCGI §2.2).
         let program = sh("python3 -c 'import socket; s=socket.socket(fileno=0); \
@@ -222,7 +233,8 @@ mod tests {
         w.log.read_to_string(&mut out).unwrap();
         assert_eq!(out.trim(), "1");
         assert!(w.child.wait().unwrap().success());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(w.socket.exists(), "removed only when the worker is reaped");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

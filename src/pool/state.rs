@@ -11,7 +11,10 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::fastcgi::Connection;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use crate::fastcgi::{Connection, Idle};
 
 use super::PoolEvent;
 use super::arbiter::BOOT_TIMEOUT;
@@ -77,6 +80,8 @@ pub struct Worker {
     pub signalled: Option<Instant>,
     /// The connection, while the worker boots.
     pub conn: Option<Connection>,
+    /// Its listening socket: a new connection when it closed the last one.
+    pub socket: Arc<Path>,
     /// The last line it wrote to its log: why it failed, if it did.
     pub last_line: Arc<LastLine>,
 }
@@ -150,6 +155,7 @@ pub struct Lease {
     pool: Arc<Shared>,
     pub id: u64,
     pub pid: u32,
+    socket: Arc<Path>,
     conn: Option<Connection>,
     /// How long the request waited for it.
     pub queued: Duration,
@@ -233,15 +239,10 @@ impl Shared {
             if state.queue.front() == Some(&ticket)
                 && let Some((id, conn)) = state.take_idle()
             {
-                if conn.peer_closed() {
-                    // It died while idle and is not reaped yet: never hand it out.
-                    if let Some(w) = state.workers.iter_mut().find(|w| w.id == id) {
-                        w.phase = Phase::Stopping;
-                        w.kill = Some("connection closed while idle".into());
-                    }
-                    let _ = self.events.send(PoolEvent::Wake);
-                    continue;
-                }
+                let conn = match self.check_idle(&mut state, id, conn) {
+                    Some(conn) => conn,
+                    None => continue,
+                };
                 state.queue.pop_front();
                 let now = Instant::now();
                 let worker = state.workers.iter_mut().find(|w| w.id == id);
@@ -249,6 +250,7 @@ impl Shared {
                 worker.phase = Phase::Busy;
                 worker.busy_since = Some(now);
                 let pid = worker.pid;
+                let socket = worker.socket.clone();
                 if !state.queue.is_empty() && !state.idle.is_empty() {
                     self.changed.notify_all(); // the next in line may go too
                 }
@@ -256,6 +258,7 @@ impl Shared {
                     pool: self.clone(),
                     id,
                     pid,
+                    socket,
                     conn: Some(conn),
                     queued: now - arrived,
                 });
@@ -277,6 +280,26 @@ impl Shared {
                 Err(e) => e.into_inner().0,
             };
         }
+    }
+
+    /// An idle connection is handed out only if it is quiet. One the worker closed is
+    /// replaced by a new one to the same worker (a FastCGI program that ignores
+    /// `FCGI_KEEP_CONN` closes after every request); if none can be made, the worker has
+    /// died. One that holds bytes nobody asked for is out of step: the worker is replaced.
+    fn check_idle(&self, state: &mut State, id: u64, conn: Connection) -> Option<Connection> {
+        let worker = state.workers.iter_mut().find(|w| w.id == id)?;
+        let why = match conn.idle() {
+            Idle::Quiet => return Some(conn),
+            Idle::Closed => match UnixStream::connect(&worker.socket) {
+                Ok(stream) => return Some(Connection::new(stream)),
+                Err(_) => "connection closed while idle".to_string(),
+            },
+            Idle::Junk => "unexpected FastCGI record: bytes sent while idle".to_string(),
+        };
+        worker.phase = Phase::Stopping;
+        worker.kill = Some(why);
+        let _ = self.events.send(PoolEvent::Wake);
+        None
     }
 
     fn give_back(&self, id: u64, conn: Option<Connection>, ending: Ending) {
@@ -345,6 +368,18 @@ impl Lease {
         if let Some(conn) = self.conn.take() {
             let conn = matches!(ending, Ending::Done).then_some(conn);
             self.pool.give_back(self.id, conn, ending);
+        }
+    }
+
+    /// Replaces the connection with a new one to the same worker; false if the worker
+    /// no longer accepts (it has died).
+    pub fn reconnect(&mut self) -> bool {
+        match UnixStream::connect(&self.socket) {
+            Ok(stream) if self.conn.is_some() => {
+                self.conn = Some(Connection::new(stream));
+                true
+            }
+            _ => false,
         }
     }
 

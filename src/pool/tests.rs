@@ -45,7 +45,12 @@ fn request(pools: &Pools, body: &[u8]) -> Result<(u32, String), Unavailable> {
         (&b"CONTENT_LENGTH"[..], len.as_bytes()),
     ];
     let conn = lease.conn();
-    conn.send_request(params, &mut &body[..], deadline).unwrap();
+    conn.send_request(
+        params,
+        Box::new(std::io::Cursor::new(body.to_vec())),
+        deadline,
+    )
+    .unwrap();
     let mut out = Vec::new();
     loop {
         match conn.next(deadline).unwrap() {
@@ -102,13 +107,22 @@ fn no_socket_file_or_worker_remains_after_stop() {
     let pids = pids(&pools);
     let socket_dir = pools._dir.path().to_path_buf();
     let files: Vec<_> = std::fs::read_dir(&socket_dir).unwrap().collect();
-    assert_eq!(files.len(), 1, "only the worker's source: {files:?}");
+    assert_eq!(
+        files.len(),
+        3,
+        "the worker's source and each worker's socket: {files:?}"
+    );
     pools.stop();
     for pid in pids {
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists(),
             "worker {pid} remains"
         );
+    }
+    // The pools' directory goes too, or at least every socket in it.
+    if let Ok(left) = std::fs::read_dir(&socket_dir) {
+        let files: Vec<_> = left.collect();
+        assert_eq!(files.len(), 1, "a socket file remains: {files:?}");
     }
 }
 
@@ -228,7 +242,7 @@ def application(environ, start_response):
         (&b"CONTENT_LENGTH"[..], &b"2"[..]),
     ];
     let conn = lease.conn();
-    conn.send_request(params, &mut &b"12345"[..], deadline)
+    conn.send_request(params, Box::new(&b"12345"[..]), deadline)
         .unwrap();
     let mut out = Vec::new();
     while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {
@@ -309,7 +323,7 @@ def application(environ, start_response):
         let mut lease = pools.get("t").unwrap().checkout(deadline).unwrap();
         let conn = lease.conn();
         let params = [(&b"QUERY_STRING"[..], case.as_bytes())];
-        conn.send_request(params, &mut std::io::empty(), deadline)
+        conn.send_request(params, Box::new(std::io::empty()), deadline)
             .unwrap();
         let mut out = Vec::new();
         while let Event::Stdout(b) | Event::Stderr(b) = conn.next(deadline).unwrap() {

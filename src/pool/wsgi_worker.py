@@ -23,6 +23,7 @@ Standard library only, Python 3.8 or later.
 import importlib.util
 import io
 import os
+import re
 import signal
 import socket
 import struct
@@ -47,6 +48,12 @@ MAX_CONTENT = 65535
 OUR_VALUES = {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1", "FCGI_MPXS_CONNS": "0"}
 # Bodies up to this size stay in memory; larger ones go to a temporary file.
 SPOOL_IN_MEMORY = 1024 * 1024
+# Control characters (tab is allowed in a value, RFC 9110 §5.5).
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+class BadHeader(ValueError):
+    """A header the application gave that cannot be sent."""
 
 
 def record(kind, request_id, content=b""):
@@ -250,6 +257,10 @@ class Response:
         for name, value in headers:
             if not isinstance(name, str) or not isinstance(value, str):
                 raise TypeError("WSGI header %r: name and value must be str" % ((name, value),))
+            if CONTROL.search(name) or CONTROL.search(value):
+                # PEP 3333: no control characters in a header. Sent on, CR LF would split
+                # the response; the server answers 502, as for a script that wrote it.
+                raise BadHeader("WSGI header %r holds a control character" % name)
         self.status, self.headers = status, list(headers)
         for name, value in self.headers:
             if name.lower() == "content-length" and value.strip().isdigit():
@@ -320,6 +331,12 @@ def handle(conn, request, application):
         finish(conn, request.id, 0, last)
     except (BrokenPipeError, ConnectionResetError):
         raise  # the server is gone; nothing to answer
+    except BadHeader as e:
+        # Not the application's crash but a response that cannot be sent: no output, so
+        # the server answers 502 Bad Gateway, and this line says why.
+        print("cgilab worker: %s" % e, file=sys.stderr)
+        sys.stderr.flush()
+        finish(conn, request.id, 1)
     except Exception:
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()

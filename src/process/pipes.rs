@@ -7,7 +7,7 @@
 //! script that keeps a pipe busy cannot outrun `--timeout`. The script's exit is in the
 //! same `poll` set (a pidfd): once it has exited, a background child still holding its
 //! stdout or stderr gets [`LEFTOVER_GRACE`], then the output counts as ended. Stderr is
-//! logged up to [`STDERR_LOG_LIMIT`] per request; the rest is read and counted, not logged.
+//! logged under the one policy of every host ([`crate::measure::app_log`]).
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -15,14 +15,12 @@ use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 use crate::http::body::Body;
+use crate::measure::app_log::{AppLog, LIMIT_PER_REQUEST};
 use crate::process::child::Running;
 use crate::process::poll;
 
 /// How long what a script left behind may hold its pipes open after it exits.
 pub const LEFTOVER_GRACE: Duration = Duration::from_millis(200);
-/// Most stderr logged for one request; a script that writes more is not slowed down,
-/// and one line says how much was dropped.
-pub const STDERR_LOG_LIMIT: usize = 64 * 1024;
 
 /// What one wait on stdout gave.
 pub enum Output {
@@ -36,9 +34,7 @@ pub struct Pipes {
     stdin: Option<Feeder>,
     stdout: Option<ChildStdout>,
     stderr: Option<ChildStderr>,
-    stderr_line: Vec<u8>,
-    stderr_logged: usize,
-    stderr_dropped: u64,
+    stderr_log: AppLog,
     /// The script's pidfd, until it reports the exit.
     exit_fd: Option<RawFd>,
     /// When the script was seen to exit.
@@ -73,9 +69,7 @@ impl Pipes {
             stdin,
             stdout: child.stdout.take(),
             stderr: child.stderr.take(),
-            stderr_line: Vec::new(),
-            stderr_logged: 0,
-            stderr_dropped: 0,
+            stderr_log: AppLog::new(format!("stderr {name}"), LIMIT_PER_REQUEST),
             exit_fd,
             exited_at: None,
             name: name.to_string(),
@@ -203,31 +197,8 @@ impl Pipes {
         };
         let mut chunk = [0u8; 4096];
         match stderr.read(&mut chunk) {
-            Ok(0) | Err(_) => {
-                self.stderr = None;
-                self.log_stderr_line();
-            }
-            Ok(n) if self.stderr_logged >= STDERR_LOG_LIMIT => self.stderr_dropped += n as u64,
-            Ok(n) => {
-                for &b in &chunk[..n] {
-                    if b == b'\n' || self.stderr_line.len() >= 4096 {
-                        self.log_stderr_line();
-                    }
-                    if b != b'\n' {
-                        self.stderr_line.push(b);
-                    }
-                }
-            }
-        }
-    }
-
-    fn log_stderr_line(&mut self) {
-        if !self.stderr_line.is_empty() {
-            self.stderr_logged += self.stderr_line.len() + 1;
-            let line = String::from_utf8_lossy(&self.stderr_line);
-            let line = line.trim_end_matches('\r');
-            eprintln!("stderr {}: {}", self.name, line.escape_debug());
-            self.stderr_line.clear();
+            Ok(0) | Err(_) => self.stderr = None,
+            Ok(n) => self.stderr_log.write(&chunk[..n]),
         }
     }
 
@@ -260,15 +231,6 @@ impl Pipes {
                 self.drain_stderr_once();
             }
         }
-        self.log_stderr_line();
-        if self.stderr_dropped > 0 {
-            let dropped = std::mem::take(&mut self.stderr_dropped);
-            eprintln!(
-                "stderr {}: {} more bytes dropped (at most {} KiB of stderr is logged per request)",
-                self.name,
-                dropped,
-                STDERR_LOG_LIMIT / 1024
-            );
-        }
+        self.stderr_log.finish();
     }
 }

@@ -38,6 +38,8 @@ pub enum CgiResponse {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Head {
     pub status: u16,
+    /// The app's own reason phrase (`Status: 299 Custom Reason`), when it gave a valid one.
+    pub reason: Option<String>,
     pub headers: Vec<(String, String)>,
     /// The script's own `Content-Length`, not among `headers`: the host sends it only
     /// when the body matches it.
@@ -77,6 +79,7 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
     // Latin-1: every byte is one char, so nothing is lost and nothing fails to decode.
     let text: String = block.iter().map(|&b| b as char).collect();
     let mut status = None;
+    let mut reason = None;
     let mut content_length = None;
     let mut location = None;
     let mut has_content_type = false;
@@ -93,7 +96,7 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
         check_field(name, value)?;
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
-            "status" => status = Some(parse_status(value)?),
+            "status" => (status, reason) = parse_status(value).map(|(s, r)| (Some(s), r))?,
             "location" => location = Some(value.to_string()),
             "content-type" => has_content_type = true,
             "content-length" => {
@@ -116,6 +119,7 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
             let status = status.unwrap_or(302);
             Ok(CgiResponse::Document(Head {
                 status,
+                reason,
                 headers,
                 content_length,
             }))
@@ -129,10 +133,36 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
         }
         None => Ok(CgiResponse::Document(Head {
             status: status.unwrap_or(200),
+            reason,
             headers,
             content_length,
         })),
     }
+}
+
+/// The head of an app that states its status and fields itself (the gateway's apps),
+/// under the rules a script's header block is held to: every field checked, the
+/// connection's fields dropped, `Content-Length` kept aside.
+pub fn head_of(status: u16, fields: Vec<(String, String)>) -> Result<Head, String> {
+    if !(200..=599).contains(&status) {
+        return Err(format!("status {status} is not a final status"));
+    }
+    let mut content_length = None;
+    let mut headers = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        check_field(&name, &value)?;
+        if name.eq_ignore_ascii_case("content-length") {
+            content_length = Some(parse_length(&value, content_length)?);
+        } else if !is_hop_by_hop(&name) {
+            headers.push((name, value));
+        }
+    }
+    Ok(Head {
+        status,
+        reason: None,
+        headers,
+        content_length,
+    })
 }
 
 /// A field name must be a token, and a value must hold no control characters (CR, LF
@@ -165,11 +195,16 @@ fn parse_length(value: &str, before: Option<u64>) -> Result<u64, String> {
     }
 }
 
-/// `Status: 404 Not Found`: three digits, then an optional reason phrase (§6.3.3).
-fn parse_status(value: &str) -> Result<u16, String> {
-    let code = value.split([' ', '\t']).next().unwrap_or("");
+/// `Status: 404 Not Found`: three digits, then an optional reason phrase (§6.3.3),
+/// which goes to the client as the app wrote it (the value holds no control bytes: it
+/// was checked as a field value).
+fn parse_status(value: &str) -> Result<(u16, Option<String>), String> {
+    let (code, reason) = value.split_once([' ', '\t']).unwrap_or((value, ""));
+    let reason = reason.trim_matches([' ', '\t']);
     match code.parse::<u16>() {
-        Ok(n) if code.len() == 3 && (200..=599).contains(&n) => Ok(n),
+        Ok(n) if code.len() == 3 && (200..=599).contains(&n) => {
+            Ok((n, (!reason.is_empty()).then(|| reason.to_string())))
+        }
         _ => Err(format!("malformed Status `{}`", shorten(value))),
     }
 }
@@ -206,6 +241,7 @@ mod tests {
     fn doc(status: u16, headers: &[(&str, &str)]) -> CgiResponse {
         CgiResponse::Document(Head {
             status,
+            reason: None,
             headers: headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -228,8 +264,14 @@ mod tests {
             parse(b"Content-Type: text/plain").unwrap(),
             doc(200, &[("Content-Type", "text/plain")])
         );
-        assert_eq!(parse(b"Status: 404 Not Found").unwrap(), doc(404, &[]));
         assert_eq!(parse(b"Status: 418").unwrap(), doc(418, &[]));
+        let CgiResponse::Document(head) = parse(b"Status: 299 Custom  Reason").unwrap() else {
+            panic!("not a document")
+        };
+        assert_eq!(
+            (head.status, head.reason.as_deref()),
+            (299, Some("Custom  Reason"))
+        );
     }
 
     #[test]
@@ -268,6 +310,26 @@ mod tests {
         assert_eq!(head.content_length, Some(9));
         assert!(parse(b"Content-Type: a\nContent-Length: 9, 9").is_err());
         assert!(parse(b"Content-Type: a\nContent-Length: +9").is_err());
+    }
+
+    #[test]
+    fn an_apps_own_fields_are_checked_and_its_length_kept_aside() {
+        let fields = |f: &[(&str, &str)]| {
+            f.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let head = head_of(200, fields(&[("Content-Length", "5"), ("Connection", "x")])).unwrap();
+        assert_eq!((head.content_length, head.headers.len()), (Some(5), 0));
+        assert!(head_of(200, fields(&[("X-Safe", "a\r\nX-Injected: yes")])).is_err());
+        assert!(
+            head_of(
+                200,
+                fields(&[("Content-Length", "5"), ("Content-Length", "6")])
+            )
+            .is_err()
+        );
+        assert!(head_of(100, Vec::new()).is_err());
     }
 
     #[test]

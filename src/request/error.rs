@@ -27,8 +27,9 @@ pub enum RequestError {
         script: String,
         cause: std::io::Error,
     },
-    /// The script's output is not a valid CGI response (RFC 3875 §6).
-    BadOutput { script: String, why: String },
+    /// What a script, app or worker answered is not a valid response (RFC 3875 §6), or
+    /// broke its own framing after the response started.
+    BadOutput { origin: Origin, why: String },
     /// The script or app ran past `--timeout`.
     Timeout { script: String, secs: f64 },
     /// An app panicked.
@@ -100,7 +101,7 @@ impl fmt::Display for RequestError {
                 )
             }
             SpawnFailed { script, cause } => write!(f, "cgi: cannot start `{script}`: {cause}"),
-            BadOutput { script, why } => write!(f, "cgi: `{script}`: {why}"),
+            BadOutput { origin, why } => write!(f, "{origin}: {why}"),
             Timeout { script, secs } => write!(f, "`{script}` ran past --timeout {secs}s"),
             AppPanicked { app, message } => write!(f, "app `{app}` panicked: {message}"),
             PoolUnavailable { pool, why } => write!(f, "pool `{pool}`: {why}"),
@@ -115,3 +116,24 @@ impl fmt::Display for RequestError {
 }
 
 impl std::error::Error for RequestError {}
+
+/// Who answered a request, as log lines name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A CGI script, by its name in cgi-bin.
+    Cgi(String),
+    /// An in-process app, by its name.
+    App(String),
+    /// A pool's worker.
+    Worker { pool: String, pid: u32 },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Cgi(script) => write!(f, "cgi: `{script}`"),
+            Origin::App(app) => write!(f, "app `{app}`"),
+            Origin::Worker { pool, pid } => write!(f, "pool `{pool}` worker {pid}"),
+        }
+    }
+}

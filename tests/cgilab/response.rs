@@ -36,6 +36,15 @@ fn crlf_header_block_is_accepted() {
     assert_eq!(res.text(), "body\r\n");
 }
 
+/// §6.3.3: the script's reason phrase goes to the client as it wrote it (RFC 9112 §4).
+#[test]
+fn the_scripts_reason_phrase_is_passed_on() {
+    let server = serving("Status: 299 Custom Reason\nContent-Type: text/plain\n\nok\n");
+    let res = server.get("/cgi-bin/s.sh");
+    assert_eq!(res.status, 299);
+    assert_eq!(res.status_line(), "299 Custom Reason");
+}
+
 /// §6.3.3: the Status header chooses the response code.
 #[test]
 fn status_header_chooses_the_code() {

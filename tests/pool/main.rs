@@ -15,6 +15,8 @@
 //! - [`lifecycle`]: stopping the server (SIGTERM, SIGKILL) leaves no worker; no zombies,
 //!   no descriptor growth.
 //! - [`foreign`]: FastCGI programs nobody here wrote: php-cgi and flup.
+//! - [`framing`]: the app's framing is law: declared lengths, HEAD, cuts, split
+//!   headers, escaped logs; a FastCGI program that streams, lies or closes.
 //! - [`cli`]: bad pool flags are one line that says what to do.
 
 mod support;
@@ -22,6 +24,7 @@ mod support;
 mod accounting;
 mod cli;
 mod foreign;
+mod framing;
 mod lifecycle;
 mod serving;
 mod supervision;
