@@ -1,7 +1,7 @@
 #!/bin/sh
-# ab.sh: a change to the pools measured against another build: two `cgilab serve`, the
+# ab.sh: a change to the request path measured against another build: two `cgilab serve`, the
 # other build's and this tree's, each with the hello_wsgi.py and Flask pools (two workers),
-# loaded by `cgilab bench` in short alternating turns with the in-process hello beside;
+# loaded by `cgilab bench` in short alternating turns with the in-process and CGI hello beside;
 # prints the median req/s and p50 latency of the turns for each build.
 # Needs: a release build of this tree, another cgilab binary, python3 and flask.
 # Usage: sh benches/wsgi/ab.sh OTHER_CGILAB [ROUNDS] [SECS_PER_TURN]
@@ -35,7 +35,7 @@ done
 
 for round in $(seq "$rounds"); do
   for c in 1 8; do
-    for target in /app/hello /pool/hello /pool/flask/; do
+    for target in /cgi-bin/hello.sh /app/hello /pool/hello /pool/flask/; do
       for port in 18710 18711; do
         label=$([ $port = 18710 ] && echo "other" || echo "this tree")
         $cgilab bench --url "http://127.0.0.1:$port" --targets "$target" --concurrency "$c" \

@@ -83,9 +83,22 @@ impl AppLog {
     }
 }
 
-/// A line as the log shows it: invalid UTF-8 replaced, control characters escaped.
+/// A line as the log shows it: invalid UTF-8 replaced, control characters escaped
+/// (`\r`, `\u{1b}`); everything else, quotes included, as it was written.
 pub fn escape(line: &[u8]) -> String {
-    String::from_utf8_lossy(line).escape_debug().to_string()
+    let text = String::from_utf8_lossy(line);
+    if !text.chars().any(char::is_control) {
+        return text.into_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -96,5 +109,6 @@ mod tests {
     fn control_bytes_cannot_forge_a_line_or_reach_a_terminal() {
         assert_eq!(escape(b"a\rb\x1b[31mc"), "a\\rb\\u{1b}[31mc");
         assert_eq!(escape(b"caf\xff"), "caf\u{fffd}");
+        assert_eq!(escape(b"No module named 'x'"), "No module named 'x'");
     }
 }
