@@ -6,5 +6,5 @@
 pub mod http;
 pub mod server_process;
 
-pub use http::{Req, Response, read_response, request};
+pub use http::{Body, Req, Response, read_response, read_response_with, request};
 pub use server_process::ServerProcess;
