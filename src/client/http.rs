@@ -8,9 +8,11 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::num::IntErrorKind;
 use std::os::fd::FromRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How long one request may take before the client gives up on it.
+use crate::client::deadline::Deadline;
+
+/// How long one request may take, in all, before the client gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Most bytes accepted in one response body, kept or not.
 const MAX_BODY: u64 = 64 << 20;
@@ -300,11 +302,9 @@ impl<'a> Req<'a> {
 /// address unless `req` names one) and reads the response to its end.
 pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
     let what = format!("{} {}", req.method, req.target);
-    let mut stream = connect(addr, req.from).map_err(|e| format!("{what}: cannot connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .and_then(|_| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
-        .map_err(|e| e.to_string())?;
+    let until = Instant::now() + REQUEST_TIMEOUT;
+    let stream = connect(addr, req.from).map_err(|e| format!("{what}: cannot connect: {e}"))?;
+    let mut stream = Deadline::new(stream, until);
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
     if !req
         .headers
@@ -327,10 +327,7 @@ pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
         .write_all(&raw)
         .map_err(|e| format!("{what}: cannot send the request: {e}"))?;
     read_response(&mut BufReader::new(stream), req.method == "HEAD").map_err(|e| {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        ) {
+        if e.kind() == io::ErrorKind::TimedOut {
             format!(
                 "{what}: no complete answer within {}s: {e}",
                 REQUEST_TIMEOUT.as_secs()
