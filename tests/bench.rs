@@ -1,11 +1,15 @@
 //! `cgilab bench`: its output formats, its refusals, the runs it must call failed, other
-//! servers beside its own, and its chart, from the command line. Timings are never
-//! checked (the machine is shared); only the shape of what is printed.
+//! servers beside its own, and its chart, from the command line; and servers that lie
+//! about their bodies ([`hostile`]). Timings are never checked (the machine is shared);
+//! only the shape of what is printed.
 
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use cgilab::client::ServerProcess;
+
+#[path = "bench/hostile.rs"]
+mod hostile;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cgilab");
 

@@ -1,15 +1,69 @@
 //! The load generator behind `cgilab bench`: keep-alive HTTP/1.1 connections, each in a
 //! thread of its own, sending one request after another and timing each response.
-//! Every run is bounded twice, by time and by a request count.
+//! Every run is bounded twice, by time and by a request count, and ends by its own
+//! deadline whatever the server does: a response still incomplete [`GRACE`] after the
+//! run's end is given up, counted as a failure, and its connection closed. Bodies are
+//! read to their end and dropped.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::client::{Response, read_response};
+use crate::client::{Body, Deadline, Response, read_response_with};
+
+/// How long after a run's end a response in flight may still take to complete.
+pub const GRACE: Duration = Duration::from_secs(2);
+/// Longest wait for a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a request got no response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// No connection: refused, or not accepted in time.
+    Connect,
+    /// The server closed or reset the connection before the response was complete.
+    Closed,
+    /// No complete response by the request's deadline.
+    Late,
+    /// A response the client refuses to read: malformed, or a body past its limit.
+    Refused,
+    /// Any other I/O error.
+    Failed,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fault::Connect => "could not connect",
+            Fault::Closed => "closed early",
+            Fault::Late => "timed out",
+            Fault::Refused => "refused",
+            Fault::Failed => "failed",
+        })
+    }
+}
+
+/// How many requests failed for one reason, and what the first one said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Faulted {
+    pub count: u64,
+    pub first: String,
+}
+
+/// Adds `n` failures for `fault` to `faults`, keeping the first message.
+fn add_fault(faults: &mut BTreeMap<Fault, Faulted>, fault: Fault, n: u64, why: String) {
+    faults
+        .entry(fault)
+        .and_modify(|f| f.count += n)
+        .or_insert(Faulted {
+            count: n,
+            first: why,
+        });
+}
 
 /// One target at one concurrency.
 #[derive(Debug, Clone)]
@@ -25,6 +79,8 @@ pub struct Run {
     pub requests: u64,
     /// Requests that got no response at all (refused, reset, malformed, timed out).
     pub errors: u64,
+    /// The same requests, by why (a client thread that panicked counts in `errors` only).
+    pub faults: BTreeMap<Fault, Faulted>,
     /// How many responses had each status.
     pub statuses: BTreeMap<u16, u64>,
     /// The `Server` header of the first response, if any.
@@ -39,6 +95,9 @@ impl Run {
     pub fn merge(&mut self, other: Run) {
         self.requests += other.requests;
         self.errors += other.errors;
+        for (fault, f) in other.faults {
+            add_fault(&mut self.faults, fault, f.count, f.first);
+        }
         for (status, n) in other.statuses {
             *self.statuses.entry(status).or_default() += n;
         }
@@ -95,8 +154,9 @@ pub fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-/// Loads `path` on `addr` with `concurrency` keep-alive connections for `duration`.
-/// `host` is the `Host` header to send.
+/// Loads `path` on `addr` with `concurrency` keep-alive connections for `duration`,
+/// then waits at most [`GRACE`] for the responses in flight. `host` is the `Host`
+/// header to send.
 pub fn load(
     addr: SocketAddr,
     host: &str,
@@ -123,6 +183,7 @@ pub fn load(
         concurrency,
         requests: 0,
         errors: 0,
+        faults: BTreeMap::new(),
         statuses: BTreeMap::new(),
         software: None,
         seconds: 0.0,
@@ -133,6 +194,9 @@ pub fn load(
             Ok(c) => {
                 run.latencies.extend(c.latencies);
                 run.errors += c.errors;
+                for (fault, f) in c.faults {
+                    add_fault(&mut run.faults, fault, f.count, f.first);
+                }
                 for (status, n) in c.statuses {
                     *run.statuses.entry(status).or_default() += n;
                 }
@@ -152,11 +216,13 @@ pub fn load(
 struct Counted {
     latencies: Vec<Duration>,
     errors: u64,
+    faults: BTreeMap<Fault, Faulted>,
     statuses: BTreeMap<u16, u64>,
     software: Option<String>,
 }
 
-/// One connection's loop: request, read the whole response, repeat.
+/// One connection's loop: request, read the whole response, repeat. Every request
+/// ends by `deadline` plus [`GRACE`], so the loop does too.
 fn client(
     addr: SocketAddr,
     request: &str,
@@ -165,16 +231,17 @@ fn client(
     max: u64,
 ) -> Counted {
     let mut counted = Counted::default();
-    let mut conn: Option<BufReader<TcpStream>> = None;
+    let until = deadline + GRACE;
+    let mut conn: Option<BufReader<Deadline>> = None;
     while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
         let reused = conn.is_some();
         let t = Instant::now();
-        let mut answer = exchange(&mut conn, addr, request);
+        let mut answer = exchange(&mut conn, addr, request, until);
         // A server may close a kept-alive connection between two requests, and the client
         // only learns it when it sends the next one: such a request is sent again once, on
         // a new connection (RFC 9112, section 9.3.1).
-        if reused && answer.as_ref().is_err_and(closed_early) {
-            answer = exchange(&mut conn, addr, request);
+        if reused && matches!(answer, Err((Fault::Closed, _))) {
+            answer = exchange(&mut conn, addr, request, until);
         }
         match answer {
             Ok(response) => {
@@ -187,8 +254,9 @@ fn client(
                     conn = None;
                 }
             }
-            Err(_) => {
+            Err((fault, why)) => {
                 counted.errors += 1;
+                add_fault(&mut counted.faults, fault, 1, why);
                 conn = None;
                 // A server that refuses connections is not hammered in a tight loop.
                 std::thread::sleep(Duration::from_millis(10));
@@ -198,36 +266,49 @@ fn client(
     counted
 }
 
-/// One request and its response, on `conn` or on a new connection.
+/// One request and its response by `until`, on `conn` or on a new connection. On a
+/// failure the connection is dropped, which closes it.
 fn exchange(
-    conn: &mut Option<BufReader<TcpStream>>,
+    conn: &mut Option<BufReader<Deadline>>,
     addr: SocketAddr,
     request: &str,
-) -> io::Result<Response> {
+    until: Instant,
+) -> Result<Response, (Fault, String)> {
     if conn.is_none() {
-        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        let left = until.saturating_duration_since(Instant::now());
+        let s = TcpStream::connect_timeout(&addr, left.min(CONNECT_TIMEOUT))
+            .map_err(|e| (Fault::Connect, e.to_string()))?;
         let _ = s.set_nodelay(true);
-        let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
-        *conn = Some(BufReader::new(s));
+        *conn = Some(BufReader::new(Deadline::new(s, until)));
     }
     let c = conn.as_mut().expect("connected above");
+    c.get_mut().set(until);
     let answer = c
         .get_mut()
         .write_all(request.as_bytes())
-        .and_then(|_| read_response(c, false));
-    if answer.is_err() {
+        .and_then(|_| read_response_with(c, false, Body::Discard));
+    answer.map_err(|e| {
         *conn = None;
-    }
-    answer
+        fault(e)
+    })
 }
 
-/// The server closed the connection before answering anything.
-fn closed_early(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
+/// Why `e` ended a request, and what to say about it.
+fn fault(e: io::Error) -> (Fault, String) {
+    let fault = match e.kind() {
+        io::ErrorKind::TimedOut => {
+            let why = format!(
+                "no complete response within {} s after its turn of load ended",
+                GRACE.as_secs()
+            );
+            return (Fault::Late, why);
+        }
         io::ErrorKind::UnexpectedEof
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionAborted
-    )
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted => Fault::Closed,
+        io::ErrorKind::InvalidData => Fault::Refused,
+        _ => Fault::Failed,
+    };
+    (fault, e.to_string())
 }

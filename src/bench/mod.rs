@@ -66,6 +66,8 @@ pub enum Format {
 
 /// Length of one turn of a target, in seconds.
 const SLICE_SECS: f64 = 0.5;
+/// How long the uncounted first request to each target may take, besides the grace.
+const WARM_UP: Duration = Duration::from_secs(8);
 
 /// Runs `cgilab bench`.
 pub fn run(plan: &Plan) -> Result<(), String> {
@@ -201,9 +203,10 @@ fn load_in_turns(
     let slice = plan.duration / rounds;
     let per_slice = (plan.max_requests / u64::from(rounds)).max(1);
     // One request each first, not counted: a pool's workers may still be booting, and
-    // the first request to anything pays for cold caches.
+    // the first request to anything pays for cold caches. It may take WARM_UP and the
+    // load's grace, no more: a server that never answers costs that, not a hang.
     for t in targets {
-        load(t.addr, &t.host, &t.path, 1, Duration::from_secs(30), 1);
+        load(t.addr, &t.host, &t.path, 1, WARM_UP, 1);
     }
     let progress = Progress::new(rounds as usize * plan.concurrency.len() * targets.len());
     let mut runs: Vec<Run> = Vec::new();

@@ -191,7 +191,16 @@ pub fn problems(runs: &[Run]) -> Vec<String> {
         .map(|r| {
             let mut why = Vec::new();
             if r.errors > 0 || r.requests == 0 {
-                why.push(format!("{} requests got no response", r.errors));
+                let faults: Vec<String> = r
+                    .faults
+                    .iter()
+                    .map(|(fault, f)| format!("{} {fault}: {}", f.count, f.first))
+                    .collect();
+                let mut line = format!("{} requests got no response", r.errors);
+                if !faults.is_empty() {
+                    line.push_str(&format!(" ({})", faults.join("; ")));
+                }
+                why.push(line);
             }
             if r.unexpected() > 0 {
                 why.push(format!(

@@ -1,17 +1,21 @@
 //! A small HTTP/1.1 client: one request on a fresh connection ([`request`]), and the one
 //! response reader ([`read_response`]) that the load generator, the lesson checks, the
 //! benches and the tests all use. Every read is bounded: line length, header count and
-//! body size.
+//! body size. A size a server declares is checked, never allocated: a body is read in
+//! pieces no larger than the reader's buffer, and kept or only counted.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::num::IntErrorKind;
 use std::os::fd::FromRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How long one request may take before the client gives up on it.
+use crate::client::deadline::Deadline;
+
+/// How long one request may take, in all, before the client gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-/// Most bytes accepted in one response body.
-const MAX_BODY: usize = 64 << 20;
+/// Most bytes accepted in one response body, kept or not.
+const MAX_BODY: u64 = 64 << 20;
 /// Longest status, header or chunk-size line accepted.
 const MAX_LINE: u64 = 16 * 1024;
 /// Most header (or trailer) lines accepted in one response.
@@ -58,9 +62,28 @@ impl Response {
     }
 }
 
+/// What the reader does with a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// Into [`Response::body`].
+    Keep,
+    /// Read to its end and dropped, piece by piece: a load generator needs its framing,
+    /// not its bytes.
+    Discard,
+}
+
 /// Reads one response from `r`: the head, then the body its framing says (none for a
 /// HEAD request, 1xx, 204 and 304; chunked; `Content-Length`; or up to the close).
 pub fn read_response(r: &mut impl BufRead, head_only: bool) -> io::Result<Response> {
+    read_response_with(r, head_only, Body::Keep)
+}
+
+/// [`read_response`], keeping the body or discarding it.
+pub fn read_response_with(
+    r: &mut impl BufRead,
+    head_only: bool,
+    body: Body,
+) -> io::Result<Response> {
     let mut line = String::new();
     read_line(r, &mut line)?;
     let status_line = line.trim_end();
@@ -94,7 +117,7 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> io::Result<Respon
             .ok_or_else(|| bad(format!("header line `{}`", l.escape_debug())))?;
         let value = value.trim();
         if name.eq_ignore_ascii_case("Content-Length") {
-            length = Some(value.parse::<usize>().map_err(|_| bad("Content-Length"))?);
+            length = Some(declared_size("Content-Length", value, 10, 0)?);
         } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
             chunked = value.to_ascii_lowercase().contains("chunked");
         } else if name.eq_ignore_ascii_case("Connection") {
@@ -112,17 +135,19 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> io::Result<Respon
         return Err(bad("too many header lines"));
     }
     let bodyless = head_only || matches!(status, 100..=199 | 204 | 304);
+    let mut keep = (body == Body::Keep).then_some(&mut response.body);
     if bodyless {
     } else if chunked {
-        read_chunked(r, &mut line, &mut response.body)?;
+        read_chunked(r, &mut line, &mut keep)?;
     } else if let Some(n) = length {
-        read_exact(r, &mut response.body, n)?;
+        read_body(r, n, &mut keep)?;
     } else {
         // Framed by the end of the connection.
-        r.take(MAX_BODY as u64 + 1)
-            .read_to_end(&mut response.body)?;
-        if response.body.len() > MAX_BODY {
-            return Err(bad("response body too large"));
+        if read_pieces(r, MAX_BODY + 1, &mut keep)? > MAX_BODY {
+            return Err(bad(format!(
+                "body past this client's {} MiB limit",
+                MAX_BODY >> 20
+            )));
         }
         response.keep_alive = false;
     }
@@ -130,16 +155,21 @@ pub fn read_response(r: &mut impl BufRead, head_only: bool) -> io::Result<Respon
 }
 
 /// A chunked body, up to its last chunk and trailer fields.
-fn read_chunked(r: &mut impl BufRead, line: &mut String, body: &mut Vec<u8>) -> io::Result<()> {
+fn read_chunked(
+    r: &mut impl BufRead,
+    line: &mut String,
+    keep: &mut Option<&mut Vec<u8>>,
+) -> io::Result<()> {
+    let mut total = 0;
     loop {
         read_line(r, line)?;
-        let size = line.trim_end().split(';').next().unwrap_or("");
-        let size = usize::from_str_radix(size.trim(), 16)
-            .map_err(|_| bad(format!("chunk size `{}`", line.trim_end().escape_debug())))?;
+        let size = line.trim_end().split(';').next().unwrap_or("").trim();
+        let size = declared_size("chunk size", size, 16, total)?;
         if size == 0 {
             break;
         }
-        read_exact(r, body, size)?;
+        read_body(r, size, keep)?;
+        total += size;
         let mut crlf = [0u8; 2];
         r.read_exact(&mut crlf)?;
         if &crlf != b"\r\n" {
@@ -171,14 +201,59 @@ fn read_line(r: &mut impl BufRead, line: &mut String) -> io::Result<()> {
     Ok(())
 }
 
-/// Exactly `n` more bytes onto `body`.
-fn read_exact(r: &mut impl Read, body: &mut Vec<u8>, n: usize) -> io::Result<()> {
-    if body.len() + n > MAX_BODY {
-        return Err(bad("response body too large"));
+/// A size a server declared (`what`, in `radix`), with `so_far` body bytes already read:
+/// refused unless the body stays within [`MAX_BODY`].
+fn declared_size(what: &str, text: &str, radix: u32, so_far: u64) -> io::Result<u64> {
+    let too_large = || {
+        bad(format!(
+            "{what} {} would take the body past this client's {} MiB limit",
+            text.escape_debug(),
+            MAX_BODY >> 20
+        ))
+    };
+    let n = u64::from_str_radix(text, radix).map_err(|e| match e.kind() {
+        IntErrorKind::PosOverflow => too_large(),
+        _ => bad(format!("{what} `{}` is not a size", text.escape_debug())),
+    })?;
+    if n > MAX_BODY - so_far {
+        return Err(too_large());
     }
-    let start = body.len();
-    body.resize(start + n, 0);
-    r.read_exact(&mut body[start..])
+    Ok(n)
+}
+
+/// Exactly `n` more body bytes (see [`read_pieces`]).
+fn read_body(r: &mut impl BufRead, n: u64, keep: &mut Option<&mut Vec<u8>>) -> io::Result<()> {
+    if read_pieces(r, n, keep)? < n {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed before the body was complete",
+        ));
+    }
+    Ok(())
+}
+
+/// Up to `n` more body bytes, or fewer if the connection closes first, in pieces no
+/// larger than the reader's buffer, onto the body if it is kept: its buffer grows with
+/// what arrives, never with what was declared. Returns how many were read.
+fn read_pieces(r: &mut impl BufRead, n: u64, keep: &mut Option<&mut Vec<u8>>) -> io::Result<u64> {
+    let mut read = 0;
+    while read < n {
+        let piece = match r.fill_buf() {
+            Ok([]) => break,
+            Ok(piece) => piece,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let k = piece
+            .len()
+            .min(usize::try_from(n - read).unwrap_or(usize::MAX));
+        if let Some(body) = keep {
+            body.extend_from_slice(&piece[..k]);
+        }
+        r.consume(k);
+        read += k as u64;
+    }
+    Ok(read)
 }
 
 fn bad(why: impl Into<String>) -> io::Error {
@@ -227,11 +302,9 @@ impl<'a> Req<'a> {
 /// address unless `req` names one) and reads the response to its end.
 pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
     let what = format!("{} {}", req.method, req.target);
-    let mut stream = connect(addr, req.from).map_err(|e| format!("{what}: cannot connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(REQUEST_TIMEOUT))
-        .and_then(|_| stream.set_write_timeout(Some(REQUEST_TIMEOUT)))
-        .map_err(|e| e.to_string())?;
+    let until = Instant::now() + REQUEST_TIMEOUT;
+    let stream = connect(addr, req.from).map_err(|e| format!("{what}: cannot connect: {e}"))?;
+    let mut stream = Deadline::new(stream, until);
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
     if !req
         .headers
@@ -254,10 +327,7 @@ pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
         .write_all(&raw)
         .map_err(|e| format!("{what}: cannot send the request: {e}"))?;
     read_response(&mut BufReader::new(stream), req.method == "HEAD").map_err(|e| {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        ) {
+        if e.kind() == io::ErrorKind::TimedOut {
             format!(
                 "{what}: no complete answer within {}s: {e}",
                 REQUEST_TIMEOUT.as_secs()
@@ -332,6 +402,130 @@ mod tests {
             .unwrap();
         assert!(!r.keep_alive);
         assert!(read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab").is_err());
+    }
+
+    fn refused(raw: &[u8], body: Body) -> String {
+        let e = read_response_with(&mut &raw[..], false, body).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}");
+        e.to_string()
+    }
+
+    /// A length past what the client reads is refused as soon as it is read, by name.
+    #[test]
+    fn a_declared_length_past_the_limit_is_refused_by_name() {
+        let e = refused(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999\r\n\r\nabc",
+            Body::Keep,
+        );
+        assert!(
+            e.contains("Content-Length 99999999999999 would take"),
+            "{e}"
+        );
+        let e = refused(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+            Body::Discard,
+        );
+        assert!(e.contains("past this client's 64 MiB limit"), "{e}");
+        let e = refused(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", Body::Keep);
+        assert!(e.contains("Content-Length `-1` is not a size"), "{e}");
+    }
+
+    /// A chunk size is checked against what the body already holds, never added blindly:
+    /// one that would overflow is refused like any other too large.
+    #[test]
+    fn a_chunk_size_past_the_limit_is_refused_by_name() {
+        let e = refused(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nffffffffffffffff\r\nabc",
+            Body::Keep,
+        );
+        assert!(e.contains("chunk size ffffffffffffffff would take"), "{e}");
+        let e = refused(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n",
+            Body::Discard,
+        );
+        assert!(e.contains("chunk size 1ffffffffffffffff would take"), "{e}");
+    }
+
+    /// A reader that records the largest read asked of it.
+    struct Watched<'a> {
+        data: &'a [u8],
+        largest: usize,
+    }
+
+    impl Read for Watched<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.largest = self.largest.max(buf.len());
+            self.data.read(buf)
+        }
+    }
+
+    /// A declared length sizes no buffer: the body comes in pieces of the reader's
+    /// buffer, kept or discarded.
+    #[test]
+    fn a_declared_length_is_read_in_bounded_pieces() {
+        let mut raw = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n".to_vec();
+        raw.resize(raw.len() + 1_000_000, b'x');
+        for body in [Body::Keep, Body::Discard] {
+            let mut watched = Watched {
+                data: &raw,
+                largest: 0,
+            };
+            let mut r = BufReader::with_capacity(8192, &mut watched);
+            let got = read_response_with(&mut r, false, body).unwrap();
+            let kept = if body == Body::Keep { 1_000_000 } else { 0 };
+            assert_eq!(got.body.len(), kept);
+            drop(r);
+            assert!(watched.largest <= 8192, "a read of {}", watched.largest);
+        }
+    }
+
+    /// A discarded body is still read to its end: the next response on the connection
+    /// is read from the right place.
+    #[test]
+    fn a_discarded_body_is_read_to_its_end() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello\
+            HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n\
+            HTTP/1.1 204 No Content\r\n\r\n";
+        let mut r = &raw[..];
+        for status in [200, 201, 204] {
+            let got = read_response_with(&mut r, false, Body::Discard).unwrap();
+            assert_eq!((got.status, got.body.len()), (status, 0));
+        }
+        assert!(r.is_empty());
+    }
+
+    /// Chunks that keep coming: the same chunk forever.
+    struct Endless {
+        chunk: Vec<u8>,
+        at: usize,
+    }
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (&self.chunk[self.at..]).read(buf)?;
+            self.at = (self.at + n) % self.chunk.len();
+            Ok(n)
+        }
+    }
+
+    /// A body without end, chunked or framed by a close that never comes, is cut at the
+    /// limit even when nothing is kept.
+    #[test]
+    fn a_body_without_end_is_cut_at_the_limit() {
+        let mut chunk = b"100000\r\n".to_vec();
+        chunk.resize(chunk.len() + (1 << 20), b'x');
+        chunk.extend_from_slice(b"\r\n");
+        let head = &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..];
+        let mut r = BufReader::new(head.chain(Endless { chunk, at: 0 }));
+        let e = read_response_with(&mut r, false, Body::Discard).unwrap_err();
+        assert!(
+            e.to_string().contains("chunk size 100000 would take"),
+            "{e}"
+        );
+        let head = &b"HTTP/1.0 200 OK\r\n\r\n"[..];
+        let mut r = BufReader::new(head.chain(io::repeat(b'x')));
+        let e = read_response_with(&mut r, false, Body::Discard).unwrap_err();
+        assert!(e.to_string().contains("64 MiB limit"), "{e}");
     }
 
     #[test]
