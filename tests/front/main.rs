@@ -7,6 +7,7 @@
 //! - [`heads`]: request heads parsed strictly (RFC 9112 §2-§5): obs-fold, control
 //!   bytes, obs-text, Host, versions, sizes, and the front's own answers (Server,
 //!   Server-Timing, one log line).
+//! - [`host`]: the `Host` field is a host and an optional port, or the request is 400.
 //! - [`framing`]: bodies (§6-§7): Transfer-Encoding and Content-Length rules, chunk-size
 //!   lines, extensions and trailers, `Upgrade`, `100 Continue`, the body deadline.
 //! - [`in_flight`]: one request of a connection at a time: smuggling, pipelining
@@ -19,6 +20,7 @@ mod support;
 
 mod framing;
 mod heads;
+mod host;
 mod in_flight;
 mod memory;
 mod startup;
