@@ -14,6 +14,7 @@
 //!   clients that never read, responses that end the connection.
 //! - [`memory`]: what clients cannot make the server keep: latency stats, large forms.
 //! - [`startup`]: requests that wait in the listen backlog when the front starts.
+//! - [`turns`]: clients that trickle a body hold no `--threads` turn.
 
 #[path = "../cgilab/support.rs"]
 mod support;
@@ -24,6 +25,7 @@ mod host;
 mod in_flight;
 mod memory;
 mod startup;
+mod turns;
 
 use std::path::Path;
 use std::time::Duration;
