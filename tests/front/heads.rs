@@ -234,6 +234,10 @@ fn a_target_in_no_rfc_9112_form_is_400() {
         b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
         b"GET example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n",
         b"CONNECT /cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n",
+        // An absolute-form authority is a Host's; userinfo in it is an error (RFC 9110
+        // §4.2.4).
+        b"GET http://user@x/cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http://x]/cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n",
     ] {
         let res = refused(&server, req);
         assert_eq!(res.status, 400, "{:?}", String::from_utf8_lossy(req));

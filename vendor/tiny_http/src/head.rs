@@ -214,7 +214,11 @@ fn check_target_form(method: &str, target: &str) -> Result<(), &'static str> {
         _ if method == "CONNECT" => crate::authority::check_host(target.as_bytes()).is_ok(),
         "*" => method == "OPTIONS",
         t if t.starts_with('/') => true,
-        t => t.split_once("://").is_some_and(|(scheme, _)| is_scheme(scheme)),
+        // An absolute-form authority is a Host's (RFC 9110 §4.2.4: userinfo is an error).
+        t => t.split_once("://").is_some_and(|(scheme, rest)| {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            is_scheme(scheme) && crate::authority::check_host(rest[..end].as_bytes()).is_ok()
+        }),
     };
     if ok {
         Ok(())
