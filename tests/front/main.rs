@@ -12,6 +12,8 @@
 //!   lines, extensions and trailers, `Upgrade`, `100 Continue`, the body deadline.
 //! - [`in_flight`]: one request of a connection at a time: smuggling, pipelining
 //!   clients that never read, responses that end the connection.
+//! - [`corpus`]: gunicorn's parser corpus (`gunicorn_corpus/`), every file through the
+//!   real binary, with the cases where cgilab and gunicorn differ listed and explained.
 //! - [`memory`]: what clients cannot make the server keep: latency stats, large forms.
 //! - [`startup`]: requests that wait in the listen backlog when the front starts.
 //! - [`turns`]: clients that trickle a body hold no `--threads` turn.
@@ -19,6 +21,7 @@
 #[path = "../cgilab/support.rs"]
 mod support;
 
+mod corpus;
 mod framing;
 mod heads;
 mod host;
