@@ -80,7 +80,7 @@ pub struct ServeArgs {
     pub pass_auth: bool,
 
     /// Most requests answered at once; each connection has a thread, and past this many
-    /// a request waits for a turn.
+    /// a request waits for a turn, which it takes once its body has been read.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub threads: usize,
 

@@ -21,17 +21,20 @@ use crate::request::environ::{self, Invocation, RequestHead};
 use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::{self, Route, Target};
+use crate::server::gate::Gate;
 use crate::server::index;
 
 /// Most local redirects (RFC 3875 §6.2.2) followed for one request.
 const MAX_REDIRECTS: usize = 5;
 
 /// What every request handler shares: the settings, the apps, the pools, the
-/// `--max-procs` slots, the latency counters and the address the server listens on.
+/// `--threads` gate, the `--max-procs` slots, the latency counters and the address the
+/// server listens on.
 pub struct ServerState {
     pub config: Config,
     pub apps: Apps,
     pub pools: Option<Pools>,
+    pub gate: Gate,
     pub slots: Slots,
     pub stats: Stats,
     pub local: SocketAddr,
@@ -41,6 +44,7 @@ impl ServerState {
     pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: SocketAddr) -> ServerState {
         ServerState {
             pools,
+            gate: Gate::new(config.threads),
             slots: Slots::new(config.max_procs),
             stats: Stats::default(),
             config,
@@ -65,6 +69,7 @@ pub fn handle(ctx: &ServerState, request: Request) {
             if let Some(arrived) = request.arrived() {
                 timing = Timing::start_at(arrived);
             }
+            let _turn = ctx.gate.enter();
             refuse(request, error, Mode::Server, &timing)
         }
         None => dispatch(ctx, request, &head, &mut timing, 0),
@@ -91,6 +96,7 @@ fn dispatch(
     }
     match route::route(&head.target) {
         Ok(Route::Index) => {
+            let _turn = ctx.gate.enter();
             let scripts = script::list(&ctx.config.cgi_bin);
             let pools = ctx.pools.as_ref().map(Pools::view).unwrap_or_default();
             let page = index::page(ctx.apps.names(), &scripts, &pools, &ctx.stats);
@@ -138,6 +144,8 @@ fn serve_cgi(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Cgi, timing),
     };
+    // Its `--threads` turn, only now that the body is in.
+    let turn = ctx.gate.enter();
     // A request that had to wait for its slot says how long (`queue`); one that did not
     // shows no queue phase.
     let slot = match ctx.slots.try_acquire() {
@@ -171,6 +179,8 @@ fn serve_cgi(
         Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi).ran(&target.script_name),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
+            // The redirect's target takes a turn of its own.
+            drop(turn);
             local_redirect(ctx, request, head, location, timing, redirects, Mode::Cgi)
         }
     }
@@ -221,6 +231,7 @@ fn serve_app(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Gateway, timing),
     };
+    let _turn = ctx.gate.enter();
     let env = environ_for(ctx, head, target, &target.name, &body);
     let call = gateway::Call {
         name: &target.name,
@@ -253,6 +264,7 @@ fn serve_pool(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Pool, timing),
     };
+    let turn = ctx.gate.enter();
     let env = environ_for(ctx, head, target, &pool.file.to_string_lossy(), &body);
     let job = pool::host::Job {
         pool,
@@ -265,6 +277,7 @@ fn serve_pool(
         Outcome::Sent(sent) => Answered::new(sent, Mode::Pool).ran(&target.script_name),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Pool, timing),
         Outcome::LocalRedirect { location, request } => {
+            drop(turn);
             return local_redirect(ctx, request, head, location, timing, redirects, Mode::Pool);
         }
     };

@@ -4,7 +4,8 @@
 //! Each connection has a thread in tiny_http that reads one request at a time; the
 //! request is answered on that same thread, with no hop to a worker and back (on two
 //! cores the hops cost more than the gateway call). `--threads` bounds how many requests
-//! are answered at once: past it, a connection's request waits for a turn.
+//! are answered at once: past it, a request waits for a turn ([`gate`]), which it takes
+//! only once its body has been read.
 //!
 //! tiny_http has no read timeout of its own. A socket accepted on Linux inherits
 //! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
@@ -12,11 +13,12 @@
 //! a response is dropped after `--read-timeout` and holds up no one else.
 
 pub mod dispatch;
+pub mod gate;
 pub mod index;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -108,12 +110,10 @@ impl Server {
     }
 
     fn start(self) -> Vec<thread::JoinHandle<()>> {
-        let gate = Arc::new(Gate::new(self.ctx.config.threads));
         let ctx = self.ctx.clone();
-        let handler: tiny_http::Handler = Arc::new(move |request| {
-            let _turn = gate.enter();
-            answer(&ctx, request);
-        });
+        // No turn is taken here: a request takes its turn (`ctx.gate`) once its body is
+        // read, so connections that trickle a body hold none while they do.
+        let handler: tiny_http::Handler = Arc::new(move |request| answer(&ctx, request));
         // The handler is in place before the first connection is accepted: a request
         // already waiting in the backlog must not go the `recv()` way below, where it
         // would be answered on that one thread, behind another request's slow body.
@@ -137,6 +137,7 @@ fn answer(ctx: &ServerState, request: tiny_http::Request) {
     // The ceiling: an answer with no routing, environ, dispatch or log line, so benches
     // can tell the cost of HTTP itself from the cost of a mode.
     if request.url() == RAW_ROUTE && request.refusal().is_none() {
+        let _turn = ctx.gate.enter();
         let headers = [("Content-Type".to_string(), "text/plain".to_string())];
         let _ = crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
         return;
@@ -178,40 +179,6 @@ fn work(http: &tiny_http::Server, ctx: &ServerState) {
                 }
             }
         }
-    }
-}
-
-/// At most N requests answered at once (`--threads`).
-struct Gate {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-/// A turn at the gate, given back when dropped.
-struct Turn<'a>(&'a Gate);
-
-impl Gate {
-    fn new(n: usize) -> Gate {
-        Gate {
-            free: Mutex::new(n),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn enter(&self) -> Turn<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Turn(self)
-    }
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
     }
 }
 

@@ -229,3 +229,60 @@ fn a_request_answered_without_100_continue_ends_the_connection() {
     assert_eq!(res.header("Connection"), Some("close"));
     assert!(conn.closed_within(Duration::from_secs(5)));
 }
+
+/// Sends a chunked POST to cat.sh whose first chunk-size line is `line`; it must be
+/// refused with 400, the connection closed, and no script run.
+fn refused_chunk_line(server: &crate::support::Server, line: &[u8]) {
+    let mut req =
+        b"POST /cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    req.extend_from_slice(line);
+    req.extend_from_slice(b"hello\r\n0\r\n\r\n");
+    let res = refused(server, &req);
+    assert_eq!(res.status, 400, "for {:?}", String::from_utf8_lossy(line));
+}
+
+/// §7.1: whitespace may come after a chunk-size only before an extension's `;`;
+/// `5 \r\n` and ` 5\r\n` were taken as 5 (gunicorn refuses both).
+#[test]
+fn a_chunk_size_with_bare_whitespace_is_400() {
+    let server = site().start();
+    for line in [&b"5 \r\n"[..], b"5\t\r\n", b" 5\r\n", b" ;a=b\r\n"] {
+        refused_chunk_line(&server, line);
+    }
+    assert!(!a_script_ran(&server));
+}
+
+/// §7.1: `chunk-size = 1*HEXDIG`: an empty chunk-size line is no size at all.
+#[test]
+fn an_empty_chunk_size_line_is_400() {
+    let server = site().start();
+    refused_chunk_line(&server, b"\r\n");
+    assert!(!a_script_ran(&server));
+}
+
+/// §7.1 and §2.2: a chunk-size line ends in CRLF; one ended by a bare LF, or with a bare
+/// CR or another control byte in its extension, is refused.
+#[test]
+fn a_chunk_size_line_without_crlf_or_with_control_bytes_is_400() {
+    let server = site().start();
+    for line in [&b"5\n"[..], b"5;a=b\rc\r\n", b"5;a\0\r\n", b"5\r\r\n"] {
+        refused_chunk_line(&server, line);
+    }
+    assert!(!a_script_ran(&server));
+}
+
+/// §7.1: what the grammar allows still reaches the script: leading zeros, upper-case
+/// hex, whitespace before an extension, a quoted extension value.
+#[test]
+fn chunk_size_lines_the_grammar_allows_are_read() {
+    let server = site().start();
+    let mut conn = server.connect();
+    conn.send(
+        b"POST /cgi-bin/cat.sh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+          0005\r\nhello\r\nA ; x=\"a b\"\r\n0123456789\r\n0\t;end\r\n\r\n",
+    );
+    let res = conn.response();
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "hello0123456789");
+    still_serves(&mut conn);
+}

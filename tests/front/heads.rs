@@ -207,6 +207,44 @@ fn a_header_section_over_the_limits_is_431() {
     assert_eq!(refused(&server, &many).status, 431);
 }
 
+/// RFC 9110 §5.3 and §8.3: Content-Type is a singleton field; two would give the body
+/// two media types, and hosts would disagree on which one holds. gunicorn refuses it.
+#[test]
+fn two_content_type_fields_are_400() {
+    let server = site().start();
+    let res = refused(
+        &server,
+        b"POST /cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Type: text/html\r\nContent-Length: 2\r\n\r\n{}",
+    );
+    assert_eq!(res.status, 400);
+    server.wait_log("for two Content-Types", |l| {
+        l.contains(" POST /cgi-bin/mark.sh 400 ") && l.contains("Content-Type")
+    });
+    assert!(!a_script_ran(&server));
+}
+
+/// RFC 9112 §3.2: a request-target is origin-form, absolute-form, authority-form for
+/// CONNECT or `*` for OPTIONS; anything else (`cgi-bin/mark.sh`, `GET *`) is 400.
+#[test]
+fn a_target_in_no_rfc_9112_form_is_400() {
+    let server = site().start();
+    for req in [
+        &b"GET cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET * HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"CONNECT /cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n",
+        // An absolute-form authority is a Host's; userinfo in it is an error (RFC 9110
+        // §4.2.4).
+        b"GET http://user@x/cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET http://x]/cgi-bin/mark.sh HTTP/1.1\r\nHost: x\r\n\r\n",
+    ] {
+        let res = refused(&server, req);
+        assert_eq!(res.status, 400, "{:?}", String::from_utf8_lossy(req));
+    }
+    assert!(!a_script_ran(&server));
+}
+
 /// RFC 9110 §10.1.1: an expectation other than 100-continue is 417.
 #[test]
 fn an_unknown_expectation_is_417() {

@@ -7,21 +7,28 @@
 //! - [`heads`]: request heads parsed strictly (RFC 9112 §2-§5): obs-fold, control
 //!   bytes, obs-text, Host, versions, sizes, and the front's own answers (Server,
 //!   Server-Timing, one log line).
+//! - [`host`]: the `Host` field is a host and an optional port, or the request is 400.
 //! - [`framing`]: bodies (§6-§7): Transfer-Encoding and Content-Length rules, chunk-size
 //!   lines, extensions and trailers, `Upgrade`, `100 Continue`, the body deadline.
 //! - [`in_flight`]: one request of a connection at a time: smuggling, pipelining
 //!   clients that never read, responses that end the connection.
+//! - [`corpus`]: gunicorn's parser corpus (`gunicorn_corpus/`), every file through the
+//!   real binary, with the cases where cgilab and gunicorn differ listed and explained.
 //! - [`memory`]: what clients cannot make the server keep: latency stats, large forms.
 //! - [`startup`]: requests that wait in the listen backlog when the front starts.
+//! - [`turns`]: clients that trickle a body hold no `--threads` turn.
 
 #[path = "../cgilab/support.rs"]
 mod support;
 
+mod corpus;
 mod framing;
 mod heads;
+mod host;
 mod in_flight;
 mod memory;
 mod startup;
+mod turns;
 
 use std::path::Path;
 use std::time::Duration;

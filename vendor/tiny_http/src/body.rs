@@ -154,16 +154,15 @@ impl Framed {
         }
     }
 
-    /// Parses a chunk-size line (its extensions are ignored); returns its length and the size.
+    /// Reads a chunk-size line (its extensions are ignored); returns its length and the size.
     fn chunk_size(&self, src: &mut Inbound) -> io::Result<(usize, u64)> {
         loop {
             if !src.buffered().is_empty() {
                 let window = &src.buffered()[..src.buffered().len().min(MAX_CHUNK_LINE)];
-                match httparse::parse_chunk_size(window) {
-                    Ok(httparse::Status::Complete(found)) => return Ok(found),
-                    Ok(httparse::Status::Partial) if window.len() < MAX_CHUNK_LINE => {}
-                    Ok(httparse::Status::Partial) => return Err(bad("chunk-size line too long")),
-                    Err(_) => return Err(bad("malformed chunk-size line")),
+                match chunk_size_line(window).map_err(bad)? {
+                    Some(found) => return Ok(found),
+                    None if window.len() < MAX_CHUNK_LINE => {}
+                    None => return Err(bad("chunk-size line too long")),
                 }
             }
             self.more(src)?;
@@ -216,6 +215,41 @@ impl Framed {
         }
         true
     }
+}
+
+/// cgilab patch: a chunk-size line read exactly as RFC 9112 §7.1 writes it:
+/// `1*HEXDIG [ BWS ";" chunk-ext ] CRLF`, at most 16 digits. httparse's
+/// `parse_chunk_size` also took a size followed by bare whitespace (`5 `), leading
+/// whitespace and an empty line, which other parsers read differently (gunicorn refuses
+/// them); a line ended by a bare LF, or with a control byte in an extension, is refused
+/// too. Returns the line's length and the size, or `None` until the line is complete.
+fn chunk_size_line(bytes: &[u8]) -> Result<Option<(usize, u64)>, &'static str> {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits > 16 {
+        return Err("chunk-size line: over 16 hex digits");
+    }
+    if digits == 0 && !bytes.is_empty() {
+        return Err("malformed chunk-size line: no size");
+    }
+    let Some(lf) = bytes.iter().position(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let line = match bytes[..lf].strip_suffix(b"\r") {
+        Some(line) => line,
+        None => return Err("chunk-size line not ended by CRLF"),
+    };
+    let rest = &line[digits..];
+    let bws = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    let ext = &rest[bws..];
+    if !rest.is_empty() && !ext.starts_with(b";") {
+        return Err("malformed chunk-size line: only an extension may follow the size");
+    }
+    if ext.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err("malformed chunk-size line: control byte in an extension");
+    }
+    let text = std::str::from_utf8(&line[..digits]).map_err(|_| "malformed chunk-size line")?;
+    let size = u64::from_str_radix(text, 16).map_err(|_| "malformed chunk-size line")?;
+    Ok(Some((lf + 1, size)))
 }
 
 fn bad(why: &'static str) -> io::Error {

@@ -164,6 +164,9 @@ fn parse(bytes: &[u8], arrived: Instant) -> Result<(Head, usize), HeadError> {
         .parse()
         .map_err(|_| refusal(400, "malformed method", &req))?;
     let target = escape_target(req.path.unwrap_or("/"));
+    if let Err(why) = check_target_form(method_text, &target) {
+        return Err(refusal(400, why, &req));
+    }
     let version = HTTPVersion(1, req.version.unwrap_or(1));
     let mut headers = Vec::with_capacity(req.headers.len());
     for f in req.headers.iter() {
@@ -196,6 +199,32 @@ fn names_a_version(bytes: &[u8]) -> bool {
         return false;
     };
     matches!(last, [b'H', b'T', b'T', b'P', b'/', a, b'.', b] if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
+/// cgilab patch: §3.2: a request-target is in origin-form, absolute-form, authority-form
+/// (CONNECT only) or asterisk-form (OPTIONS only). Upstream took anything (`foo/bar`,
+/// `GET *`), which a router then read as some path or other.
+fn check_target_form(method: &str, target: &str) -> Result<(), &'static str> {
+    let is_scheme = |s: &str| {
+        s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    };
+    let ok = match target {
+        _ if method == "CONNECT" => crate::authority::check_host(target.as_bytes()).is_ok(),
+        "*" => method == "OPTIONS",
+        t if t.starts_with('/') => true,
+        // An absolute-form authority is a Host's (RFC 9110 §4.2.4: userinfo is an error).
+        t => t.split_once("://").is_some_and(|(scheme, rest)| {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            is_scheme(scheme) && crate::authority::check_host(rest[..end].as_bytes()).is_ok()
+        }),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("request-target in no form RFC 9112 §3.2 allows for its method")
+    }
 }
 
 fn trim(value: &[u8]) -> &[u8] {
@@ -236,6 +265,16 @@ fn check(
         0 if http11 => return Err((400, "an HTTP/1.1 request needs a Host header")),
         0 | 1 => {}
         _ => return Err((400, "more than one Host header")),
+    }
+    // cgilab patch: §3.2 and RFC 9110 §7.2: a Host that is not a host is refused, as
+    // nginx does, so no script builds a URL from it.
+    for h in named("Host") {
+        crate::authority::check_host(h.value.as_bytes()).map_err(|why| (400, why))?;
+    }
+    // cgilab patch: RFC 9110 §5.3: Content-Type is a singleton; two would give the body
+    // two meanings, and hosts would disagree on which one holds (gunicorn refuses too).
+    if named("Content-Type").count() > 1 {
+        return Err((400, "more than one Content-Type header"));
     }
 
     let lengths: Vec<String> = named("Content-Length")

@@ -115,6 +115,7 @@ pub use request::{ConnectionCloser, ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
+mod authority;
 mod body;
 mod client;
 mod common;
