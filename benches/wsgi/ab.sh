@@ -45,16 +45,16 @@ for round in $(seq "$rounds"); do
   done
 done
 
-# build,target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,...,errors
+# build,server,target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,...,errors
 python3 - "$out" <<'PY'
 import csv, statistics, sys
 runs = {}
 for row in csv.reader(open(sys.argv[1])):
-    runs.setdefault((row[1], int(row[3]), row[0]), []).append(row)
+    runs.setdefault((row[2], int(row[4]), row[0]), []).append(row)
 print("target,connections,build,turns,median req/s,median p50 ms,errors")
 for (target, conc, build), rows in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
-    rps = statistics.median(float(r[5]) for r in rows)
-    p50 = statistics.median(float(r[7]) for r in rows)
-    errors = sum(int(r[11]) for r in rows)
+    rps = statistics.median(float(r[6]) for r in rows)
+    p50 = statistics.median(float(r[8]) for r in rows)
+    errors = sum(int(r[12]) for r in rows)
     print(f"{target},{conc},{build},{len(rows)},{rps:.0f},{p50:.3f},{errors}")
 PY

@@ -486,6 +486,11 @@ impl Connection {
             self.end -= self.start;
             self.start = 0;
         }
+        // Right after a request is sent its answer is rarely there yet: wait before the
+        // first read instead of paying for a read that finds nothing.
+        if self.received == 0 && !self.sending() {
+            self.wait(libc::POLLIN, deadline)?;
+        }
         while self.end - self.start < n {
             match self.stream.read(&mut self.buf[self.end..]) {
                 Ok(0) => return Err(ClientError::Closed),
