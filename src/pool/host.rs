@@ -79,6 +79,7 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
         log: AppLog::new(format!("pool {name} pid {pid}"), LIMIT_PER_REQUEST),
         app_status: 0,
         ended: false,
+        whole: false,
     };
     let outcome = serve(&mut run, job, request, timing);
     run.log.finish();
@@ -101,7 +102,12 @@ struct Run<'a> {
     app_status: u32,
     /// END_REQUEST has arrived.
     ended: bool,
+    /// END_REQUEST came with the head: the whole answer was in hand before any was sent.
+    whole: bool,
 }
+
+/// The appStatus with which `wsgi_worker.py` ends a response it could not finish.
+const INCOMPLETE: u32 = 2;
 
 fn serve(run: &mut Run<'_>, job: Job<'_>, request: Request, timing: &mut Timing) -> Outcome {
     // Step 2: the request. A worker that closed its connection before it answered
@@ -175,6 +181,7 @@ fn serve(run: &mut Run<'_>, job: Job<'_>, request: Request, timing: &mut Timing)
         let error = run.fail(e);
         return Failed { error, request }.into();
     }
+    run.whole = run.ended;
     let reply = Reply {
         head,
         first,
@@ -341,14 +348,17 @@ impl Source for Run<'_> {
             };
         }
         self.give_back();
-        let error =
-            (done == Done::Ended && self.app_status != 0).then(|| RequestError::BadOutput {
-                origin: self.origin(),
-                why: format!(
-                    "the app failed (exit={}) after its response started; connection cut",
-                    self.app_status
-                ),
-            });
+        // The worker cgilab ships ends a response it could not finish with appStatus 2;
+        // any program's failure while the body was still streaming cuts it too. A whole
+        // answer with another status (the worker's own 500) is complete as it is.
+        let incomplete = self.app_status == INCOMPLETE || (self.app_status != 0 && !self.whole);
+        let error = (done == Done::Ended && incomplete).then(|| RequestError::BadOutput {
+            origin: self.origin(),
+            why: format!(
+                "the app failed (exit={}) after its response started; connection cut",
+                self.app_status
+            ),
+        });
         Settled {
             error,
             exit: self.exit(),

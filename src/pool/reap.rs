@@ -177,7 +177,7 @@ fn describe(status: ExitStatus) -> String {
 
 /// True when `pid` has exited and waits to be reaped (a zombie, state `Z` in
 /// /proc/PID/stat), or is gone.
-fn exited(pid: u32) -> bool {
+pub fn exited(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state follows the command name, which is in parentheses and may hold any
         // byte, so it is read after the last `)`.

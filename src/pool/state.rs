@@ -290,10 +290,14 @@ impl Shared {
         let worker = state.workers.iter_mut().find(|w| w.id == id)?;
         let why = match conn.idle() {
             Idle::Quiet => return Some(conn),
-            Idle::Closed => match UnixStream::connect(&worker.socket) {
-                Ok(stream) => return Some(Connection::new(stream)),
-                Err(_) => "connection closed while idle".to_string(),
-            },
+            // Unless it died (a process it started may hold its socket, never answering).
+            Idle::Closed if !super::reap::exited(worker.pid) => {
+                match UnixStream::connect(&worker.socket) {
+                    Ok(stream) => return Some(Connection::new(stream)),
+                    Err(_) => "connection closed while idle".to_string(),
+                }
+            }
+            Idle::Closed => "connection closed while idle".to_string(),
             Idle::Junk => "unexpected FastCGI record: bytes sent while idle".to_string(),
         };
         worker.phase = Phase::Stopping;
@@ -374,6 +378,11 @@ impl Lease {
     /// Replaces the connection with a new one to the same worker; false if the worker
     /// no longer accepts (it has died).
     pub fn reconnect(&mut self) -> bool {
+        // A dead worker's socket may still accept: a process it started can hold the
+        // listening descriptor, and would never answer.
+        if super::reap::exited(self.pid) {
+            return false;
+        }
         match UnixStream::connect(&self.socket) {
             Ok(stream) if self.conn.is_some() => {
                 self.conn = Some(Connection::new(stream));

@@ -42,6 +42,9 @@ GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE = 9, 10, 11
 RESPONDER = 1
 KEEP_CONN = 1
 REQUEST_COMPLETE, UNKNOWN_ROLE = 0, 3
+# END_REQUEST's appStatus: 1 when the application raised and we answered 500 ourselves,
+# INCOMPLETE when it failed after its response had started (the server cuts it).
+INCOMPLETE = 2
 HEADER = struct.Struct("!BBHHBx")  # version, type, request id, content length, padding
 MAX_CONTENT = 65535
 # We answer one request at a time on one connection at a time.
@@ -341,7 +344,8 @@ def handle(conn, request, application):
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
         if response.headers_sent:
-            finish(conn, request.id, 1)  # the client gets a response cut short
+            # appStatus 2: the response is incomplete, and the server cuts it short.
+            finish(conn, request.id, INCOMPLETE)
         else:
             body = b"Internal Server Error\n"
             head = b"Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n"

@@ -79,11 +79,6 @@ pub fn relay(request: Request, reply: Reply, source: &mut dyn Source) -> Sent {
     let head_only = *request.method() == Method::Head;
     let Reply { head, first, whole } = reply;
     let declared = head.content_length;
-    let framing = match declared {
-        Some(n) => Framing::Length(n),
-        None if whole && !head_only => Framing::Length(first.len() as u64),
-        None => Framing::Stream,
-    };
     // A whole answer frees its host first: a pool's worker is idle again before the
     // client has the response, so the client's next request finds it.
     let settled = (whole || head_only).then(|| {
@@ -94,6 +89,14 @@ pub fn relay(request: Request, reply: Reply, source: &mut dyn Source) -> Sent {
         };
         source.settle(done)
     });
+    // A host that failed after its head must not get a length that makes its body look
+    // whole: the body goes chunked, and the cut shows.
+    let failed = settled.as_ref().is_some_and(|s| s.error.is_some());
+    let framing = match declared {
+        Some(n) => Framing::Length(n),
+        None if whole && !head_only && !failed => Framing::Length(first.len() as u64),
+        None => Framing::Stream,
+    };
     let reason = head.reason.as_deref();
     let out =
         response::start_with_reason(request, head.status, reason, &head.headers, framing, false);

@@ -172,7 +172,7 @@ fn an_exception_after_the_first_piece_cuts_the_connection() {
     wait_for_log(
         &server,
         1,
-        &["/pool/liar/raises", "exit=1", "connection cut"],
+        &["/pool/liar/raises", "exit=2", "connection cut"],
     );
 }
 
