@@ -15,8 +15,7 @@ use super::PoolEvent;
 use super::spawn::{self, LastLine, Program};
 use super::state::{Phase, Shared, State, Status, Worker};
 
-/// How long a worker may take to import its app and answer the readiness probe.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::spawn::BOOT_TIMEOUT;
 /// Failed starts in a row after which a pool is FAILED and nothing more is started
 /// (supervisord's FATAL; its `startretries = 3` allows the same four starts). The log
 /// counts them as "boot failure K of START_ATTEMPTS".

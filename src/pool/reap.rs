@@ -85,7 +85,7 @@ pub fn murder(run: &PoolRun, timeout: Duration) {
         let reason = if let Some(reason) = w.kill.take() {
             // A probe that failed because the worker already exited: its exit line says
             // more (the reaping logs it), so the kill is not worth a line of its own.
-            quiet = reason.starts_with("not ready") && exited(w.pid);
+            quiet = reason.starts_with("not ready") && spawn::exited(w.pid);
             Some(reason)
         } else if w.busy_since.is_some_and(|t| t.elapsed() > late) {
             Some(format!("busy for more than {} s", late.as_secs()))
@@ -172,19 +172,5 @@ fn describe(status: ExitStatus) -> String {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
         _ => "ended".to_string(),
-    }
-}
-
-/// True when `pid` has exited and waits to be reaped (a zombie, state `Z` in
-/// /proc/PID/stat), or is gone.
-pub fn exited(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name, which is in parentheses and may hold any
-        // byte, so it is read after the last `)`.
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        Err(_) => true,
     }
 }

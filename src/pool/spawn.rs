@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 use crate::measure::app_log::escape;
 
+/// How long a worker may take to import its app and answer the readiness probe.
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How to start a pool's workers.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -155,6 +158,20 @@ pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
                 line(&escape(text.strip_suffix(b"\r").unwrap_or(text)));
             }
         }
+    }
+}
+
+/// True when `pid` has exited and waits to be reaped (a zombie, state `Z` in
+/// /proc/PID/stat), or is gone.
+pub fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold any
+        // byte, so it is read after the last `)`.
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Err(_) => true,
     }
 }
 

@@ -17,7 +17,7 @@ use std::path::Path;
 use crate::fastcgi::{Connection, Idle};
 
 use super::PoolEvent;
-use super::arbiter::BOOT_TIMEOUT;
+use super::spawn::BOOT_TIMEOUT;
 use super::spawn::LastLine;
 
 /// Where a worker is in its life (after supervisord's process states).
@@ -291,7 +291,7 @@ impl Shared {
         let why = match conn.idle() {
             Idle::Quiet => return Some(conn),
             // Unless it died (a process it started may hold its socket, never answering).
-            Idle::Closed if !super::reap::exited(worker.pid) => {
+            Idle::Closed if !super::spawn::exited(worker.pid) => {
                 match UnixStream::connect(&worker.socket) {
                     Ok(stream) => return Some(Connection::new(stream)),
                     Err(_) => "connection closed while idle".to_string(),
@@ -380,7 +380,7 @@ impl Lease {
     pub fn reconnect(&mut self) -> bool {
         // A dead worker's socket may still accept: a process it started can hold the
         // listening descriptor, and would never answer.
-        if super::reap::exited(self.pid) {
+        if super::spawn::exited(self.pid) {
             return false;
         }
         match UnixStream::connect(&self.socket) {
