@@ -161,18 +161,23 @@ pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
     }
 }
 
-/// True when `pid` has exited and waits to be reaped (a zombie, state `Z` in
+/// True when `pid` is exiting, has exited and waits to be reaped (a zombie, state `Z` in
 /// /proc/PID/stat), or is gone.
+///
+/// "Exiting" matters: the kernel closes a dying process's descriptors before it becomes a
+/// zombie, so a connection can read end-of-file while the state still says running. The
+/// flag PF_EXITING is set first of all, so it is already there by then.
 pub fn exited(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name, which is in parentheses and may hold any
-        // byte, so it is read after the last `)`.
-        Ok(stat) => stat
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
-        Err(_) => true,
-    }
+    const PF_EXITING: u64 = 0x4;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // The fields follow the command name, which is in parentheses and may hold any byte,
+    // so they are read after the last `)`: state, ppid, pgrp, session, tty, tpgid, flags.
+    let mut fields = stat.rsplit(')').next().unwrap_or("").split_whitespace();
+    let state = fields.next().unwrap_or("X");
+    let flags: u64 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
+    matches!(state, "Z" | "X" | "x") || flags & PF_EXITING != 0
 }
 
 /// The last line one worker wrote to its log, kept per worker so that two workers
@@ -291,5 +296,24 @@ mod tests {
         });
         assert_eq!(last.wait(Duration::from_secs(10)), "last");
         w.child.wait().unwrap();
+    }
+
+    #[test]
+    fn exited_is_true_from_the_kill_on_and_false_while_running() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(!exited(pid));
+        child.kill().unwrap();
+        // The kill is delivered asynchronously; before the parent reaps, the process is
+        // exiting or a zombie.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !exited(pid) && std::time::Instant::now() < until {
+            std::thread::yield_now();
+        }
+        assert!(exited(pid));
+        child.wait().unwrap();
     }
 }
