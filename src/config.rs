@@ -30,6 +30,8 @@ pub struct Config {
     pub timeout: Duration,
     /// How long a client may stall mid-request or sit idle between requests.
     pub read_timeout: Duration,
+    /// On SIGTERM, how long the requests in flight get to finish.
+    pub graceful_timeout: Duration,
     /// Largest request body accepted.
     pub max_body: u64,
     /// Most scripts running at once.
@@ -65,6 +67,7 @@ impl Default for Config {
             cgi_bin: PathBuf::from("./cgi-bin"),
             timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(15),
+            graceful_timeout: Duration::from_secs(30), // gunicorn's default
             max_body: 16 * 1024 * 1024,
             max_procs: 32,
             queue_timeout: Duration::from_secs(30),

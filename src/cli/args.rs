@@ -53,6 +53,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
     pub timeout: Duration,
 
+    /// On SIGTERM, seconds the requests in flight get to finish before the workers and
+    /// scripts still running are stopped (gunicorn's --graceful-timeout). SIGINT does
+    /// not wait.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub graceful_timeout: Duration,
+
     /// An extra variable every script gets (repeatable), e.g. --env GIT_PROJECT_ROOT=/srv/git.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,

@@ -16,8 +16,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let config = serve_config(&args)?;
             crate::server::one_line_panics();
             let server = crate::server::Server::bind(config)?;
-            server.run();
-            Ok(())
+            server.run()
         }
         Command::Routes(args) => {
             let mut config = Config::new("127.0.0.1:0", &args.cgi_bin)?;
@@ -43,6 +42,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     let mut config = Config::new(&args.listen, &args.cgi_bin)?;
     config.timeout = args.timeout;
     config.read_timeout = args.read_timeout;
+    config.graceful_timeout = args.graceful_timeout;
     config.max_body = args.max_body;
     config.max_procs = args.max_procs;
     config.queue_timeout = args.queue_timeout;

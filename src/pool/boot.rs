@@ -1,169 +1,245 @@
-//! Starting workers and counting the starts that fail, after supervisord's
-//! `startretries`: a worker that dies before it is ready puts its pool in BACKOFF (a wait
-//! that doubles each time), and the last allowed failure makes the pool FAILED (FATAL)
-//! until SIGHUP.
+//! Starting workers and counting the starts that fail, after supervisord's `startsecs`
+//! and `startretries`: a worker that dies before it is ready, or within
+//! [`START_SECS`] of it, puts its pool in BACKOFF (a wait that doubles each time). The
+//! last allowed failure gives up until SIGHUP: the pool is FAILED (FATAL) when no worker
+//! is left to serve, and HELD when older workers still serve (a reload whose new code
+//! cannot start keeps the old code running).
+//!
+//! A start that fails because the machine is out of something (descriptors, processes,
+//! memory) is not the app's fault: it backs off and tries again, and never gives up.
 
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::fastcgi::Connection;
 
-use super::PoolEvent;
+use super::events::{Events, PoolEvent};
+use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, backoff};
 use super::spawn::{self, LastLine, Program};
-use super::state::{Phase, Shared, State, Status, Worker};
-
-pub use super::spawn::BOOT_TIMEOUT;
-/// Failed starts in a row after which a pool is FAILED and nothing more is started
-/// (supervisord's FATAL; its `startretries = 3` allows the same four starts). The log
-/// counts them as "boot failure K of START_ATTEMPTS".
-pub const START_ATTEMPTS: u32 = 4;
-/// The first wait after a boot failure; it doubles with each one.
-const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+use super::state::{Shared, State, Status};
+use super::worker::{Cause, Leaving, Worker};
 
 /// One pool, as the arbiter runs it.
 pub struct PoolRun {
     pub shared: Arc<Shared>,
     pub program: Program,
-    /// How many workers it should have.
-    pub target: usize,
     /// Failed starts in a row (at most [`START_ATTEMPTS`]).
     failures: u32,
-    backoff_until: Option<Instant>,
+    /// Starts in a row the machine refused (out of descriptors, processes, memory).
+    refusals: u32,
+    /// No start before this (BACKOFF).
+    pub backoff_until: Option<Instant>,
+    /// The current reload: workers of an older one are on their way out.
+    pub generation: u64,
+    /// When the last start failed: a worker started after it and up for START_SECS
+    /// clears the count.
+    pub last_failure: Option<Instant>,
 }
 
 impl PoolRun {
-    pub fn new(shared: Arc<Shared>, program: Program, target: usize) -> PoolRun {
+    pub fn new(shared: Arc<Shared>, program: Program) -> PoolRun {
         PoolRun {
             shared,
             program,
-            target,
             failures: 0,
+            refusals: 0,
             backoff_until: None,
+            generation: 0,
+            last_failure: None,
         }
     }
 
     /// Counts one failed start (`what` happened, for `reason`) and logs it: the pool
-    /// backs off, or, at the last allowed start, is FAILED. Only a running or backing-off
-    /// pool counts (a failed pool's stragglers do not), so the count never passes its
-    /// limit.
+    /// backs off, or, at the last allowed start, gives up (FAILED, or HELD while older
+    /// workers serve). Only a running or backing-off pool counts (a given-up pool's
+    /// stragglers do not), so the count never passes its limit.
     pub fn boot_failed(&mut self, state: &mut State, what: &str, reason: String) {
-        debug_assert!(matches!(state.status, Status::Running | Status::Backoff));
+        if !matches!(state.status, Status::Running | Status::Backoff) {
+            return;
+        }
         self.failures = (self.failures + 1).min(START_ATTEMPTS);
+        self.last_failure = Some(Instant::now());
         let name = &self.shared.name;
         eprintln!(
             "pool {name}: {what} (boot failure {} of {START_ATTEMPTS}): {reason}",
             self.failures
         );
-        if self.failures == START_ATTEMPTS {
+        if self.failures < START_ATTEMPTS {
+            self.backoff_until = Some(Instant::now() + backoff(self.failures));
+            state.status = Status::Backoff;
+            return;
+        }
+        self.backoff_until = None;
+        // Workers that serve (those a reload or a recycling meant to replace) stay.
+        let serving: Vec<&mut Worker> = state
+            .workers
+            .iter_mut()
+            .filter(|w| w.ready_at.is_some() && !w.is_stopping())
+            .collect();
+        if serving.is_empty() {
             eprintln!("pool {name}: FAILED, send SIGHUP to try again: {reason}");
             state.status = Status::Failed(reason);
-            self.backoff_until = None;
-            for other in &mut state.workers {
-                other.retire = true;
-            }
-            self.shared.notify();
         } else {
-            let wait = BACKOFF_FIRST * 2u32.pow(self.failures - 1);
-            self.backoff_until = Some(Instant::now() + wait);
+            eprintln!(
+                "pool {name}: HELD: new workers cannot start; the {} that serve go on \
+                 serving until SIGHUP: {reason}",
+                serving.len()
+            );
+            for w in serving {
+                w.leaving = None;
+                w.generation = self.generation;
+            }
+            state.status = Status::Held(reason);
+        }
+        // Starts still under way are of no use now.
+        for w in &mut state.workers {
+            if w.ready_at.is_none() && !w.is_stopping() {
+                w.stop(name, Cause::Superseded, libc::SIGKILL);
+            }
+        }
+        self.shared.notify();
+    }
+
+    /// A start the machine refused: back off, never give up.
+    fn start_refused(&mut self, state: &mut State, e: &io::Error) {
+        self.refusals += 1;
+        let wait = backoff(self.refusals);
+        eprintln!(
+            "pool {}: cannot start a worker: {e}; the machine is out of resources, \
+             trying again in {:.2} s",
+            self.shared.name,
+            wait.as_secs_f64()
+        );
+        self.backoff_until = Some(Instant::now() + wait);
+        if state.status == Status::Running {
             state.status = Status::Backoff;
         }
     }
 
-    /// SIGHUP: a failed or backing-off pool starts counting again from zero.
-    pub fn try_again(&mut self, state: &mut State) {
-        if matches!(state.status, Status::Failed(_) | Status::Backoff) {
-            state.status = Status::Running;
-            self.failures = 0;
-            self.backoff_until = None;
+    /// SIGHUP: a new generation of workers; the workers of the last one leave once the
+    /// new ones are ready. A given-up pool starts counting again from zero. A HUP while a
+    /// reload is still under way replaces only its workers that are not yet ready (they
+    /// might hold the code before the last edit), so workers never pass twice the target.
+    pub fn reload(&mut self) {
+        let shared = self.shared.clone();
+        let mut state = shared.lock();
+        state.status = match state.status {
+            Status::Stopping => return,
+            _ => Status::Running,
+        };
+        self.failures = 0;
+        self.last_failure = None;
+        self.refusals = 0;
+        self.backoff_until = None;
+        self.generation += 1;
+        let (mut old, mut superseded) = (0, 0);
+        for w in &mut state.workers {
+            if w.is_stopping() {
+                continue;
+            }
+            if w.ready_at.is_none() {
+                w.stop(&shared.name, Cause::Superseded, libc::SIGKILL);
+                superseded += 1;
+            } else if w.leaving.is_none() || w.leaving == Some(Leaving::Reloaded) {
+                w.leaving = Some(Leaving::Reloaded);
+                old += 1;
+            }
         }
+        let under_way = match superseded {
+            0 => String::new(),
+            n => format!("; {n} still starting from the last reload were stopped"),
+        };
+        eprintln!(
+            "pool {}: reload: starting {} new workers; {old} old ones retire when idle{under_way}",
+            shared.name, state.target
+        );
     }
 
-    /// Whether this pool may start workers now: not failed or stopped, and not waiting
-    /// out a back-off.
+    /// Whether this pool may start workers now: running, or backing off and done
+    /// waiting.
     pub fn may_start(&self, state: &State) -> bool {
         match state.status {
-            Status::Failed(_) | Status::Stopped => false,
+            Status::Running => true,
             Status::Backoff => self.backoff_until.is_none_or(|t| Instant::now() >= t),
-            _ => true,
+            Status::Held(_) | Status::Failed(_) | Status::Stopping => false,
         }
     }
 
     /// How many workers to start now to reach the target.
     pub fn wanted(&self, state: &State) -> usize {
-        // A start not yet ready holds its place until it is ready or reaped (and
-        // counted), even once killed: its successor waits for the count.
-        let unresolved = |w: &&Worker| w.doomed.is_none() && !w.ready;
-        let live = state
+        let live = state.workers.iter().filter(|w| w.counts()).count();
+        // After a failed start, one at a time until one is ready: each start is then one
+        // of the START_ATTEMPTS, and none is made after the last.
+        let starting = state
             .workers
             .iter()
-            .filter(|w| (w.doomed.is_none() && w.phase != Phase::Stopping) || unresolved(w))
-            .count();
-        // After a failed start, one worker at a time until one is ready: each start
-        // is then one of the START_ATTEMPTS, and none is made after the last.
-        let booting = state.workers.iter().any(|w| unresolved(&w));
+            .any(|w| w.counts() && w.ready_at.is_none());
         match self.failures {
-            0 => self.target.saturating_sub(live),
-            _ if booting => 0,
-            _ => self.target.saturating_sub(live).min(1),
+            0 => state.target.saturating_sub(live),
+            _ if starting => 0,
+            _ => state.target.saturating_sub(live).min(1),
         }
     }
 
-    /// A readiness probe answered (or not): a ready worker joins the idle ones and the
-    /// count of failed starts is cleared.
+    /// A readiness probe answered (or not). A ready worker joins the idle ones and clears
+    /// the count of failed starts; one that is not ready is killed, unless it is exiting
+    /// by itself (then its exit, and its last words, say why).
     pub fn booted(&mut self, id: u64, ready: Result<(), String>) {
         let shared = self.shared.clone();
         let mut state = shared.lock();
         let Some(w) = state.workers.iter_mut().find(|w| w.id == id) else {
             return;
         };
-        if w.phase != Phase::Starting {
+        if w.ready_at.is_some() || w.is_stopping() {
             return;
         }
         match ready {
             Ok(()) => {
-                w.ready = true;
-                w.phase = Phase::Idle;
-                let conn = w
-                    .conn
-                    .take()
-                    .expect("a starting worker holds its connection");
-                eprintln!(
-                    "pool {}: worker {} started ({} ms to ready)",
-                    shared.name,
-                    w.pid,
-                    w.started.elapsed().as_millis()
-                );
-                state.idle.push((id, conn));
+                w.ready(&shared.name);
                 state.booted = true;
                 if state.status == Status::Backoff {
                     state.status = Status::Running;
                 }
-                self.failures = 0;
+                self.backoff_until = None;
+                self.refusals = 0;
                 shared.notify();
             }
-            Err(why) => {
-                // Dead already (reaped as a boot failure) or hung: either way, it goes.
-                w.kill = Some(format!("not ready: {why}"));
-            }
+            Err(_) if spawn::exited(w.pid) => {}
+            Err(why) => w.stop(&shared.name, Cause::NotReady(why), libc::SIGKILL),
         }
     }
 
+    /// A worker stayed up past START_SECS: the pool's starts are good again.
+    pub fn proven(&mut self) {
+        self.failures = 0;
+        self.last_failure = None;
+    }
+
     /// Starts one worker (`id`, of pool number `index`), a thread that copies its log,
-    /// and a readiness probe that reports to `events`; false if it could not be started,
-    /// which counts as a failed start.
-    pub fn start_worker(
-        &mut self,
-        index: usize,
-        id: u64,
-        dir: &Path,
-        events: &Sender<PoolEvent>,
-    ) -> bool {
+    /// and a readiness probe that reports to `events`; false if it could not be started.
+    pub fn start_worker(&mut self, index: usize, id: u64, dir: &Path, events: &Events) -> bool {
         let shared = self.shared.clone();
-        let spawned = match spawn::spawn(&self.program, dir, id) {
-            Ok(spawned) => spawned,
+        let spawned = spawn::spawn(&self.program, dir, id).and_then(|spawned| {
+            let worker = Worker::new(
+                id,
+                self.generation,
+                spawned.child,
+                Connection::new(spawned.conn),
+                spawned.socket.into(),
+                Arc::new(LastLine::default()),
+            );
+            worker.map(|w| (w, spawned.log, spawned.probe))
+        });
+        let (worker, log, probe) = match spawned {
+            Ok(parts) => parts,
+            Err(e) if out_of_resources(&e) => {
+                let mut state = shared.lock();
+                self.start_refused(&mut state, &e);
+                return false;
+            }
             Err(e) => {
                 let reason = format!("cannot start {}: {e}", self.program.program.display());
                 let mut state = shared.lock();
@@ -171,19 +247,15 @@ impl PoolRun {
                 return false;
             }
         };
-        let pid = spawned.child.id();
-        let name = shared.name.clone();
-        let last_line = Arc::new(LastLine::default());
-        let tail = last_line.clone();
+        let (pid, name, tail) = (worker.pid, shared.name.clone(), worker.last_line.clone());
         thread::spawn(move || {
-            spawn::read_log(spawned.log, |line| {
+            spawn::read_log(log, |line| {
                 eprintln!("pool {name} pid {pid}: {line}");
                 tail.set(line);
             });
             tail.close();
         });
         let events = events.clone();
-        let probe = spawned.probe;
         thread::spawn(move || {
             let mut conn = Connection::new(probe);
             let deadline = Instant::now() + BOOT_TIMEOUT;
@@ -191,29 +263,21 @@ impl PoolRun {
                 .get_values(&["FCGI_MPXS_CONNS"], deadline)
                 .map(|_| ())
                 .map_err(|e| e.to_string());
-            let _ = events.send(PoolEvent::Booted {
+            events.send(PoolEvent::Booted {
                 pool: index,
                 id,
                 ready,
             });
         });
-        shared.lock().workers.push(Worker {
-            id,
-            pid,
-            child: spawned.child,
-            phase: Phase::Starting,
-            started: Instant::now(),
-            served: 0,
-            busy_since: None,
-            doomed: None,
-            ready: false,
-            retire: false,
-            kill: None,
-            signalled: None,
-            conn: Some(Connection::new(spawned.conn)),
-            socket: spawned.socket.into(),
-            last_line,
-        });
+        shared.lock().workers.push(worker);
         true
     }
+}
+
+/// The machine, not the program, refused: out of descriptors, processes or memory.
+fn out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM | libc::ENOBUFS)
+    )
 }

@@ -53,7 +53,11 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
         Ok(lease) => lease,
         Err(why) => {
             let why = match why {
-                Unavailable::Failed(reason) => format!("its app cannot start: {reason}"),
+                // The reason (a traceback's last line, the app's path) is for the log,
+                // which said it when the pool gave up, not for every client.
+                Unavailable::Failed(_) => {
+                    "cannot start its app; the server's log says why".to_string()
+                }
                 Unavailable::QueueTimeout(waited) => format!(
                     "no worker became idle in {:.1} s (--timeout)",
                     waited.as_secs_f64()

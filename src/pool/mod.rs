@@ -1,31 +1,36 @@
 //! Worker pools, the third mode: processes that stay alive between requests, spoken to
-//! over FastCGI, kept alive by a supervisor.
+//! over FastCGI, kept alive by a supervisor. Read it in this order:
 //!
-//! - [`spawn`] starts one worker: its own listening socket as descriptor 0, its own
+//! - [`worker`]: one worker's life as a state machine (STARTING, RUNNING idle or busy,
+//!   STOPPING), with supervisord's names;
+//! - [`state`]: what request threads and the supervisor share about a pool: its workers,
+//!   its status (RUNNING, BACKOFF, HELD, FAILED) and the line of requests waiting;
+//! - [`arbiter`]: the supervisor's loop (after gunicorn's arbiter), which sleeps on the
+//!   workers' pidfds and on [`events`], and whose steps are [`boot`] (starting workers,
+//!   counting failed starts), [`reap`] (reaping and killing) and [`retire`] (resizing and
+//!   graceful retirement), all timed by [`policy`];
+//! - [`spawn`]: starting one process: its own listening socket as descriptor 0, its own
 //!   process group, a clean signal state, death with the server;
-//! - [`state`] is what request threads and the supervisor share: workers, the idle
-//!   ones, and the first-come-first-served line of requests waiting for one;
-//! - [`arbiter`] is the supervisor's loop (after gunicorn's arbiter), whose steps are
-//!   [`boot`] (starting workers, back-off, FAILED), [`reap`] (reaping, killing,
-//!   stopping) and [`retire`] (reload, resize, graceful retirement);
-//! - [`host`] answers one HTTP request with a leased worker;
-//! - `wsgi_worker.py` is the worker cgilab ships for WSGI apps, written to be read.
+//! - [`host`]: one HTTP request answered with a leased worker;
+//! - `wsgi_worker.py`: the worker cgilab ships for WSGI apps, written to be read.
 //!
 //! [`Pools::start`] starts them all; [`PoolEvent`]s (from signals) steer them.
 
 pub mod arbiter;
 pub mod boot;
+pub mod events;
 pub mod host;
+pub mod policy;
 pub mod reap;
 pub mod retire;
 pub mod spawn;
 pub mod state;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -33,34 +38,14 @@ use crate::config::Config;
 use crate::config::pools::PoolApp;
 use std::time::{Duration, Instant};
 
+pub use events::PoolEvent;
 pub use spawn::Program;
-pub use state::{Ending, Lease, Phase, Shared, Status, Unavailable};
+pub use state::{Ending, Lease, Shared, Status, Unavailable};
+pub use worker::Phase;
 
 /// The WSGI worker's source, written to a private file when the server starts so that
 /// cgilab runs from any directory.
 pub const WSGI_WORKER: &str = include_str!("wsgi_worker.py");
-
-/// What steers the supervisor: signals (through the server's signal handling) and the
-/// pools themselves.
-#[derive(Debug)]
-pub enum PoolEvent {
-    /// SIGHUP: replace every worker gracefully; a failed pool tries again.
-    Reload,
-    /// SIGTTIN: one worker more per pool.
-    AddWorker,
-    /// SIGTTOU: one worker fewer per pool (never below one).
-    RemoveWorker,
-    /// SIGINT/SIGTERM: stop every worker.
-    Stop,
-    /// Something changed (a worker was handed back); look again now.
-    Wake,
-    /// A worker's readiness probe ended.
-    Booted {
-        pool: usize,
-        id: u64,
-        ready: Result<(), String>,
-    },
-}
 
 /// What a pool runs.
 #[derive(Debug, Clone)]
@@ -170,7 +155,7 @@ pub struct WorkerView {
 pub struct Pools {
     pools: HashMap<String, Arc<Shared>>,
     names: Vec<String>,
-    events: Sender<PoolEvent>,
+    events: events::Events,
     arbiter: Mutex<Option<JoinHandle<()>>>,
     /// The worker's source and the sockets' directory; removed when the pools go.
     _dir: tempfile::TempDir,
@@ -186,35 +171,35 @@ impl Pools {
             .tempdir()?;
         let worker = dir.path().join("wsgi_worker.py");
         std::fs::write(&worker, WSGI_WORKER)?;
-        let (sender, receiver) = mpsc::channel();
+        let (events, inbox) = events::channel()?;
         let mut runs = Vec::new();
         let mut pools = HashMap::new();
         for spec in specs {
             let shared = Arc::new(Shared::new(
                 &spec.name,
                 spec.file(),
+                spec.workers.max(1),
                 spec.max_requests,
-                sender.clone(),
+                events.clone(),
             ));
             pools.insert(spec.name.clone(), shared.clone());
             let program = program_for(spec, &worker);
-            runs.push(arbiter::PoolRun::new(shared, program, spec.workers.max(1)));
+            runs.push(boot::PoolRun::new(shared, program));
         }
-        let arbiter = arbiter::Arbiter {
-            pools: runs,
-            events: receiver,
-            sender: sender.clone(),
-            dir: dir.path().to_path_buf(),
+        let arbiter = arbiter::Arbiter::new(
+            runs,
+            inbox,
+            events.clone(),
+            dir.path().to_path_buf(),
             timeout,
-            next_id: 1,
-        };
+        );
         let handle = std::thread::Builder::new()
             .name("pool-arbiter".into())
             .spawn(move || arbiter.run())?;
         Ok(Pools {
             pools,
             names: specs.iter().map(|s| s.name.clone()).collect(),
-            events: sender,
+            events,
             arbiter: Mutex::new(Some(handle)),
             _dir: dir,
         })
@@ -230,14 +215,9 @@ impl Pools {
         &self.names
     }
 
-    /// Where signals send their events.
-    pub fn events(&self) -> Sender<PoolEvent> {
-        self.events.clone()
-    }
-
     /// Sends the supervisor an event.
     pub fn send(&self, event: PoolEvent) {
-        let _ = self.events.send(event);
+        self.events.send(event);
     }
 
     /// Each pool's status and workers, for the index page.
@@ -253,10 +233,10 @@ impl Pools {
                     .iter()
                     .map(|w| WorkerView {
                         pid: w.pid,
-                        phase: w.phase,
+                        phase: w.phase(),
                         served: w.served,
                         age: now - w.started,
-                        leaving: w.doomed,
+                        leaving: w.leaving.map(|l| l.as_str()),
                         past_limit: w.past_limit(state.max_requests),
                     })
                     .collect();
@@ -271,10 +251,12 @@ impl Pools {
             .collect()
     }
 
-    /// Stops every worker and waits until they are reaped, then removes the pools'
-    /// directory (the server exits without running destructors on SIGTERM).
-    pub fn stop(&self) {
-        let _ = self.events.send(PoolEvent::Stop);
+    /// Stops every worker (SIGTERM, and SIGKILL after `grace`) and waits until they are
+    /// reaped, then removes the pools' directory (the server exits without running
+    /// destructors). The supervisor does the work in its own loop; requests still waiting
+    /// for a worker get 503.
+    pub fn stop(&self, grace: Duration) {
+        self.events.send(PoolEvent::Stop { grace });
         let handle = self.arbiter.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
             let _ = handle.join();
@@ -311,7 +293,7 @@ fn remove_stale_dirs() {
 
 impl Drop for Pools {
     fn drop(&mut self) {
-        self.stop();
+        self.stop(policy::QUICK_STOP_GRACE);
     }
 }
 

@@ -1,23 +1,18 @@
-//! Ending workers: reaping the ones that exited (and saying how each died), killing the
-//! ones that are late or broken, and stopping them all when the server stops. A worker
-//! that dies before it is ready is a failed start, counted by [`super::boot`].
+//! Ending workers: reaping the ones that exited (and saying how each died, and why when
+//! the server ended it), and killing the ones whose time is up. A worker that dies
+//! before it is ready, or soon after, is a failed start, counted by [`super::boot`].
 
 use std::process::ExitStatus;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use super::boot::{BOOT_TIMEOUT, PoolRun};
-use super::spawn::{self, LastLine};
-use super::state::{Phase, Status};
+use super::boot::PoolRun;
+use super::policy::{BOOT_TIMEOUT, LAST_WORDS, START_SECS, STOP_GRACE, TIMEOUT_SLACK};
+use super::spawn::LastLine;
+use super::state::Status;
+use super::worker::{Cause, Life, Worker};
 
-/// How long a dead worker's log may stay open (held by a process it started) before its
-/// last line is taken as it is.
-const LAST_WORDS: Duration = Duration::from_millis(500);
-/// How long a worker told to stop (SIGTERM) may take before it is killed.
-const STOP_GRACE: Duration = Duration::from_secs(5);
-
-/// Collects every exited worker of one pool and logs how it ended; one that died before
-/// it was ready is a failed start, and its own last log line says why.
+/// Collects every exited worker of one pool and logs how it ended; a failed start is
+/// counted, with the app's own last words as its reason.
 pub fn reap(run: &mut PoolRun) {
     let shared = run.shared.clone();
     let mut state = shared.lock();
@@ -25,141 +20,119 @@ pub fn reap(run: &mut PoolRun) {
     let mut exited = Vec::new();
     let mut i = 0;
     while i < state.workers.len() {
-        let status = match state.workers[i].child.try_wait() {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                i += 1;
-                continue;
-            }
-            Err(_) => ExitStatus::default(),
-        };
-        let w = state.workers.swap_remove(i);
-        state.idle.retain(|(id, _)| *id != w.id);
-        let _ = std::fs::remove_file(&w.socket);
-        exited.push((w, status));
+        match state.workers[i].try_exit() {
+            Some(status) => exited.push((state.workers.swap_remove(i), status)),
+            None => i += 1,
+        }
     }
     // Oldest first, so that the count follows the order in which they started.
     exited.sort_by_key(|(w, _)| w.id);
     for (w, status) in exited {
+        let _ = std::fs::remove_file(&w.socket);
         let how = describe(status);
-        // A worker that dies before it is ready counts against the pool, unless
-        // the pool has already given up or is stopping.
-        let booting = !w.ready
-            && w.doomed.is_none()
-            && matches!(state.status, Status::Running | Status::Backoff);
-        if !booting {
-            let after = match (w.phase, w.doomed) {
-                (Phase::Busy, _) => " while serving a request".to_string(),
-                (_, Some(why)) => {
-                    let past = match w.past_limit(max_requests) {
-                        0 => String::new(),
-                        n => format!(
-                            ": {n} past --max-requests {max_requests}, \
-                             while no other worker was idle"
-                        ),
-                    };
-                    format!(" ({why}, {} requests served{past})", w.served)
-                }
-                _ => format!(" after {} requests", w.served),
-            };
-            eprintln!("pool {}: worker {} {how}{after}", shared.name, w.pid);
+        let failed_start = match (w.ready_at, w.cause()) {
+            (None, None | Some(Cause::NotReady(_))) => Some(format!("{how} before it was ready")),
+            (Some(ready), None) if w.leaving.is_none() && ready.elapsed() < START_SECS => {
+                Some(format!(
+                    "{how} {} ms after it was ready",
+                    ready.elapsed().as_millis()
+                ))
+            }
+            _ => None,
+        };
+        let Some(what) = failed_start else {
+            eprintln!(
+                "pool {}: worker {} {how}{}",
+                shared.name,
+                w.pid,
+                after(&w, max_requests)
+            );
             continue;
-        }
+        };
         // Its log thread may still hold its last words: wait for them unlocked.
         drop(state);
-        let reason = last_words(&w.last_line, &how);
+        let otherwise = match w.cause() {
+            Some(cause) => cause.to_string(),
+            None => how.clone(),
+        };
+        let reason = last_words(&w.last_line, otherwise);
         state = shared.lock();
-        let what = format!("worker {} {how} before it was ready", w.pid);
+        let what = format!("worker {} {what}", w.pid);
         run.boot_failed(&mut state, &what, reason);
     }
+    // A held pool whose workers are all gone has nothing left to serve with.
+    if let Status::Held(reason) = &state.status
+        && !state.workers.iter().any(|w| !w.is_stopping())
+    {
+        let reason = reason.clone();
+        eprintln!(
+            "pool {}: FAILED, send SIGHUP to try again: {reason}",
+            shared.name
+        );
+        state.status = Status::Failed(reason);
+        shared.notify();
+    }
 }
 
-/// Kills (SIGKILL to the whole process group) the workers of one pool marked for it, busy
-/// workers well past `timeout`, and workers that did not stop when told.
-pub fn murder(run: &PoolRun, timeout: Duration) {
-    let late = timeout + Duration::from_secs(2);
+/// What the log adds after how a worker ended: what it was doing, or why it was ended.
+fn after(w: &Worker, max_requests: u64) -> String {
+    match w.cause() {
+        Some(Cause::Retired(why)) => {
+            let past = match w.past_limit(max_requests) {
+                0 => String::new(),
+                n => format!(
+                    ": {n} past --max-requests {max_requests}, while no other worker was idle"
+                ),
+            };
+            format!(" ({}, {} requests served{past})", why.as_str(), w.served)
+        }
+        Some(Cause::ServerStop) => format!(" (server stopping, {} requests served)", w.served),
+        Some(cause) => format!(" ({cause})"),
+        None if matches!(w.life, Life::Busy { .. }) => " while serving a request".to_string(),
+        None => format!(" after {} requests", w.served),
+    }
+}
+
+/// Kills, in one pool, busy workers well past `timeout` (their request thread would have
+/// said so), workers not ready after BOOT_TIMEOUT, and workers that did not stop in time
+/// after SIGTERM. Returns when the next of these deadlines falls, if any.
+pub fn murder(run: &PoolRun, timeout: Duration) -> Option<Instant> {
+    let late = timeout + TIMEOUT_SLACK;
+    let now = Instant::now();
     let mut state = run.shared.lock();
-    let mut killed = Vec::new();
+    let mut next: Option<Instant> = None;
     for w in &mut state.workers {
-        let mut quiet = false;
-        let reason = if let Some(reason) = w.kill.take() {
-            // A probe that failed because the worker already exited: its exit line says
-            // more (the reaping logs it), so the kill is not worth a line of its own.
-            quiet = reason.starts_with("not ready") && spawn::exited(w.pid);
-            Some(reason)
-        } else if w.busy_since.is_some_and(|t| t.elapsed() > late) {
-            Some(format!("busy for more than {} s", late.as_secs()))
-        } else if w.phase == Phase::Starting && w.started.elapsed() > BOOT_TIMEOUT {
-            Some(format!("not ready after {} s", BOOT_TIMEOUT.as_secs()))
-        } else if w.signalled.is_some_and(|t| t.elapsed() > STOP_GRACE) {
-            Some("did not stop after SIGTERM".to_string())
-        } else {
-            None
+        let (deadline, cause) = match &w.life {
+            Life::Busy { since } => (
+                *since + late,
+                Cause::Hung {
+                    secs: late.as_secs(),
+                },
+            ),
+            Life::Starting { .. } => (
+                w.started + BOOT_TIMEOUT,
+                Cause::NotReady(format!("no answer after {} s", BOOT_TIMEOUT.as_secs())),
+            ),
+            Life::Stopping { signal, since, .. } if *signal != libc::SIGKILL => {
+                (*since + STOP_GRACE, Cause::Unresponsive)
+            }
+            _ => continue,
         };
-        if let Some(reason) = reason {
-            spawn::signal_group(w.pid, libc::SIGKILL);
-            if !quiet {
-                eprintln!(
-                    "pool {}: worker {} killed: {reason}",
-                    run.shared.name, w.pid
-                );
-            }
-            w.phase = Phase::Stopping;
-            w.busy_since = None;
-            // Killed: nothing more to wait for but the reaping.
-            w.signalled = Some(Instant::now() + Duration::from_secs(3600));
-            killed.push(w.id);
+        if deadline <= now {
+            w.stop(&run.shared.name, cause, libc::SIGKILL);
+        } else {
+            next = Some(next.map_or(deadline, |n| n.min(deadline)));
         }
     }
-    state.idle.retain(|(id, _)| !killed.contains(id));
-}
-
-/// SIGINT/SIGTERM: every worker group of every pool gets SIGTERM, then SIGKILL after a
-/// grace period; every worker is reaped before the server exits.
-pub fn stop_all(pools: &[PoolRun]) {
-    let deadline = Instant::now() + Duration::from_secs(3);
-    // All are told first, so that they stop side by side within one grace period.
-    for run in pools {
-        let mut state = run.shared.lock();
-        state.status = Status::Stopped;
-        state.idle.clear();
-        for w in &state.workers {
-            spawn::signal_group(w.pid, libc::SIGTERM);
-        }
-        run.shared.notify();
-    }
-    for run in pools {
-        let mut state = run.shared.lock();
-        for w in &mut state.workers {
-            loop {
-                match w.child.try_wait() {
-                    Ok(None) if Instant::now() < deadline => {
-                        thread::sleep(Duration::from_millis(10))
-                    }
-                    Ok(None) => {
-                        spawn::signal_group(w.pid, libc::SIGKILL);
-                        let _ = w.child.wait();
-                        break;
-                    }
-                    _ => break,
-                }
-            }
-            // Whatever it started in its group goes with it.
-            spawn::signal_group(w.pid, libc::SIGKILL);
-            let _ = std::fs::remove_file(&w.socket);
-        }
-        let n = state.workers.len();
-        state.workers.clear();
-        eprintln!("pool {}: stopped {n} workers", run.shared.name);
-    }
+    next
 }
 
 /// Why a worker failed to start: the last line it wrote (waiting briefly for its log to
-/// close), or how it ended when it wrote nothing.
-fn last_words(last_line: &LastLine, how: &str) -> String {
+/// close), or `otherwise` when it wrote nothing.
+fn last_words(last_line: &LastLine, otherwise: String) -> String {
     let line = last_line.wait(LAST_WORDS);
     if line.trim().is_empty() {
-        how.to_string()
+        otherwise
     } else {
         line
     }

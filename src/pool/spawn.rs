@@ -22,9 +22,6 @@ use std::time::{Duration, Instant};
 
 use crate::measure::app_log::escape;
 
-/// How long a worker may take to import its app and answer the readiness probe.
-pub const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How to start a pool's workers.
 #[derive(Debug, Clone)]
 pub struct Program {

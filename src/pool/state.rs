@@ -1,13 +1,12 @@
-//! What the request threads and the arbiter share about one pool: its workers, which of
-//! them are idle, and the line of requests waiting for one (first come, first served).
+//! What the request threads and the arbiter share about one pool: its workers (each a
+//! [`Worker`] state machine), and the line of requests waiting for one (first come,
+//! first served).
 //!
 //! A request thread takes an idle worker with [`Shared::checkout`] and gives it back with
-//! [`Lease::give_back`]; everything else about a worker's life (starting, reaping, killing,
-//! retiring) is the arbiter's, which reads the flags set here.
+//! [`Lease::give_back`]; everything else about a worker's life (starting, reaping,
+//! killing, retiring) is the arbiter's.
 
 use std::collections::VecDeque;
-use std::process::Child;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -16,99 +15,34 @@ use std::path::Path;
 
 use crate::fastcgi::{Connection, Idle};
 
-use super::PoolEvent;
-use super::spawn::BOOT_TIMEOUT;
-use super::spawn::LastLine;
+use super::events::{Events, PoolEvent};
+use super::policy::BOOT_TIMEOUT;
+use super::worker::{Cause, Leaving, Life, Worker};
 
-/// Where a worker is in its life (after supervisord's process states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Started; not yet answering (importing the app).
-    Starting,
-    /// Ready, waiting for a request.
-    Idle,
-    /// Serving a request.
-    Busy,
-    /// Out of service, told to exit (or killed); waiting to be reaped.
-    Stopping,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Starting => "starting",
-            Phase::Idle => "idle",
-            Phase::Busy => "busy",
-            Phase::Stopping => "stopping",
-        }
-    }
-}
-
-/// The pool as a whole.
+/// The pool as a whole (after supervisord's BACKOFF and FATAL, which it keeps per
+/// process; here they belong to the pool, since its workers all run the same app).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
     /// Serving (or starting its first workers).
     Running,
-    /// Workers failed to boot; the next try waits a while.
+    /// Workers failed to start; the next try waits a while.
     Backoff,
-    /// Workers kept failing to boot: requests get 503 with this reason until SIGHUP.
+    /// New workers kept failing to start while older ones were serving: those keep
+    /// serving, and nothing more is started until SIGHUP. Holds the reason.
+    Held(String),
+    /// Workers kept failing to start and none is left: requests get 503 until SIGHUP.
+    /// Holds the reason (for the log and the index page, never for a client).
     Failed(String),
-    /// The server is stopping.
-    Stopped,
-}
-
-/// One worker process.
-pub struct Worker {
-    pub id: u64,
-    pub pid: u32,
-    pub child: Child,
-    pub phase: Phase,
-    pub started: Instant,
-    /// Requests answered.
-    pub served: u64,
-    /// When the request it is serving was handed over.
-    pub busy_since: Option<Instant>,
-    /// Why a successor is wanted (reload, recycle, fewer workers): it no longer counts.
-    pub doomed: Option<&'static str>,
-    /// It answered the readiness probe.
-    pub ready: bool,
-    /// Leave service at the next chance.
-    pub retire: bool,
-    /// Kill it now, for this reason (a timeout, a broken connection).
-    pub kill: Option<String>,
-    /// When it was told to stop.
-    pub signalled: Option<Instant>,
-    /// The connection, while the worker boots.
-    pub conn: Option<Connection>,
-    /// Its listening socket: a new connection when it closed the last one.
-    pub socket: Arc<Path>,
-    /// The last line it wrote to its log: why it failed, if it did.
-    pub last_line: Arc<LastLine>,
-}
-
-impl Worker {
-    /// Requests served past `--max-requests` (while no other worker was idle).
-    pub fn past_limit(&self, max_requests: u64) -> u64 {
-        if max_requests == 0 {
-            0
-        } else {
-            self.served.saturating_sub(max_requests)
-        }
-    }
-
-    /// Has served its `--max-requests`, or is being replaced for another reason.
-    fn spent(&self) -> bool {
-        self.doomed.is_some()
-    }
+    /// The server is stopping: no request is handed a worker any more.
+    Stopping,
 }
 
 /// The mutable part of a pool.
 pub struct State {
     pub status: Status,
     pub workers: Vec<Worker>,
-    /// Connections of idle workers, the most recently idle last: a request takes the
-    /// last (see [`Shared::checkout`]).
-    pub idle: Vec<(u64, Connection)>,
+    /// How many workers it should have.
+    pub target: usize,
     /// Tickets of the requests waiting for a worker, in arrival order.
     queue: VecDeque<u64>,
     next_ticket: u64,
@@ -125,7 +59,7 @@ pub struct Shared {
     pub file: std::path::PathBuf,
     state: Mutex<State>,
     changed: Condvar,
-    events: Sender<PoolEvent>,
+    events: Events,
 }
 
 /// Why no worker was handed out.
@@ -133,7 +67,7 @@ pub struct Shared {
 pub enum Unavailable {
     /// Every worker stayed busy until the deadline.
     QueueTimeout(Duration),
-    /// The pool cannot boot its app.
+    /// The pool cannot start its app (the reason, for the log).
     Failed(String),
     /// The server is stopping.
     Stopped,
@@ -162,25 +96,41 @@ pub struct Lease {
 }
 
 impl State {
-    /// Takes the idle worker to serve the next request: the most recently idle one that is
-    /// not being replaced (its code and data are still in the CPU caches, and the others
-    /// sleep on: at one connection, taking turns over two workers made the Flask hello
-    /// slower than one worker alone; BENCHMARKS.md, "Worker pools"). A worker past --max-requests serves only when no other worker is
-    /// idle (then the one that has overshot least): its successor is started first, so no
-    /// request waits on a boot, and gunicorn's "serve N, then exit" holds whenever the
-    /// pool has another worker to spare.
-    fn take_idle(&mut self) -> Option<(u64, Connection)> {
-        let worker = |id: u64| self.workers.iter().find(|w| w.id == id);
-        let fresh = self
-            .idle
+    /// Workers that count for the pool and are ready to serve.
+    pub fn ready_and_counted(&self) -> usize {
+        self.workers
             .iter()
-            .rposition(|(id, _)| worker(*id).is_some_and(|w| !w.spent()));
-        let at = fresh.or_else(|| {
-            (0..self.idle.len())
-                .rev()
-                .min_by_key(|&i| worker(self.idle[i].0).map_or(0, |w| w.served))
-        })?;
-        Some(self.idle.remove(at))
+            .filter(|w| w.counts() && w.ready_at.is_some())
+            .count()
+    }
+
+    /// Takes the idle worker to serve the next request: the most recently idle one that is
+    /// not on its way out (its code and data are still in the CPU caches, and the others
+    /// sleep on: at one connection, taking turns over two workers made the Flask hello
+    /// slower than one worker alone; BENCHMARKS.md, "Worker pools"). A worker on its way
+    /// out serves only while its successors are not all ready and no other worker is idle
+    /// (then the one that has served least): a recycled worker's successor is started
+    /// first, so no request waits on a boot, and gunicorn's "serve N, then exit" holds
+    /// whenever the pool has another worker to spare.
+    fn take_idle(&mut self) -> Option<usize> {
+        let idle_since = |w: &Worker| match w.life {
+            Life::Idle { since, .. } => Some(since),
+            _ => None,
+        };
+        let fresh = (0..self.workers.len())
+            .filter(|&i| self.workers[i].leaving.is_none())
+            .filter_map(|i| idle_since(&self.workers[i]).map(|t| (t, i)))
+            .max()
+            .map(|(_, i)| i);
+        if fresh.is_some() {
+            return fresh;
+        }
+        if self.ready_and_counted() >= self.target {
+            return None; // the successors are ready: the old ones only wait to retire
+        }
+        (0..self.workers.len())
+            .filter(|&i| idle_since(&self.workers[i]).is_some())
+            .min_by_key(|&i| self.workers[i].served)
     }
 }
 
@@ -188,8 +138,9 @@ impl Shared {
     pub fn new(
         name: &str,
         file: &std::path::Path,
+        target: usize,
         max_requests: u64,
-        events: Sender<PoolEvent>,
+        events: Events,
     ) -> Shared {
         Shared {
             name: name.to_string(),
@@ -197,7 +148,7 @@ impl Shared {
             state: Mutex::new(State {
                 status: Status::Running,
                 workers: Vec::new(),
-                idle: Vec::new(),
+                target,
                 queue: VecDeque::new(),
                 next_ticket: 0,
                 max_requests,
@@ -229,29 +180,24 @@ impl Shared {
         loop {
             let refusal = match &state.status {
                 Status::Failed(reason) => Some(Unavailable::Failed(reason.clone())),
-                Status::Stopped => Some(Unavailable::Stopped),
+                Status::Stopping => Some(Unavailable::Stopped),
                 _ => None,
             };
             if let Some(refusal) = refusal {
                 state.queue.retain(|&t| t != ticket);
+                self.changed.notify_all(); // whoever is behind us may be first now
                 return Err(refusal);
             }
             if state.queue.front() == Some(&ticket)
-                && let Some((id, conn)) = state.take_idle()
+                && let Some(at) = state.take_idle()
             {
-                let conn = match self.check_idle(&mut state, id, conn) {
-                    Some(conn) => conn,
-                    None => continue,
+                let Some(conn) = self.check_idle(&mut state.workers[at]) else {
+                    continue;
                 };
                 state.queue.pop_front();
-                let now = Instant::now();
-                let worker = state.workers.iter_mut().find(|w| w.id == id);
-                let worker = worker.expect("an idle connection belongs to a worker");
-                worker.phase = Phase::Busy;
-                worker.busy_since = Some(now);
-                let pid = worker.pid;
-                let socket = worker.socket.clone();
-                if !state.queue.is_empty() && !state.idle.is_empty() {
+                let worker = &state.workers[at];
+                let (id, pid, socket) = (worker.id, worker.pid, worker.socket.clone());
+                if !state.queue.is_empty() && state.take_idle().is_some() {
                     self.changed.notify_all(); // the next in line may go too
                 }
                 return Ok(Lease {
@@ -260,7 +206,7 @@ impl Shared {
                     pid,
                     socket,
                     conn: Some(conn),
-                    queued: now - arrived,
+                    queued: arrived.elapsed(),
                 });
             }
             // Before the pool's first worker is up, a request waits for that boot too.
@@ -282,27 +228,27 @@ impl Shared {
         }
     }
 
-    /// An idle connection is handed out only if it is quiet. One the worker closed is
+    /// Lends an idle worker's connection, if it is quiet. One the worker closed is
     /// replaced by a new one to the same worker (a FastCGI program that ignores
-    /// `FCGI_KEEP_CONN` closes after every request); if none can be made, the worker has
-    /// died. One that holds bytes nobody asked for is out of step: the worker is replaced.
-    fn check_idle(&self, state: &mut State, id: u64, conn: Connection) -> Option<Connection> {
-        let worker = state.workers.iter_mut().find(|w| w.id == id)?;
+    /// `FCGI_KEEP_CONN` closes after every request); if none can be made, or the worker
+    /// is exiting (a process it started may hold its socket, never answering), it is
+    /// given up. One that holds bytes nobody asked for is out of step: the worker is
+    /// replaced.
+    fn check_idle(&self, worker: &mut Worker) -> Option<Connection> {
+        let conn = worker.lend()?;
         let why = match conn.idle() {
             Idle::Quiet => return Some(conn),
-            // Unless it died (a process it started may hold its socket, never answering).
             Idle::Closed if !super::spawn::exited(worker.pid) => {
                 match UnixStream::connect(&worker.socket) {
                     Ok(stream) => return Some(Connection::new(stream)),
-                    Err(_) => "connection closed while idle".to_string(),
+                    Err(_) => "connection closed while idle",
                 }
             }
-            Idle::Closed => "connection closed while idle".to_string(),
-            Idle::Junk => "unexpected FastCGI record: bytes sent while idle".to_string(),
+            Idle::Closed => "connection closed while idle",
+            Idle::Junk => "unexpected FastCGI record: bytes sent while idle",
         };
-        worker.phase = Phase::Stopping;
-        worker.kill = Some(why);
-        let _ = self.events.send(PoolEvent::Wake);
+        worker.stop(&self.name, Cause::Broken(why.into()), libc::SIGKILL);
+        self.events.send(PoolEvent::Wake);
         None
     }
 
@@ -312,50 +258,36 @@ impl Shared {
         let Some(worker) = state.workers.iter_mut().find(|w| w.id == id) else {
             return; // already reaped: it died during the request
         };
-        worker.busy_since = None;
-        let mut wake_arbiter = true;
-        match (ending, conn) {
+        let cause = match (ending, conn) {
             (Ending::Done, Some(conn)) => {
-                worker.served += 1;
-                if max_requests > 0 && worker.served >= max_requests && worker.doomed.is_none() {
+                worker.hand_back(conn);
+                if max_requests > 0 && worker.served >= max_requests && worker.leaving.is_none() {
                     // Recycle: a successor starts first; until it is up this one serves
                     // only when no other worker is idle (see `take_idle`).
-                    worker.doomed = Some("recycled");
+                    worker.leaving = Some(Leaving::Recycled);
                     eprintln!(
                         "pool {}: worker {} served its {max_requests} requests (--max-requests): \
                          recycled once its successor is ready",
                         self.name, worker.pid
                     );
-                } else if worker.doomed.is_none() {
-                    wake_arbiter = false;
                 }
-                if worker.retire {
-                    worker.phase = Phase::Stopping;
-                } else {
-                    worker.phase = Phase::Idle;
-                    state.idle.push((id, conn));
-                    if !state.queue.is_empty() {
-                        self.changed.notify_all(); // only a request in line waits here
-                    }
+                let leaving = worker.leaving.is_some();
+                if !state.queue.is_empty() {
+                    self.changed.notify_all(); // only a request in line waits here
                 }
+                drop(state);
+                if leaving {
+                    self.events.send(PoolEvent::Wake); // the arbiter retires it
+                }
+                return;
             }
-            (Ending::TimedOut, _) => {
-                worker.phase = Phase::Stopping;
-                worker.kill = Some("request past --timeout".into());
-            }
-            (Ending::Broken(reason), _) => {
-                worker.phase = Phase::Stopping;
-                worker.kill = Some(reason);
-            }
-            (Ending::Done, None) => {
-                worker.phase = Phase::Stopping;
-                worker.kill = Some("connection lost".into());
-            }
-        }
+            (Ending::TimedOut, _) => Cause::TimedOut,
+            (Ending::Broken(reason), _) => Cause::Broken(reason),
+            (Ending::Done, None) => Cause::Broken("connection lost".into()),
+        };
+        worker.stop(&self.name, cause, libc::SIGKILL);
         drop(state);
-        if wake_arbiter {
-            let _ = self.events.send(PoolEvent::Wake);
-        }
+        self.events.send(PoolEvent::Wake);
     }
 }
 

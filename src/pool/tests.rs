@@ -112,7 +112,7 @@ fn no_socket_file_or_worker_remains_after_stop() {
         3,
         "the worker's source and each worker's socket: {files:?}"
     );
-    pools.stop();
+    pools.stop(policy::QUICK_STOP_GRACE);
     for pid in pids {
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists(),
@@ -137,7 +137,7 @@ fn an_app_that_cannot_boot_fails_the_pool_after_a_few_tries_with_its_reason() {
         other => panic!("expected a failed pool, got {other:?}"),
     }
     // A reload tries again (and fails again, the file being unchanged).
-    pools.events().send(PoolEvent::Reload).unwrap();
+    pools.send(PoolEvent::Reload);
     wait_for("the pool to try again", || {
         pools.view()[0].status != Status::Failed(String::new())
             && !pools.view()[0].workers.is_empty()
@@ -198,10 +198,10 @@ fn ttin_and_ttou_resize_but_never_below_one() {
             .count()
     };
     wait_for("one worker", || live(&pools) == 1);
-    pools.events().send(PoolEvent::AddWorker).unwrap();
+    pools.send(PoolEvent::AddWorker);
     wait_for("two workers", || live(&pools) == 2);
-    pools.events().send(PoolEvent::RemoveWorker).unwrap();
-    pools.events().send(PoolEvent::RemoveWorker).unwrap();
+    pools.send(PoolEvent::RemoveWorker);
+    pools.send(PoolEvent::RemoveWorker);
     wait_for("one worker again", || pools.view()[0].workers.len() == 1);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(live(&pools), 1);
@@ -214,7 +214,7 @@ fn reload_starts_new_workers_that_import_the_edited_app() {
     assert!(request(&pools, b"").unwrap().1.contains("pid="));
     let edited = HELLO.replace("b'pid=", "b'edited pid=");
     std::fs::write(dir.path().join("app.py"), edited).unwrap();
-    pools.events().send(PoolEvent::Reload).unwrap();
+    pools.send(PoolEvent::Reload);
     wait_for("the edited app", || {
         request(&pools, b"").unwrap().1.contains("edited pid=")
     });

@@ -1,6 +1,7 @@
-//! The server's signals: INT and TERM stop it (and the scripts with it); HUP, TTIN and
-//! TTOU go to [`handle`]'s callback and to subscribers (the pool supervisor: reload, add a
-//! worker, remove one).
+//! The server's signals: INT, TERM, HUP, TTIN and TTOU, each handed to [`handle`]'s
+//! callback on a thread of their own. The callback only passes them on (the server stops
+//! on its main thread; the pool supervisor reloads and resizes in its loop), as gunicorn's
+//! handlers only queue the signal for the arbiter.
 //!
 //! Signals are caught by handlers (the `signal-hook` crate), never blocked. Blocking them
 //! for a `sigwait` thread would be inherited by every script, which then starts with
@@ -9,8 +10,6 @@
 //! instead of the cheap `posix_spawn` path. A caught signal is reset to its default
 //! action by `exec`, so scripts start with an empty mask and default dispositions.
 
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU};
@@ -29,24 +28,8 @@ pub enum Signal {
     FewerWorkers,
 }
 
-static SUBSCRIBERS: Mutex<Vec<Sender<Signal>>> = Mutex::new(Vec::new());
-
-/// Every HUP, TTIN and TTOU the server receives from now on, as a channel (another way
-/// to hear them than [`handle`]'s callback). Until someone listens they are caught and
-/// dropped, so none of them stops the server.
-pub fn subscribe() -> Receiver<Signal> {
-    let (tx, rx) = channel();
-    SUBSCRIBERS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(tx);
-    rx
-}
-
-/// Catches INT, TERM, HUP, TTIN and TTOU and acts on them on a thread of their own, so
-/// handling them needs no async-signal-safe code. `on_signal` hears each one (so do the
-/// [`subscribe`]rs, but for stops); after a stop it returns, the running scripts and their
-/// groups are killed and the server exits. Call it once, at startup.
+/// Catches INT, TERM, HUP, TTIN and TTOU and hands each to `on_signal` on a thread of
+/// their own, so handling them needs no async-signal-safe code. Call it once, at startup.
 pub fn handle(mut on_signal: impl FnMut(Signal) + Send + 'static) {
     default_what_was_ignored();
     let started =
@@ -62,14 +45,6 @@ pub fn handle(mut on_signal: impl FnMut(Signal) + Send + 'static) {
                             _ => Signal::Stop(raw),
                         };
                         on_signal(signal);
-                        if let Signal::Stop(raw) = signal {
-                            stop(raw);
-                        }
-                        // A subscriber that went away is dropped.
-                        SUBSCRIBERS
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .retain(|tx| tx.send(signal).is_ok());
                     }
                 })
                 .map(drop)
@@ -77,11 +52,6 @@ pub fn handle(mut on_signal: impl FnMut(Signal) + Send + 'static) {
     if let Err(e) = started {
         eprintln!("cgilab: cannot catch signals: {e}; Ctrl-C will leave scripts running");
     }
-}
-
-/// SIGINT and SIGTERM stop the server; HUP, TTIN and TTOU go to subscribers only.
-pub fn stop_on_signal() {
-    handle(|_| {});
 }
 
 /// Resets to its default action each signal that whoever started the server left ignored
@@ -104,28 +74,15 @@ fn default_what_was_ignored() {
     }
 }
 
-/// Kills the running scripts and exits.
-fn stop(signal: i32) -> ! {
-    crate::process::child::kill_all_groups();
-    let name = if signal == SIGINT {
-        "SIGINT"
-    } else {
-        "SIGTERM"
-    };
-    eprintln!("cgilab: stopping on {name}; running scripts were killed");
-    std::process::exit(128 + signal);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
     #[test]
-    fn hup_ttin_and_ttou_reach_the_callback_and_subscribers() {
-        let (tx, heard) = channel();
+    fn hup_ttin_and_ttou_reach_the_callback() {
+        let (tx, heard) = std::sync::mpsc::channel();
         handle(move |signal| tx.send(signal).unwrap());
-        let rx = subscribe();
         for (raw, expected) in [
             (SIGHUP, Signal::Reload),
             (SIGTTIN, Signal::MoreWorkers),
@@ -133,7 +90,6 @@ mod tests {
         ] {
             signal_hook::low_level::raise(raw).unwrap();
             assert_eq!(heard.recv_timeout(Duration::from_secs(5)), Ok(expected));
-            assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(expected));
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct ServerState {
     pub slots: Slots,
     pub stats: Stats,
     pub local: SocketAddr,
+    /// The requests being answered: a graceful stop waits for them.
+    pub in_flight: super::shutdown::InFlight,
 }
 
 impl ServerState {
@@ -50,6 +52,7 @@ impl ServerState {
             config,
             apps,
             local,
+            in_flight: Default::default(),
         }
     }
 }

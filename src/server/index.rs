@@ -104,8 +104,13 @@ fn workers(html: &mut String, pools: &[PoolView]) {
         let status = match &pool.status {
             Status::Running => "running".to_string(),
             Status::Backoff => "backing off after a failed boot".to_string(),
+            Status::Held(why) => {
+                format!(
+                    "HELD: new workers cannot start, the old ones serve (SIGHUP to retry): {why}"
+                )
+            }
             Status::Failed(why) => format!("FAILED (send SIGHUP to retry): {why}"),
-            Status::Stopped => "stopped".to_string(),
+            Status::Stopping => "stopping".to_string(),
         };
         let _ = write!(
             html,

@@ -15,6 +15,7 @@
 pub mod dispatch;
 pub mod gate;
 pub mod index;
+pub mod shutdown;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
@@ -66,19 +67,23 @@ impl Server {
         self.ctx.local
     }
 
-    /// Answers requests until SIGINT or SIGTERM, which also stop the running scripts and
-    /// every pool's workers. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them.
-    pub fn run(self) {
+    /// Answers requests until SIGTERM (a graceful stop: see [`shutdown`]) or SIGINT, then
+    /// exits. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them.
+    pub fn run(self) -> ! {
         let ctx = self.ctx.clone();
+        let (stops, stopped) = std::sync::mpsc::channel();
         crate::process::signals::handle(move |signal| {
-            let Some(pools) = &ctx.pools else {
-                return;
+            let event = match signal {
+                Signal::Stop(raw) => {
+                    let _ = stops.send(raw);
+                    return;
+                }
+                Signal::Reload => PoolEvent::Reload,
+                Signal::MoreWorkers => PoolEvent::AddWorker,
+                Signal::FewerWorkers => PoolEvent::RemoveWorker,
             };
-            match signal {
-                Signal::Stop(_) => pools.stop(),
-                Signal::Reload => pools.send(PoolEvent::Reload),
-                Signal::MoreWorkers => pools.send(PoolEvent::AddWorker),
-                Signal::FewerWorkers => pools.send(PoolEvent::RemoveWorker),
+            if let Some(pools) = &ctx.pools {
+                pools.send(event);
             }
         });
         eprintln!(
@@ -95,10 +100,13 @@ impl Server {
                 self.ctx.config.workers
             );
         }
-        let workers = self.start();
-        for w in workers {
-            let _ = w.join();
-        }
+        let ctx = self.ctx.clone();
+        let http = self.start();
+        // Until the first SIGINT or SIGTERM (the channel stays open: its sender lives in
+        // the signal thread).
+        let first = stopped.recv().unwrap_or(libc::SIGINT);
+        let code = shutdown::stop(&ctx, &http, first, stopped);
+        std::process::exit(code)
     }
 
     /// Answers requests on background threads; returns the address. For benches, tests
@@ -109,7 +117,7 @@ impl Server {
         addr
     }
 
-    fn start(self) -> Vec<thread::JoinHandle<()>> {
+    fn start(self) -> Arc<tiny_http::Server> {
         let ctx = self.ctx.clone();
         // No turn is taken here: a request takes its turn (`ctx.gate`) once its body is
         // read, so connections that trickle a body hold none while they do.
@@ -124,11 +132,12 @@ impl Server {
         let ctx = self.ctx.clone();
         // Accept errors (EMFILE) arrive through `recv()`; the accept thread pauses and
         // goes on, and this thread logs them.
-        let errors = thread::Builder::new()
+        let errors = http.clone();
+        thread::Builder::new()
             .name("accept-errors".into())
-            .spawn(move || work(&http, &ctx))
+            .spawn(move || work(&errors, &ctx))
             .expect("a thread starts");
-        vec![errors]
+        http
     }
 }
 
@@ -142,6 +151,7 @@ fn answer(ctx: &ServerState, request: tiny_http::Request) {
         let _ = crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
         return;
     }
+    let _counted = ctx.in_flight.enter();
     // A panic costs its request (tiny_http answers an unanswered request with 500 when
     // it is dropped), never the connection's thread.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

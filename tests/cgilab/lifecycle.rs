@@ -477,7 +477,8 @@ fn descriptor_exhaustion_is_recovered_from() {
 }
 
 /// Scripts run in process groups of their own, so Ctrl-C at a terminal reaches only the
-/// server: on SIGINT (and SIGTERM) it kills the running scripts' groups before it exits.
+/// server: on SIGINT (and on SIGTERM, once `--graceful-timeout` is over) it kills the
+/// running scripts' groups before it exits.
 #[test]
 fn stopping_the_server_kills_its_running_scripts() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
@@ -486,6 +487,8 @@ fn stopping_the_server_kills_its_running_scripts() {
                 "wait.sh",
                 "#!/bin/sh\necho $$ > \"$STATE_DIR/wait.pid\"\nsleep 30\n",
             )
+            .arg("--graceful-timeout")
+            .arg("1")
             .start();
         let mut conn = server.connect();
         conn.send(b"GET /cgi-bin/wait.sh HTTP/1.1\r\nHost: x\r\n\r\n");

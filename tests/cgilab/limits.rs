@@ -511,11 +511,16 @@ fn misbehaving_scripts_leave_no_zombies_or_descriptors() {
     );
 }
 
-/// A script that left its process group does not outlive the server: on SIGTERM the
-/// server kills each running script's pid as well as its group.
+/// A script that left its process group does not outlive the server: on SIGTERM, once
+/// `--graceful-timeout` is over, the server kills each running script's pid as well as
+/// its group.
 #[test]
 fn script_that_leaves_its_group_dies_with_the_server() {
-    let mut server = Site::new().script("escape.pl", ESCAPE).start();
+    let mut server = Site::new()
+        .script("escape.pl", ESCAPE)
+        .arg("--graceful-timeout")
+        .arg("1")
+        .start();
     let mut conn = server.connect();
     conn.send(b"GET /cgi-bin/escape.pl HTTP/1.1\r\nHost: x\r\n\r\n");
     let pid_file = server.state().join("escape.pid");

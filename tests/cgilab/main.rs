@@ -29,6 +29,7 @@ mod body;
 mod cli;
 mod environ;
 mod flask;
+mod graceful;
 mod lifecycle;
 mod limits;
 mod response;

@@ -653,3 +653,8 @@ pub fn run_cli(args: &[&str]) -> Exit {
         stderr: reader.join().unwrap(),
     }
 }
+
+/// Sends `signal` to the process `pid` (one the test started).
+pub fn signal(pid: u32, signal: libc::c_int) {
+    unsafe { libc::kill(pid as libc::pid_t, signal) };
+}
