@@ -54,6 +54,9 @@ pub struct Config {
     pub python: PathBuf,
 }
 
+/// Workers per pool when `--workers` is not given.
+pub const DEFAULT_WORKERS: usize = 2;
+
 /// The `PATH` scripts get when the server itself has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
@@ -74,7 +77,7 @@ impl Default for Config {
             threads: 64,
             quiet: false,
             pools: Vec::new(),
-            workers: 2,
+            workers: DEFAULT_WORKERS,
             max_requests: 0,
             python: PathBuf::from("python3"),
             site: Site {

@@ -110,7 +110,7 @@ pub fn run(plan: &Plan) -> Result<(), String> {
                 .serve_args
                 .iter()
                 .any(|a| a == "--wsgi" || a == "--fastcgi");
-            let python = crate::config::pools::find_program(std::path::Path::new("python3"));
+            let python = crate::process::interpreter::find(std::path::Path::new("python3"));
             if s.cgi_bin().join("hello_wsgi.py").is_file() && !own_pools && python.is_some() {
                 paths.insert(paths.len() - 1, format!("{POOL_PREFIX}hello"));
             }

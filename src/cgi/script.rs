@@ -28,12 +28,7 @@ pub struct Script {
 
 /// The interpreter for a non-executable script, by its extension.
 pub fn interpreter_for(name: &str) -> Option<&'static str> {
-    match Path::new(name).extension()?.to_str()? {
-        "sh" => Some("sh"),
-        "py" => Some("python3"),
-        "pl" => Some("perl"),
-        _ => None,
-    }
+    crate::process::interpreter::for_extension(Path::new(name).extension()?.to_str()?, false)
 }
 
 /// Looks `name` up in `cgi_bin` (which must be canonical).

@@ -121,7 +121,7 @@ pub struct PoolArgs {
     pub fastcgi: Vec<String>,
 
     /// Workers per pool.
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_WORKERS)]
     pub workers: usize,
 
     /// The Python that runs WSGI workers (its start-up is paid once per worker);

@@ -90,7 +90,7 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     if let Some(python) = &pools.python {
         out.extend(["--python".to_string(), python.clone()]);
     }
-    if pools.workers != 2 || !out.is_empty() {
+    if pools.workers != crate::config::DEFAULT_WORKERS || !out.is_empty() {
         out.extend(["--workers".to_string(), pools.workers.to_string()]);
     }
     out

@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use crate::process::interpreter::{self, find as find_program};
 
 /// One pool, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,12 +73,10 @@ impl Config {
             (file.clone(), Vec::new())
         } else {
             let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
-            let interpreter = match ext {
-                "py" => self.python.clone(),
-                "sh" => PathBuf::from("sh"),
-                "pl" => PathBuf::from("perl"),
-                "php" => PathBuf::from("php-cgi"),
-                _ => {
+            let interpreter = match interpreter::for_extension(ext, true) {
+                Some("python3") => self.python.clone(),
+                Some(program) => PathBuf::from(program),
+                None => {
                     return Err(format!(
                         "--fastcgi {name}={}: no interpreter for it; make it executable with a #! line, or name it .py, .php, .pl or .sh",
                         file.display()
@@ -220,21 +219,6 @@ fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with(|c: char| c.is_ascii_digit())
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// `program` if it is a path to an executable file, else its place on PATH.
-pub fn find_program(program: &Path) -> Option<PathBuf> {
-    let executable = |p: &Path| {
-        p.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.components().count() > 1 {
-        return executable(program).then(|| program.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| executable(p))
 }
 
 #[cfg(test)]

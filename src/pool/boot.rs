@@ -184,9 +184,8 @@ impl PoolRun {
         }
     }
 
-    /// A readiness probe answered (or not). A ready worker joins the idle ones and clears
-    /// the count of failed starts; one that is not ready is killed, unless it is exiting
-    /// by itself (then its exit, and its last words, say why).
+    /// A readiness probe answered (or not). A ready worker joins the idle ones; one that
+    /// is not ready is given a little time to exit by itself and say why.
     pub fn booted(&mut self, id: u64, ready: Result<(), String>) {
         let shared = self.shared.clone();
         let mut state = shared.lock();
@@ -207,8 +206,10 @@ impl PoolRun {
                 self.refusals = 0;
                 shared.notify();
             }
-            Err(_) if spawn::exited(w.pid) => {}
-            Err(why) => w.stop(&shared.name, Cause::NotReady(why), libc::SIGKILL),
+            // Its socket closed or reset: it is most likely exiting, and its last words
+            // (a traceback) say why better than the probe could. It is killed if it
+            // does not exit in time.
+            Err(why) => w.expect_exit(Cause::NotReady(why)),
         }
     }
 

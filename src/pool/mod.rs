@@ -21,6 +21,7 @@ pub mod boot;
 pub mod events;
 pub mod host;
 pub mod policy;
+pub mod program;
 pub mod reap;
 pub mod retire;
 pub mod spawn;
@@ -28,14 +29,12 @@ pub mod state;
 pub mod worker;
 
 use std::collections::HashMap;
-use std::ffi::OsString;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::config::Config;
-use crate::config::pools::PoolApp;
 use std::time::{Duration, Instant};
 
 pub use events::PoolEvent;
@@ -46,87 +45,6 @@ pub use worker::Phase;
 /// The WSGI worker's source, written to a private file when the server starts so that
 /// cgilab runs from any directory.
 pub const WSGI_WORKER: &str = include_str!("wsgi_worker.py");
-
-/// What a pool runs.
-#[derive(Debug, Clone)]
-pub enum Kind {
-    /// A WSGI callable in a Python file, run by cgilab's worker.
-    Wsgi {
-        python: PathBuf,
-        file: PathBuf,
-        callable: String,
-    },
-    /// Any FastCGI responder program (php-cgi, a flup script, ...) serving `file`.
-    FastCgi { program: Program, file: PathBuf },
-}
-
-/// One pool as configured.
-#[derive(Debug, Clone)]
-pub struct PoolSpec {
-    pub name: String,
-    pub kind: Kind,
-    /// The environment every worker starts with (the same `PATH` and `--env` as scripts).
-    pub env: Vec<(String, String)>,
-    pub workers: usize,
-    /// Recycle a worker after this many requests (0: never).
-    pub max_requests: u64,
-}
-
-impl PoolSpec {
-    /// The app file the pool serves.
-    pub fn file(&self) -> &Path {
-        match &self.kind {
-            Kind::Wsgi { file, .. } | Kind::FastCgi { file, .. } => file,
-        }
-    }
-
-    /// The pools `config` asks for.
-    pub fn all_from(config: &Config) -> Vec<PoolSpec> {
-        config
-            .pools
-            .iter()
-            .map(|pool| PoolSpec {
-                name: pool.name.clone(),
-                kind: match &pool.app {
-                    PoolApp::Wsgi { file, callable } => Kind::Wsgi {
-                        python: config.python.clone(),
-                        file: file.clone(),
-                        callable: callable.clone(),
-                    },
-                    PoolApp::FastCgi {
-                        program,
-                        args,
-                        file,
-                    } => Kind::FastCgi {
-                        program: Program {
-                            program: program.clone(),
-                            args: args.iter().map(OsString::from).collect(),
-                            env: fastcgi_env(program),
-                            dir: file.parent().unwrap_or(Path::new("/")).to_path_buf(),
-                        },
-                        file: file.clone(),
-                    },
-                },
-                env: config.site.extra.clone(),
-                workers: config.workers,
-                max_requests: config.max_requests,
-            })
-            .collect()
-    }
-}
-
-/// What a FastCGI program needs in its own environment besides PATH and `--env`.
-fn fastcgi_env(program: &Path) -> Vec<(String, String)> {
-    let php = program
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().starts_with("php"));
-    if php {
-        // php-cgi exits after 500 requests by default; recycling is --max-requests' job.
-        vec![("PHP_FCGI_MAX_REQUESTS".to_string(), "0".to_string())]
-    } else {
-        Vec::new()
-    }
-}
 
 /// One pool, as the index page shows it.
 #[derive(Debug, Clone)]
@@ -162,9 +80,9 @@ pub struct Pools {
 }
 
 impl Pools {
-    /// Starts the supervisor with `specs`; workers boot in the background, and requests
-    /// that come before one is ready wait for it. `timeout` is `--timeout`.
-    pub fn start(specs: &[PoolSpec], timeout: Duration) -> io::Result<Pools> {
+    /// Starts the supervisor with the pools `config` asks for; workers boot in the
+    /// background, and requests that come before one is ready wait for it.
+    pub fn start(config: &Config) -> io::Result<Pools> {
         remove_stale_dirs();
         let dir = tempfile::Builder::new()
             .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
@@ -174,31 +92,26 @@ impl Pools {
         let (events, inbox) = events::channel()?;
         let mut runs = Vec::new();
         let mut pools = HashMap::new();
-        for spec in specs {
+        for pool in &config.pools {
             let shared = Arc::new(Shared::new(
-                &spec.name,
-                spec.file(),
-                spec.workers.max(1),
-                spec.max_requests,
+                &pool.name,
+                pool.app.file(),
+                config.workers.max(1),
+                config.max_requests,
                 events.clone(),
             ));
-            pools.insert(spec.name.clone(), shared.clone());
-            let program = program_for(spec, &worker);
+            pools.insert(pool.name.clone(), shared.clone());
+            let program = program::for_pool(pool, config, &worker);
             runs.push(boot::PoolRun::new(shared, program));
         }
-        let arbiter = arbiter::Arbiter::new(
-            runs,
-            inbox,
-            events.clone(),
-            dir.path().to_path_buf(),
-            timeout,
-        );
+        let dir_path = dir.path().to_path_buf();
+        let arbiter = arbiter::Arbiter::new(runs, inbox, events.clone(), dir_path, config.timeout);
         let handle = std::thread::Builder::new()
             .name("pool-arbiter".into())
             .spawn(move || arbiter.run())?;
         Ok(Pools {
             pools,
-            names: specs.iter().map(|s| s.name.clone()).collect(),
+            names: config.pools.iter().map(|p| p.name.clone()).collect(),
             events,
             arbiter: Mutex::new(Some(handle)),
             _dir: dir,
@@ -294,33 +207,6 @@ fn remove_stale_dirs() {
 impl Drop for Pools {
     fn drop(&mut self) {
         self.stop(policy::QUICK_STOP_GRACE);
-    }
-}
-
-/// The command line of a pool's workers.
-fn program_for(spec: &PoolSpec, worker: &Path) -> Program {
-    match &spec.kind {
-        Kind::Wsgi {
-            python,
-            file,
-            callable,
-        } => Program {
-            program: python.clone(),
-            // -u: the log gets lines as they are written.
-            args: vec![
-                OsString::from("-u"),
-                worker.into(),
-                file.into(),
-                callable.into(),
-            ],
-            env: spec.env.clone(),
-            dir: file.parent().unwrap_or(Path::new("/")).to_path_buf(),
-        },
-        Kind::FastCgi { program, .. } => {
-            let mut program = program.clone();
-            program.env.extend(spec.env.iter().cloned());
-            program
-        }
     }
 }
 

@@ -113,6 +113,11 @@ pub fn murder(run: &PoolRun, timeout: Duration) -> Option<Instant> {
                 w.started + BOOT_TIMEOUT,
                 Cause::NotReady(format!("no answer after {} s", BOOT_TIMEOUT.as_secs())),
             ),
+            Life::Stopping {
+                signal: 0,
+                since,
+                cause,
+            } => (*since + STOP_GRACE, cause.clone()),
             Life::Stopping { signal, since, .. } if *signal != libc::SIGKILL => {
                 (*since + STOP_GRACE, Cause::Unresponsive)
             }

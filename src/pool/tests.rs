@@ -6,27 +6,18 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::fastcgi::Event;
-
-fn python() -> PathBuf {
-    PathBuf::from("python3")
-}
+use std::path::Path;
 
 /// A pool of `workers` serving `source` as a WSGI app.
 fn pool(dir: &Path, source: &str, workers: usize, max_requests: u64) -> Pools {
     let file = dir.join("app.py");
     std::fs::write(&file, source).unwrap();
-    let spec = PoolSpec {
-        name: "t".into(),
-        kind: Kind::Wsgi {
-            python: python(),
-            file,
-            callable: "application".into(),
-        },
-        env: vec![("PATH".into(), std::env::var("PATH").unwrap())],
-        workers,
-        max_requests,
-    };
-    Pools::start(&[spec], Duration::from_secs(5)).unwrap()
+    let mut config = Config::new("127.0.0.1:0", dir).unwrap();
+    config.add_wsgi(&format!("t={}", file.display())).unwrap();
+    config.workers = workers;
+    config.max_requests = max_requests;
+    config.timeout = Duration::from_secs(5);
+    Pools::start(&config).unwrap()
 }
 
 const HELLO: &str = r"import os

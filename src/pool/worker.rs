@@ -34,8 +34,8 @@ pub enum Life {
     Idle { conn: Connection, since: Instant },
     /// RUNNING, busy: a request holds its connection, since `since`.
     Busy { since: Instant },
-    /// STOPPING: told to leave (`signal` SIGTERM) or killed (SIGKILL) for `cause`, at
-    /// `since`; waiting to be reaped.
+    /// STOPPING: told to leave (`signal` SIGTERM), killed (SIGKILL), or expected to exit
+    /// by itself (`signal` 0), for `cause`, since `since`; waiting to be reaped.
     Stopping {
         cause: Cause,
         signal: i32,
@@ -269,6 +269,19 @@ impl Worker {
             signal,
             since: Instant::now(),
         };
+    }
+
+    /// Any state but STOPPING -> STOPPING without a signal: it is expected to exit by
+    /// itself (its readiness probe found its socket closed), and gets the time to write
+    /// its last words before it is killed.
+    pub fn expect_exit(&mut self, cause: Cause) {
+        if !self.is_stopping() {
+            self.life = Life::Stopping {
+                cause,
+                signal: 0,
+                since: Instant::now(),
+            };
+        }
     }
 
     /// Why the server stopped it, if it did.

@@ -1,7 +1,38 @@
-//! Finding a program (an interpreter: sh, python3, perl) on the server's `PATH`, once.
+//! Which interpreter runs a file that is not executable itself, and finding a program on
+//! the server's `PATH`: the one table and the one search that CGI, the pools and the bench
+//! share.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The interpreter for a file that is not executable, by its extension. `.php` only as
+/// a FastCGI pool (`php-cgi` serving FastCGI): run as a CGI script, php-cgi refuses to
+/// work without a web server's internal redirect (`cgi.force_redirect`).
+pub fn for_extension(ext: &str, fastcgi: bool) -> Option<&'static str> {
+    match ext {
+        "sh" => Some("sh"),
+        "py" => Some("python3"),
+        "pl" => Some("perl"),
+        "php" if fastcgi => Some("php-cgi"),
+        _ => None,
+    }
+}
+
+/// `program` if it is a path to an executable file, else the first executable of that
+/// name in a directory of `PATH`.
+pub fn find(program: &Path) -> Option<PathBuf> {
+    let executable = |p: &Path| {
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.components().count() > 1 {
+        return executable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| executable(p))
+}
 
 /// Where an interpreter lives, found once on the server's `PATH`.
 ///
@@ -20,15 +51,6 @@ pub fn interpreter_path(interpreter: &'static str) -> PathBuf {
         .unwrap_or_else(|e| e.into_inner());
     found
         .entry(interpreter)
-        .or_insert_with(|| {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            std::env::split_paths(&path)
-                .map(|dir| dir.join(interpreter))
-                .find(|p| {
-                    p.metadata()
-                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                })
-                .unwrap_or_else(|| PathBuf::from(interpreter))
-        })
+        .or_insert_with(|| find(Path::new(interpreter)).unwrap_or_else(|| interpreter.into()))
         .clone()
 }

@@ -39,7 +39,7 @@ pub struct ServerState {
     pub stats: Stats,
     pub local: SocketAddr,
     /// The requests being answered: a graceful stop waits for them.
-    pub in_flight: super::shutdown::InFlight,
+    pub in_flight: super::in_flight::InFlight,
 }
 
 impl ServerState {

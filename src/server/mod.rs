@@ -14,6 +14,7 @@
 
 pub mod dispatch;
 pub mod gate;
+pub mod in_flight;
 pub mod index;
 pub mod shutdown;
 
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::gateway::Apps;
-use crate::pool::{PoolEvent, PoolSpec, Pools};
+use crate::pool::{PoolEvent, Pools};
 use crate::process::signals::Signal;
 use dispatch::ServerState;
 
@@ -164,11 +165,10 @@ fn answer(ctx: &ServerState, request: tiny_http::Request) {
 
 /// Starts the configured pools, if any; their workers boot in the background.
 fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
-    let specs = PoolSpec::all_from(config);
-    if specs.is_empty() {
+    if config.pools.is_empty() {
         return Ok(None);
     }
-    Pools::start(&specs, config.timeout)
+    Pools::start(config)
         .map(Some)
         .map_err(|e| format!("cannot start the worker pools: {e}"))
 }

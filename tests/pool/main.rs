@@ -23,6 +23,7 @@ mod support;
 
 mod accounting;
 mod cli;
+mod faults;
 mod foreign;
 mod framing;
 mod lifecycle;

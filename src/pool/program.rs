@@ -1,0 +1,53 @@
+//! What a pool's workers run: the command line, environment and directory, from the
+//! pool's one description in the configuration ([`crate::config::pools::PoolConfig`]).
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::config::pools::{PoolApp, PoolConfig};
+
+use super::spawn::Program;
+
+/// The program every worker of `pool` starts as; `worker` is the WSGI worker's source.
+pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
+    let env = config.site.extra.clone();
+    let dir = |file: &Path| file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    match &pool.app {
+        PoolApp::Wsgi { file, callable } => Program {
+            program: config.python.clone(),
+            // -u: the log gets lines as they are written.
+            args: vec![
+                OsString::from("-u"),
+                worker.into(),
+                file.into(),
+                callable.into(),
+            ],
+            env,
+            dir: dir(file),
+        },
+        PoolApp::FastCgi {
+            program,
+            args,
+            file,
+        } => Program {
+            program: program.clone(),
+            args: args.iter().map(OsString::from).collect(),
+            env: fastcgi_env(program).into_iter().chain(env).collect(),
+            dir: dir(file),
+        },
+    }
+}
+
+/// What a FastCGI program needs in its own environment besides PATH and `--env`.
+fn fastcgi_env(program: &Path) -> Vec<(String, String)> {
+    let php = program
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("php"));
+    if php {
+        // php-cgi exits after 500 requests by default; recycling is --max-requests' job.
+        vec![("PHP_FCGI_MAX_REQUESTS".to_string(), "0".to_string())]
+    } else {
+        Vec::new()
+    }
+}
