@@ -17,7 +17,7 @@ use cgilab::server::Server;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn three_ways(c: &mut Criterion) {
-    if cgilab::config::pools::find_program(Path::new("python3")).is_none() {
+    if cgilab::process::interpreter::find(Path::new("python3")).is_none() {
         eprintln!("skipped: python3 is not installed");
         return;
     }
