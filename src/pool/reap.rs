@@ -32,7 +32,9 @@ pub fn reap(run: &mut PoolRun) {
         let how = describe(status);
         let failed_start = match (w.ready_at, w.cause()) {
             (None, None | Some(Cause::NotReady(_))) => Some(format!("{how} before it was ready")),
-            (Some(ready), None) if w.leaving.is_none() && ready.elapsed() < START_SECS => {
+            (Some(ready), None)
+                if w.leaving.is_none() && ready.elapsed() < START_SECS && by_itself(status) =>
+            {
                 Some(format!(
                     "{how} {} ms after it was ready",
                     ready.elapsed().as_millis()
@@ -141,6 +143,16 @@ fn last_words(last_line: &LastLine, otherwise: String) -> String {
     } else {
         line
     }
+}
+
+/// It ended by itself: an exit, or a crash (SIGSEGV, SIGABRT, ...), not a signal that
+/// someone sends to stop a process (a `kill -9` from a terminal is not a failed start).
+fn by_itself(status: ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    !matches!(
+        status.signal(),
+        Some(libc::SIGKILL | libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT)
+    )
 }
 
 /// "exited with code 1", "killed by signal 9".
