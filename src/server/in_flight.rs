@@ -1,13 +1,20 @@
 //! The requests being answered now, counted so that a graceful stop can wait for them.
+//!
+//! Every request passes here twice, on every thread, so the count is an atomic: no lock
+//! on the request path. Only once a stop is waiting does the request that brings the
+//! count to zero take the lock, to wake it.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
-/// The requests being answered now: a graceful stop waits for them.
 #[derive(Default)]
 pub struct InFlight {
-    /// How many, and whether a stop has asked them to hurry (no more waiting).
-    count: Mutex<(usize, bool)>,
+    count: AtomicUsize,
+    /// A stop is waiting: the last request out wakes it.
+    waiting: AtomicBool,
+    /// A stop asked not to wait any longer.
+    hurried: Mutex<bool>,
     changed: Condvar,
 }
 
@@ -16,48 +23,51 @@ pub struct Counted<'a>(&'a InFlight);
 
 impl InFlight {
     pub fn enter(&self) -> Counted<'_> {
-        self.lock().0 += 1;
+        self.count.fetch_add(1, Ordering::SeqCst);
         Counted(self)
+    }
+
+    /// How many requests are in flight now.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
     }
 
     /// Stops [`InFlight::wait_idle`] from waiting any longer.
     pub fn hurry(&self) {
-        self.lock().1 = true;
+        *self.lock() = true;
         self.changed.notify_all();
     }
 
     /// Waits until no request is in flight, `deadline` passes or [`InFlight::hurry`] is
     /// called; returns how many are still in flight.
     pub fn wait_idle(&self, deadline: Instant) -> usize {
-        let mut count = self.lock();
-        while count.0 > 0 && !count.1 {
+        self.waiting.store(true, Ordering::SeqCst);
+        let mut hurried = self.lock();
+        // The count is read under the lock that the last request out takes to wake us,
+        // so its wake-up cannot fall between the check and the wait.
+        while self.count() > 0 && !*hurried {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            count = match self.changed.wait_timeout(count, left) {
-                Ok((c, _)) => c,
+            hurried = match self.changed.wait_timeout(hurried, left) {
+                Ok((h, _)) => h,
                 Err(e) => e.into_inner().0,
             };
         }
-        count.0
+        self.count()
     }
 
-    /// How many requests are in flight now.
-    pub fn count(&self) -> usize {
-        self.lock().0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
-        self.count.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.hurried.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
-        let mut count = self.0.lock();
-        count.0 -= 1;
-        if count.0 == 0 {
+        let left = self.0.count.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 && self.0.waiting.load(Ordering::SeqCst) {
+            let _guard = self.0.lock();
             self.0.changed.notify_all();
         }
     }
