@@ -31,6 +31,7 @@ use std::thread::JoinHandle;
 
 use crate::config::Config;
 use crate::config::pools::PoolApp;
+use crate::process::private_dir;
 use std::time::{Duration, Instant};
 
 pub use spawn::Program;
@@ -181,9 +182,7 @@ impl Pools {
     /// that come before one is ready wait for it. `timeout` is `--timeout`.
     pub fn start(specs: &[PoolSpec], timeout: Duration) -> io::Result<Pools> {
         remove_stale_dirs();
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
-            .tempdir()?;
+        let dir = private_dir::create(&format!("{DIR_PREFIX}{}-", std::process::id()))?;
         let worker = dir.path().join("wsgi_worker.py");
         std::fs::write(&worker, WSGI_WORKER)?;
         let (sender, receiver) = mpsc::channel();
@@ -283,30 +282,15 @@ impl Pools {
     }
 }
 
-/// The pools' directory in the temp folder: `cgilab-pools-PID-XXXXXX`.
+/// The pools' directory in the temp folder: `cgilab-pools-PID-XXXXXX`, 0700, with a
+/// marker that says whose it is.
 const DIR_PREFIX: &str = "cgilab-pools-";
 
 /// Removes the directories of servers that are gone without cleaning up (killed with
-/// SIGKILL): the pid in the name says whose a directory is.
+/// SIGKILL): only ours, of this pid namespace, whose marker names a process that is gone
+/// ([`private_dir`]).
 fn remove_stale_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
-            continue;
-        };
-        // kill(pid, 0) fails with ESRCH when no such process exists.
-        let gone = unsafe { libc::kill(pid, 0) } == -1
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
+    private_dir::remove_stale(&std::env::temp_dir(), DIR_PREFIX);
 }
 
 impl Drop for Pools {

@@ -2,11 +2,12 @@
 //! ([`child`]); the `--max-procs` slots and their queue ([`slots`]); a child's three pipes
 //! and its exit in one loop ([`pipes`]) on [`poll`]; finding an interpreter
 //! ([`interpreter`]); the signals: INT/TERM stop, HUP/TTIN/TTOU go to subscribers
-//! ([`signals`]).
+//! ([`signals`]); private temp directories that say whose they are ([`private_dir`]).
 
 pub mod child;
 pub mod interpreter;
 pub mod pipes;
 pub mod poll;
+pub mod private_dir;
 pub mod signals;
 pub mod slots;
