@@ -213,6 +213,7 @@ impl PoolRun {
             conn: Some(Connection::new(spawned.conn)),
             socket: spawned.socket.into(),
             last_line,
+            group: spawned.group,
         });
         true
     }

@@ -3,6 +3,7 @@
 //!
 //! - [`spawn`] starts one worker: its own listening socket as descriptor 0, its own
 //!   process group, a clean signal state, death with the server;
+//! - [`group`] ends what a worker started (its cgroup, its log) once it is reaped;
 //! - [`state`] is what request threads and the supervisor share: workers, the idle
 //!   ones, and the first-come-first-served line of requests waiting for one;
 //! - [`arbiter`] is the supervisor's loop (after gunicorn's arbiter), whose steps are
@@ -15,6 +16,7 @@
 
 pub mod arbiter;
 pub mod boot;
+pub mod group;
 pub mod host;
 pub mod reap;
 pub mod retire;

@@ -33,7 +33,9 @@ pub fn reap(run: &mut PoolRun) {
             }
             Err(_) => ExitStatus::default(),
         };
-        let w = state.workers.swap_remove(i);
+        let mut w = state.workers.swap_remove(i);
+        // Whatever it started goes with it, and its log ends.
+        w.group.kill_rest();
         state.idle.retain(|(id, _)| *id != w.id);
         let _ = std::fs::remove_file(&w.socket);
         exited.push((w, status));
@@ -146,6 +148,7 @@ pub fn stop_all(pools: &[PoolRun]) {
             }
             // Whatever it started in its group goes with it.
             spawn::signal_group(w.pid, libc::SIGKILL);
+            w.group.kill_rest();
             let _ = std::fs::remove_file(&w.socket);
         }
         let n = state.workers.len();

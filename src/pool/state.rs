@@ -17,6 +17,7 @@ use std::path::Path;
 use crate::fastcgi::{Connection, Idle};
 
 use super::PoolEvent;
+use super::group::WorkerGroup;
 use super::spawn::BOOT_TIMEOUT;
 use super::spawn::LastLine;
 
@@ -84,6 +85,8 @@ pub struct Worker {
     pub socket: Arc<Path>,
     /// The last line it wrote to its log: why it failed, if it did.
     pub last_line: Arc<LastLine>,
+    /// What it starts: killed, and its log ended, once it is reaped.
+    pub group: WorkerGroup,
 }
 
 impl Worker {

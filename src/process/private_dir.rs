@@ -151,6 +151,16 @@ pub fn remove_stale(folder: &Path, prefix: &str) {
     }
 }
 
+/// Removes the entries of `folder` named `PREFIX...` that `owner` made (it is gone:
+/// the keeper cleans up after its server); leaves anything else.
+pub fn remove_made_by(folder: &Path, prefix: &str, owner: &Owner) {
+    for dir in entries(folder, prefix) {
+        if owner_of(&dir).as_ref() == Ok(owner) {
+            let _ = fs::remove_dir_all(&dir);
+        }
+    }
+}
+
 fn entries(folder: &Path, prefix: &str) -> Vec<std::path::PathBuf> {
     let Ok(entries) = fs::read_dir(folder) else {
         return Vec::new();
@@ -300,5 +310,20 @@ mod tests {
         assert_eq!(stale(&dir), Err(Keep::NotOurs { uid: 65534 }));
         remove_stale(folder.path(), "cgilab-pools-");
         assert!(dir.exists());
+    }
+
+    #[test]
+    fn the_keeper_removes_only_what_its_server_made() {
+        let folder = tempfile::tempdir().unwrap();
+        let server = gone();
+        let other = Owner {
+            start: server.start + 1,
+            ..server.clone()
+        };
+        let mine = made_by(folder.path(), "cgilab-pools-a", &server);
+        let theirs = made_by(folder.path(), "cgilab-pools-b", &other);
+        remove_made_by(folder.path(), "cgilab-", &server);
+        assert!(!mine.exists());
+        assert!(theirs.exists());
     }
 }
