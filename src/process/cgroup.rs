@@ -44,16 +44,9 @@ impl Cgroup {
         let mountinfo = fs::read_to_string("/proc/self/mountinfo")
             .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
         let (root, mount) = v2_mount(&mountinfo).ok_or("no cgroup2 file system is mounted")?;
-        // The mount shows the hierarchy from `root` down; the path must be below it.
-        let below = own
-            .strip_prefix(root.trim_end_matches('/'))
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-            .ok_or_else(|| format!("the cgroup {own} is outside the cgroup2 mount at {mount}"))?;
-        let mut path = PathBuf::from(mount);
-        if !below.is_empty() {
-            path.push(below.trim_start_matches('/'));
-        }
-        Ok(Cgroup::at(path))
+        below_mount(own, &root, &mount)
+            .map(Cgroup::at)
+            .ok_or_else(|| format!("the cgroup {own} is outside the cgroup2 mount at {mount}"))
     }
 
     pub fn path(&self) -> &Path {
@@ -247,6 +240,20 @@ fn v2_mount(mountinfo: &str) -> Option<(String, String)> {
     })
 }
 
+/// Where cgroup `own` (a path from /proc/PID/cgroup) is, given a cgroup2 mount at
+/// `mount` that shows the hierarchy from `root` down; `None` if it is not below it.
+fn below_mount(own: &str, root: &str, mount: &str) -> Option<PathBuf> {
+    let below = own
+        .strip_prefix(root.trim_end_matches('/'))
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))?
+        .trim_start_matches('/');
+    let mut path = PathBuf::from(mount);
+    if !below.is_empty() {
+        path.push(below);
+    }
+    Some(path)
+}
+
 /// mountinfo writes a space, tab, newline and backslash in a path as `\040`, `\011`,
 /// `\012` and `\134`.
 fn unescape(field: &str) -> String {
@@ -290,6 +297,26 @@ mod tests {
         );
         assert_eq!(v2_mount(hybrid.lines().next().unwrap()), None);
         assert_eq!(unescape(r"/a\040b\134c"), r"/a b\c");
+    }
+
+    #[test]
+    fn a_cgroup_is_found_below_the_mount_that_shows_it() {
+        let at = |own, root, mount| below_mount(own, root, mount).map(|p| p.display().to_string());
+        assert_eq!(
+            at("/", "/", "/sys/fs/cgroup").as_deref(),
+            Some("/sys/fs/cgroup")
+        );
+        assert_eq!(
+            at("/user.slice/a.scope", "/", "/sys/fs/cgroup").as_deref(),
+            Some("/sys/fs/cgroup/user.slice/a.scope")
+        );
+        // A mount of part of the hierarchy (a container's).
+        assert_eq!(
+            at("/ct/x", "/ct", "/sys/fs/cgroup").as_deref(),
+            Some("/sys/fs/cgroup/x")
+        );
+        assert_eq!(at("/ctx/y", "/ct", "/sys/fs/cgroup"), None);
+        assert_eq!(at("/other", "/ct", "/sys/fs/cgroup"), None);
     }
 
     /// A cgroup of this test's own below ours, or `None` (and a note) where this
