@@ -66,7 +66,9 @@ impl WorkerGroup {
         };
         let mut procs = None;
         if let Some(server) = crate::process::keeper::cgroup() {
-            let cgroup = server.create(&format!("w-{id}"))?;
+            let cgroup = server.create(&format!("w-{id}")).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot make the worker's cgroup: {e}"))
+            })?;
             group.cgroup = Some(cgroup.clone());
             procs = Some(cgroup.procs_for_join()?);
         }
