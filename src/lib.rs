@@ -29,7 +29,9 @@
 //! 5. What every host shares below it. [`process`]: spawning into a process group and
 //!    reaping, the `--max-procs` slots and their first-come-first-served queue, a
 //!    child's three pipes and its exit in one `poll` loop bounded by the deadline, and
-//!    the signals (INT/TERM stop; HUP/TTIN/TTOU go to subscribers). [`measure`]: the phases of a request (`Server-Timing`), its access
+//!    the signals (INT/TERM stop; HUP/TTIN/TTOU go to subscribers), and containment: the
+//!    server runs in a cgroup that a keeper process empties when it ends, each pool
+//!    worker in one emptied when it is reaped ([`process::keeper`]). [`measure`]: the phases of a request (`Server-Timing`), its access
 //!    log line, and the latencies the index page shows.
 //! 6. [`http`]: the front on tiny_http, reading the request (its head, its size checked,
 //!    its body read in full) and writing the response (status, headers, streaming).

@@ -24,6 +24,13 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the lessons with your progress, or check a lesson's exercise.
     Lessons(LessonsArgs),
+    /// The keeper of a server's cgroup, which `serve` starts itself (not for people).
+    #[command(name = "__keeper", hide = true)]
+    Keeper {
+        /// CGROUP PIDNS PID START.
+        #[arg(value_parser = clap::value_parser!(std::ffi::OsString))]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Arguments of `cgilab routes`.

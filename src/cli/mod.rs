@@ -14,6 +14,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
             let config = serve_config(&args)?;
+            // Before any thread: everything the server starts is born in its cgroup.
+            crate::process::keeper::contain();
             crate::server::one_line_panics();
             let server = crate::server::Server::bind(config)?;
             server.run()
@@ -34,6 +36,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             };
             crate::lessons::run(check, &args.lessons, &args.cgi_bin)
         }
+        Command::Keeper { args } => crate::process::keeper::keep(&args),
     }
 }
 

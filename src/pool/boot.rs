@@ -231,6 +231,7 @@ impl PoolRun {
                 Connection::new(spawned.conn),
                 spawned.socket.into(),
                 Arc::new(LastLine::default()),
+                spawned.group,
             );
             worker.map(|w| (w, spawned.log, spawned.probe))
         });

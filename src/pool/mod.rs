@@ -11,6 +11,7 @@
 //!   graceful retirement), all timed by [`policy`];
 //! - [`spawn`]: starting one process: its own listening socket as descriptor 0, its own
 //!   process group, a clean signal state, death with the server;
+//! - [`group`]: ending what a worker started (its cgroup, its log) once it is reaped;
 //! - [`host`]: one HTTP request answered with a leased worker;
 //! - `wsgi_worker.py`: the worker cgilab ships for WSGI apps, written to be read.
 //!
@@ -19,6 +20,7 @@
 pub mod arbiter;
 pub mod boot;
 pub mod events;
+pub mod group;
 pub mod host;
 pub mod policy;
 pub mod program;
@@ -35,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::config::Config;
+use crate::process::private_dir;
 use std::time::{Duration, Instant};
 
 pub use events::PoolEvent;
@@ -84,9 +87,7 @@ impl Pools {
     /// background, and requests that come before one is ready wait for it.
     pub fn start(config: &Config) -> io::Result<Pools> {
         remove_stale_dirs();
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{DIR_PREFIX}{}-", std::process::id()))
-            .tempdir()?;
+        let dir = private_dir::create(&format!("{DIR_PREFIX}{}-", std::process::id()))?;
         let worker = dir.path().join("wsgi_worker.py");
         std::fs::write(&worker, WSGI_WORKER)?;
         let (events, inbox) = events::channel()?;
@@ -178,30 +179,15 @@ impl Pools {
     }
 }
 
-/// The pools' directory in the temp folder: `cgilab-pools-PID-XXXXXX`.
+/// The pools' directory in the temp folder: `cgilab-pools-PID-XXXXXX`, 0700, with a
+/// marker that says whose it is.
 const DIR_PREFIX: &str = "cgilab-pools-";
 
 /// Removes the directories of servers that are gone without cleaning up (killed with
-/// SIGKILL): the pid in the name says whose a directory is.
+/// SIGKILL): only ours, of this pid namespace, whose marker names a process that is gone
+/// ([`private_dir`]).
 fn remove_stale_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
-            continue;
-        };
-        // kill(pid, 0) fails with ESRCH when no such process exists.
-        let gone = unsafe { libc::kill(pid, 0) } == -1
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
+    private_dir::remove_stale(&std::env::temp_dir(), DIR_PREFIX);
 }
 
 impl Drop for Pools {

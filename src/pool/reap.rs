@@ -25,10 +25,17 @@ pub fn reap(run: &mut PoolRun) {
             None => i += 1,
         }
     }
+    // Whatever they started goes with them, and their logs end (unlocked: it may take
+    // a moment for what is left to die).
+    drop(state);
+    for (w, _) in &mut exited {
+        w.group.kill_rest();
+        let _ = std::fs::remove_file(&w.socket);
+    }
+    let mut state = shared.lock();
     // Oldest first, so that the count follows the order in which they started.
     exited.sort_by_key(|(w, _)| w.id);
     for (w, status) in exited {
-        let _ = std::fs::remove_file(&w.socket);
         let how = describe(status);
         let failed_start = match (w.ready_at, w.cause()) {
             (None, None | Some(Cause::NotReady(_))) => Some(format!("{how} before it was ready")),

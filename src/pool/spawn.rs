@@ -1,5 +1,6 @@
 //! Starting one worker process: its own listening socket as descriptor 0, its own process
-//! group, an empty signal mask and default dispositions, and death with the server.
+//! group (and cgroup, when the server has one: [`super::group`]), an empty signal mask
+//! and default dispositions, and death with the server.
 //!
 //! Why a Unix socket in a private directory, not TCP on 127.0.0.1: a TCP port on loopback
 //! can be reached by every local user, a socket in a 0700 directory only by us; it uses no
@@ -11,8 +12,8 @@
 //! the worker is reaped. php-cgi and flup accept on a Unix socket as well.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, PipeReader};
-use std::os::fd::OwnedFd;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,9 @@ use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::measure::app_log::escape;
+use crate::process::cgroup;
+
+use super::group::{WorkerGroup, WorkerLog};
 
 /// How to start a pool's workers.
 #[derive(Debug, Clone)]
@@ -44,7 +48,9 @@ pub struct Spawned {
     /// A second connection, queued first, on which readiness is asked (GET_VALUES).
     pub probe: UnixStream,
     /// The worker's stdout and stderr, merged: its log.
-    pub log: PipeReader,
+    pub log: WorkerLog,
+    /// What it starts: [`WorkerGroup::kill_rest`] once it is reaped.
+    pub group: WorkerGroup,
 }
 
 /// Starts `program` with a fresh listening socket in `dir` as its descriptor 0.
@@ -61,6 +67,10 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
     }
     let (probe, conn) = queued?;
     let (log, log_writer) = io::pipe()?;
+    let (group, log, procs) = WorkerGroup::new(id, log).inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
+    let procs_fd = procs.as_ref().map(|fd| fd.as_raw_fd());
 
     let mut command = Command::new(&program.program);
     command
@@ -73,10 +83,14 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
         .stderr(Stdio::from(log_writer))
         .process_group(0);
     let server = std::process::id() as libc::pid_t;
-    // SAFETY: only async-signal-safe calls (prctl, getppid, sigprocmask, signal, _exit)
-    // between fork and exec.
+    // SAFETY: only async-signal-safe calls (write, prctl, getppid, sigprocmask,
+    // rt_sigaction, _exit) between fork and exec.
     unsafe {
         command.pre_exec(move || {
+            // Into its own cgroup first, so that nothing it starts can leave it.
+            if let Some(fd) = procs_fd {
+                cgroup::join_by(fd)?;
+            }
             // Die with the server. The "parent" here is the spawning thread, which is the
             // arbiter's: it lives as long as the server does.
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
@@ -97,12 +111,14 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
         let _ = std::fs::remove_file(&path);
     })?;
     drop(command); // closes our copies of the listener and of the log's write end
+    drop(procs);
     Ok(Spawned {
         child,
         socket: path,
         conn,
         probe,
         log,
+        group,
     })
 }
 
@@ -140,9 +156,9 @@ unsafe fn reset_dispositions() {
     }
 }
 
-/// Reads a worker's log until it closes, calling `line` for each line, escaped as every
+/// Reads a worker's log until it ends, calling `line` for each line, escaped as every
 /// app's error stream is ([`crate::measure::app_log`]).
-pub fn read_log(log: PipeReader, mut line: impl FnMut(&str)) {
+pub fn read_log(log: impl Read, mut line: impl FnMut(&str)) {
     let mut reader = BufReader::new(log);
     let mut buf = Vec::new();
     loop {

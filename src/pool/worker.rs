@@ -24,6 +24,7 @@ use std::time::Instant;
 
 use crate::fastcgi::Connection;
 
+use super::group::WorkerGroup;
 use super::spawn::{self, LastLine};
 
 /// Where a worker is in its life, with what only that state has.
@@ -141,6 +142,8 @@ pub struct Worker {
     pub socket: Arc<Path>,
     /// The last line it wrote to its log: why it failed, if it did.
     pub last_line: Arc<LastLine>,
+    /// What it starts (its cgroup) and its log, ended once it is reaped.
+    pub group: WorkerGroup,
     pub life: Life,
 }
 
@@ -153,6 +156,7 @@ impl Worker {
         conn: Connection,
         socket: Arc<Path>,
         last_line: Arc<LastLine>,
+        group: WorkerGroup,
     ) -> std::io::Result<Worker> {
         let pid = child.id();
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
@@ -171,6 +175,7 @@ impl Worker {
             leaving: None,
             socket,
             last_line,
+            group,
             life: Life::Starting { conn },
         })
     }

@@ -94,6 +94,9 @@ impl Server {
             self.ctx.config.threads,
             self.ctx.config.max_procs
         );
+        if let Some(warning) = crate::process::keeper::warning() {
+            eprintln!("cgilab: {warning}");
+        }
         if let Some(pools) = &self.ctx.pools {
             eprintln!(
                 "cgilab: worker pools at /pool/NAME: {} ({} workers each)",

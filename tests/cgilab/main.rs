@@ -22,11 +22,15 @@
 //!   response after it exits, look complete after a crash; uploads and the queue.
 //! - [`signals`]: the signal mask scripts start with; signals that must not stop the server.
 //! - [`cli`]: startup errors.
+//! - [`containment`]: nothing the server starts outlives it (SIGKILL, SIGTERM, Ctrl-C,
+//!   children that call `setsid`, recycled workers); temp directories are removed only
+//!   when they are ours.
 
 mod support;
 
 mod body;
 mod cli;
+mod containment;
 mod environ;
 mod flask;
 mod graceful;
