@@ -408,10 +408,7 @@ fn script_content_length_mismatch_cuts_the_connection() {
             ),
         }
         // After the cut nothing more arrives: the connection is closed.
-        assert!(
-            conn.closed_within(Duration::from_secs(5)),
-            "{name}: still open"
-        );
+        assert!(conn.closed_within(WAIT), "{name}: still open");
         let line = server.access_line("GET", &format!("/cgi-bin/{name}"));
         assert!(line.contains("Content-Length"), "{line}");
     }
