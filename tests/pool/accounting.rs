@@ -132,7 +132,7 @@ fn failed_starts_are_counted_up_to_their_limit_and_none_follows() {
     wait_for("every worker to be reaped", || {
         children(server.pid()).is_empty()
     });
-    supervisor_turns(&server, 1);
+    supervisor_turns(&server, "t", 1);
     assert!(
         children(server.pid()).is_empty(),
         "a worker was started after the pool failed"

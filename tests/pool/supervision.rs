@@ -68,7 +68,7 @@ fn an_app_that_cannot_boot_fails_its_pool_without_a_respawn_storm() {
     assert!((4..=6).contains(&tries), "{tries} workers started");
     // A whole turn of the supervisor's loop after the failure has started nothing: a
     // worker it started would be the server's child.
-    supervisor_turns(&server, 1);
+    supervisor_turns(&server, "t", 1);
     assert!(
         children(server.pid()).is_empty(),
         "respawned after the pool failed"
@@ -320,7 +320,7 @@ fn ttin_and_ttou_resize_every_pool_never_below_one() {
     wait_for_log(&server, 1, &["keeping its last worker"]);
     // Two whole turns of the supervisor's loop after it: a worker marked to go would
     // have been told to stop by now.
-    supervisor_turns(&server, 2);
+    supervisor_turns(&server, "t", 2);
     let last: Vec<u32> = children(server.pid())
         .into_iter()
         .filter(|&p| alive(p))
