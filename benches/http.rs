@@ -26,7 +26,9 @@ fn http(c: &mut Criterion) {
     let bin = common::cgi_bin();
     let server = Server::bind_with_apps(common::config(&bin.path), common::apps())
         .expect("a bench server binds");
-    let addr = server.spawn();
+    // Stops (with its pools) when dropped, at the end of the function.
+    let server = server.spawn();
+    let addr = server.addr();
 
     let mut group = common::flat_group(c, "http", 30, 4);
     for (mode, name, path) in [

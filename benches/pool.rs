@@ -34,7 +34,9 @@ fn three_ways(c: &mut Criterion) {
         .expect("a pool for hello_wsgi.py");
     config.check_pools().expect("python3 for the pool");
     let server = Server::bind_with_apps(config, common::apps()).expect("a bench server binds");
-    let addr = server.spawn();
+    // Stops (with its pools) when dropped, at the end of the function.
+    let server = server.spawn();
+    let addr = server.addr();
 
     let mut group = common::flat_group(c, "hello_three_ways", 20, 4);
     for (mode, name, path) in [

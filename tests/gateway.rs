@@ -3,17 +3,19 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use cgilab::client::{Req, Response};
 use cgilab::config::Config;
 use cgilab::gateway::{AppRequest, AppResponse, Apps};
-use cgilab::server::Server;
+use cgilab::server::{Server, Spawned};
 
 const CGI_BIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/cgi-bin");
 
-/// A server on a free port over the repository's cgi-bin, with extra apps.
-fn serve(apps: Apps, timeout_secs: f64) -> SocketAddr {
+/// A server on a free port over the repository's cgi-bin, with extra apps; it stops
+/// when the returned handle is dropped, at the end of the test.
+fn serve(apps: Apps, timeout_secs: f64) -> Spawned {
     let mut config = Config::new("127.0.0.1:0", CGI_BIN).expect("config");
     config.timeout = Duration::from_secs_f64(timeout_secs);
     config.max_body = 1 << 20;
@@ -48,7 +50,8 @@ fn content_headers(r: &Response) -> Vec<(String, String)> {
 /// Every built-in app answers like its script twin: same status, content headers, body.
 #[test]
 fn twins_answer_with_identical_bodies() {
-    let addr = serve(Apps::builtin(), 30.0);
+    let server = serve(Apps::builtin(), 30.0);
+    let addr = server.addr();
     let pairs = [
         ("/cgi-bin/hello.sh", "/app/hello", ""),
         ("/cgi-bin/hello.py", "/app/hello", ""),
@@ -82,7 +85,8 @@ fn twins_answer_with_identical_bodies() {
 /// itself, and the client's port, may differ.
 #[test]
 fn printenv_twins_list_the_same_meta_variables() {
-    let addr = serve(Apps::builtin(), 30.0);
+    let server = serve(Apps::builtin(), 30.0);
+    let addr = server.addr();
     let parse = |r: Response| -> Vec<(String, String)> {
         String::from_utf8(r.body)
             .unwrap()
@@ -124,7 +128,8 @@ fn a_panicking_app_gets_500_and_the_next_request_is_served() {
         }
         AppResponse::text(200, "fine\n")
     });
-    let addr = serve(apps, 30.0);
+    let server = serve(apps, 30.0);
+    let addr = server.addr();
     assert_eq!(get(addr, "GET", "/app/boom?panic", "").status, 500);
     let next = get(addr, "GET", "/app/boom", "");
     assert_eq!((next.status, next.body.as_slice()), (200, &b"fine\n"[..]));
@@ -137,14 +142,16 @@ fn an_app_with_a_bad_header_gets_502() {
     let apps = Apps::empty().with("bad", |_: AppRequest<'_>| {
         AppResponse::text(200, "x").with_header("X-Split", "a\r\nSet-Cookie: evil=1")
     });
-    let addr = serve(apps, 30.0);
+    let server = serve(apps, 30.0);
+    let addr = server.addr();
     assert_eq!(get(addr, "GET", "/app/bad", "").status, 502);
 }
 
 /// An in-process app cannot be killed; a streamed body stops being pulled at --timeout.
 #[test]
 fn a_streaming_app_past_the_timeout_is_cut_short() {
-    let addr = serve(Apps::builtin(), 1.0);
+    let server = serve(Apps::builtin(), 1.0);
+    let addr = server.addr();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(b"GET /app/stream HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -167,14 +174,16 @@ fn a_streaming_app_past_the_timeout_is_cut_short() {
 /// Unknown app names are 404.
 #[test]
 fn unknown_apps_are_404() {
-    let addr = serve(Apps::builtin(), 30.0);
+    let server = serve(Apps::builtin(), 30.0);
+    let addr = server.addr();
     assert_eq!(get(addr, "GET", "/app/nope", "").status, 404);
 }
 
 /// Gateway responses say what the call cost; HEAD gets the headers only.
 #[test]
 fn gateway_responses_carry_server_timing_and_head_has_no_body() {
-    let addr = serve(Apps::builtin(), 30.0);
+    let server = serve(Apps::builtin(), 30.0);
+    let addr = server.addr();
     let r = get(addr, "GET", "/app/hello", "");
     let timing = r.header("Server-Timing").unwrap();
     assert!(
@@ -189,17 +198,18 @@ fn gateway_responses_carry_server_timing_and_head_has_no_body() {
 /// The index page lists each app with its CGI twins and the server's latency figures.
 #[test]
 fn index_page_shows_twins_side_by_side_with_latency() {
-    let addr = serve(Apps::builtin(), 30.0);
+    let server = serve(Apps::builtin(), 30.0);
+    let addr = server.addr();
     get(addr, "GET", "/app/hello", "");
     // The latency is recorded once the response is written, so the client may ask for
     // the page a moment before it is there.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(15);
     let page = loop {
         let page = String::from_utf8(get(addr, "GET", "/", "").body).unwrap();
-        if page.contains(" ms</td>") || std::time::Instant::now() > deadline {
+        if page.contains(" ms</td>") || Instant::now() > deadline {
             break page;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        thread::sleep(Duration::from_millis(20));
     };
     assert!(page.contains("<a href=\"/app/hello\">hello</a>"), "{page}");
     assert!(
@@ -238,7 +248,8 @@ fn an_apps_own_content_length_is_the_only_framing() {
                 vec![b"ab".to_vec(), b"cd".to_vec()].into_iter(),
             )),
         });
-    let addr = serve(apps, 30.0);
+    let server = serve(apps, 30.0);
+    let addr = server.addr();
     for path in ["/app/sized", "/app/streamed"] {
         let text = raw(
             addr,
@@ -261,7 +272,8 @@ fn an_app_that_lies_about_its_length_never_looks_complete_longer() {
         .with("short", |_: AppRequest<'_>| {
             AppResponse::text(200, "0123").with_header("Content-Length", "10")
         });
-    let addr = serve(apps, 30.0);
+    let server = serve(apps, 30.0);
+    let addr = server.addr();
     let long = raw(addr, "GET /app/long HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(long.contains("Content-Length: 4\r\n"), "{long}");
     assert!(long.ends_with("\r\n\r\n0123"), "{long}");
@@ -276,11 +288,31 @@ fn an_apps_header_with_cr_lf_is_a_502() {
     let apps = Apps::empty().with("split", |_: AppRequest<'_>| {
         AppResponse::text(200, "x").with_header("X-Safe", "a\r\nX-Injected: yes")
     });
-    let addr = serve(apps, 30.0);
+    let server = serve(apps, 30.0);
+    let addr = server.addr();
     let text = raw(
         addr,
         "GET /app/split HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert!(text.starts_with("HTTP/1.1 502"), "{text}");
     assert!(!text.contains("X-Injected"), "{text}");
+}
+
+/// A spawned server stops when its handle is dropped: its port stops accepting
+/// connections, so a test (or a program that embeds cgilab) leaves no server behind.
+#[test]
+fn a_dropped_server_stops_listening() {
+    let server = serve(Apps::builtin(), 30.0);
+    let addr = server.addr();
+    assert_eq!(get(addr, "GET", "/app/hello", "").status, 200);
+    drop(server);
+    // The front's accept thread lets go of the socket once it has seen the stop.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(addr).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "{addr} still accepts connections"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
 }

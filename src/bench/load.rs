@@ -1,9 +1,9 @@
 //! The load generator behind `cgilab bench`: keep-alive HTTP/1.1 connections, each in a
 //! thread of its own, sending one request after another and timing each response.
 //! Every run is bounded twice, by time and by a request count, and ends by its own
-//! deadline whatever the server does: a response still incomplete [`GRACE`] after the
-//! run's end is given up, counted as a failure, and its connection closed. Bodies are
-//! read to their end and dropped.
+//! deadline whatever the server does: a response still incomplete a grace after the run's
+//! end ([`grace_after`]) is given up, counted as a failure, and its connection closed.
+//! Bodies are read to their end and dropped.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,8 +15,18 @@ use std::time::{Duration, Instant};
 
 use crate::client::{Body, Deadline, Response, read_response_with};
 
-/// How long after a run's end a response in flight may still take to complete.
+/// How long after a run's end a response in flight may still take to complete, at least.
 pub const GRACE: Duration = Duration::from_secs(2);
+/// A response in flight may take this many times the slowest one the target gave before.
+const SLOWEST_TIMES: u32 = 4;
+
+/// The grace for a target whose slowest response so far took `slowest`: [`GRACE`], or
+/// more for a target that is slow (a Flask app as CGI on a busy machine takes seconds),
+/// so that its slowness is timed, not counted as failures. A server that never answered
+/// gets [`GRACE`].
+pub fn grace_after(slowest: Duration) -> Duration {
+    GRACE.max(slowest * SLOWEST_TIMES)
+}
 /// Longest wait for a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -155,7 +165,7 @@ pub fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Loads `path` on `addr` with `concurrency` keep-alive connections for `duration`,
-/// then waits at most [`GRACE`] for the responses in flight. `host` is the `Host`
+/// then waits at most `grace` for the responses in flight. `host` is the `Host`
 /// header to send.
 pub fn load(
     addr: SocketAddr,
@@ -164,6 +174,7 @@ pub fn load(
     concurrency: usize,
     duration: Duration,
     max: u64,
+    grace: Duration,
 ) -> Run {
     let started = Instant::now();
     let deadline = started + duration;
@@ -173,7 +184,7 @@ pub fn load(
             let issued = issued.clone();
             let request =
                 format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: cgilab-bench\r\n\r\n");
-            std::thread::spawn(move || client(addr, &request, deadline, &issued, max))
+            std::thread::spawn(move || client(addr, &request, (deadline, grace), &issued, max))
         })
         .collect();
     let mut run = Run {
@@ -221,27 +232,27 @@ struct Counted {
     software: Option<String>,
 }
 
-/// One connection's loop: request, read the whole response, repeat. Every request
-/// ends by `deadline` plus [`GRACE`], so the loop does too.
+/// One connection's loop: request, read the whole response, repeat, until the run's
+/// end. Every request ends by `until`, the end plus its grace, so the loop does too.
 fn client(
     addr: SocketAddr,
     request: &str,
-    deadline: Instant,
+    (deadline, grace): (Instant, Duration),
     issued: &AtomicU64,
     max: u64,
 ) -> Counted {
     let mut counted = Counted::default();
-    let until = deadline + GRACE;
+    let until = deadline + grace;
     let mut conn: Option<BufReader<Deadline>> = None;
     while Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < max {
         let reused = conn.is_some();
         let t = Instant::now();
-        let mut answer = exchange(&mut conn, addr, request, until);
+        let mut answer = exchange(&mut conn, addr, request, (until, grace));
         // A server may close a kept-alive connection between two requests, and the client
         // only learns it when it sends the next one: such a request is sent again once, on
         // a new connection (RFC 9112, section 9.3.1).
         if reused && matches!(answer, Err((Fault::Closed, _))) {
-            answer = exchange(&mut conn, addr, request, until);
+            answer = exchange(&mut conn, addr, request, (until, grace));
         }
         match answer {
             Ok(response) => {
@@ -266,13 +277,13 @@ fn client(
     counted
 }
 
-/// One request and its response by `until`, on `conn` or on a new connection. On a
-/// failure the connection is dropped, which closes it.
+/// One request and its response by `until` (the run's end plus `grace`), on `conn` or
+/// on a new connection. On a failure the connection is dropped, which closes it.
 fn exchange(
     conn: &mut Option<BufReader<Deadline>>,
     addr: SocketAddr,
     request: &str,
-    until: Instant,
+    (until, grace): (Instant, Duration),
 ) -> Result<Response, (Fault, String)> {
     if conn.is_none() {
         let left = until.saturating_duration_since(Instant::now());
@@ -289,17 +300,17 @@ fn exchange(
         .and_then(|_| read_response_with(c, false, Body::Discard));
     answer.map_err(|e| {
         *conn = None;
-        fault(e)
+        fault(e, grace)
     })
 }
 
-/// Why `e` ended a request, and what to say about it.
-fn fault(e: io::Error) -> (Fault, String) {
+/// Why `e` ended a request, `grace` after its turn of load, and what to say about it.
+fn fault(e: io::Error, grace: Duration) -> (Fault, String) {
     let fault = match e.kind() {
         io::ErrorKind::TimedOut => {
             let why = format!(
-                "no complete response within {} s after its turn of load ended",
-                GRACE.as_secs()
+                "no complete response within {:.1} s after its turn of load ended",
+                grace.as_secs_f64()
             );
             return (Fault::Late, why);
         }

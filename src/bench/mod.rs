@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bench::floor::spawn_times;
-use crate::bench::load::{Run, load};
+use crate::bench::load::{GRACE, Run, grace_after, load};
 use crate::bench::own_server::{COMPILED, HELLO_SCRIPTS, OwnServer};
 use crate::bench::report::{csv, json, problems, table};
 use crate::bench::target::{OWN, Target, mode, parse_url};
@@ -204,16 +204,21 @@ fn load_in_turns(
     let per_slice = (plan.max_requests / u64::from(rounds)).max(1);
     // One request each first, not counted: a pool's workers may still be booting, and
     // the first request to anything pays for cold caches. It may take WARM_UP and the
-    // load's grace, no more: a server that never answers costs that, not a hang.
-    for t in targets {
-        load(t.addr, &t.host, &t.path, 1, WARM_UP, 1);
-    }
+    // load's grace, no more: a server that never answers costs that, not a hang. The
+    // slowest response of each target so far sets the grace of its next turn.
+    let mut slowest: Vec<Duration> = targets
+        .iter()
+        .map(|t| {
+            let first = load(t.addr, &t.host, &t.path, 1, WARM_UP, 1, GRACE);
+            first.latencies.last().copied().unwrap_or_default()
+        })
+        .collect();
     let progress = Progress::new(rounds as usize * plan.concurrency.len() * targets.len());
     let mut runs: Vec<Run> = Vec::new();
     let mut floors: Vec<(String, Vec<Duration>)> = Vec::new();
     for &c in &plan.concurrency {
         for round in 1..=rounds {
-            for t in targets {
+            for (t, slowest) in targets.iter().zip(&mut slowest) {
                 progress.step(&format!(
                     "concurrency {c}, round {round} of {rounds}: {} {}",
                     t.label, t.path
@@ -228,7 +233,9 @@ fn load_in_turns(
                         None => floors.push((t.path.clone(), times)),
                     }
                 }
-                let mut slice_run = load(t.addr, &t.host, &t.path, c, slice, per_slice);
+                let grace = grace_after(*slowest);
+                let mut slice_run = load(t.addr, &t.host, &t.path, c, slice, per_slice, grace);
+                *slowest = (*slowest).max(slice_run.latencies.last().copied().unwrap_or_default());
                 slice_run.server = t.label.clone();
                 match runs
                     .iter_mut()

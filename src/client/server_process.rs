@@ -132,17 +132,19 @@ impl ServerProcess {
         (log.dropped, log.lines.iter().cloned().collect())
     }
 
-    /// What it logged that mentions `what` (errors, and its scripts' stderr), after a
-    /// short wait for the line to arrive.
+    /// What it logged that mentions `what` (errors, and its scripts' stderr). A request's
+    /// access line comes last, written just after its response: this waits for one that
+    /// mentions `what`, up to two seconds (a `--quiet` server writes one only for a
+    /// request that failed).
     pub fn log_about(&self, what: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_millis(300);
+        let deadline = Instant::now() + Duration::from_secs(2);
         loop {
             let lines: Vec<String> = self
                 .log()
                 .into_iter()
                 .filter(|l| l.contains(what))
                 .collect();
-            if !lines.is_empty() || Instant::now() > deadline {
+            if lines.iter().any(|l| l.contains(" mode=")) || Instant::now() > deadline {
                 return lines;
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -21,6 +21,7 @@ pub mod shutdown;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -104,24 +105,21 @@ impl Server {
                 self.ctx.config.workers
             );
         }
-        let ctx = self.ctx.clone();
-        let http = self.start();
+        let running = self.start();
         // Until the first SIGINT or SIGTERM (the channel stays open: its sender lives in
         // the signal thread).
         let first = stopped.recv().unwrap_or(libc::SIGINT);
-        let code = shutdown::stop(&ctx, &http, first, stopped);
+        let code = shutdown::stop(&running.ctx, &running.http, first, stopped);
         std::process::exit(code)
     }
 
-    /// Answers requests on background threads; returns the address. For benches, tests
-    /// and programs that embed cgilab.
-    pub fn spawn(self) -> SocketAddr {
-        let addr = self.local_addr();
-        self.start();
-        addr
+    /// Answers requests on background threads until the returned [`Spawned`] is dropped.
+    /// For benches, tests and programs that embed cgilab.
+    pub fn spawn(self) -> Spawned {
+        self.start()
     }
 
-    fn start(self) -> Arc<tiny_http::Server> {
+    fn start(self) -> Spawned {
         let ctx = self.ctx.clone();
         // No turn is taken here: a request takes its turn (`ctx.gate`) once its body is
         // read, so connections that trickle a body hold none while they do.
@@ -133,15 +131,52 @@ impl Server {
         let http = tiny_http::Server::from_listener_inline(self.listener, None, handler, true)
             .expect("a bound TCP listener is accepted");
         let http = Arc::new(http);
-        let ctx = self.ctx.clone();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (front, ctx, stop) = (http.clone(), self.ctx.clone(), stopping.clone());
         // Accept errors (EMFILE) arrive through `recv()`; the accept thread pauses and
         // goes on, and this thread logs them.
-        let errors = http.clone();
-        thread::Builder::new()
+        let errors = thread::Builder::new()
             .name("accept-errors".into())
-            .spawn(move || work(&errors, &ctx))
+            .spawn(move || work(&front, &ctx, &stop))
             .expect("a thread starts");
-        http
+        Spawned {
+            http,
+            ctx: self.ctx,
+            stopping,
+            errors: Some(errors),
+        }
+    }
+}
+
+/// A server answering on background threads ([`Server::spawn`]). Dropping it stops it:
+/// the listening socket closes and every pool's workers stop. A connection already open
+/// is served until its client closes it.
+pub struct Spawned {
+    http: Arc<tiny_http::Server>,
+    ctx: Arc<ServerState>,
+    stopping: Arc<AtomicBool>,
+    /// The thread that logs accept errors; it returns once `stopping` is set.
+    errors: Option<thread::JoinHandle<()>>,
+}
+
+impl Spawned {
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.ctx.local
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.http.unblock();
+        if let Some(errors) = self.errors.take() {
+            let _ = errors.join();
+        }
+        if let Some(pools) = &self.ctx.pools {
+            pools.stop(crate::pool::policy::QUICK_STOP_GRACE);
+        }
+        // `http` goes last: tiny_http then closes the listening socket.
     }
 }
 
@@ -177,12 +212,14 @@ fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
 }
 
 /// Takes what comes through `recv()`: accept errors, logged at most once a second.
-/// (Requests are answered by the inline handler; none arrives here.)
-fn work(http: &tiny_http::Server, ctx: &ServerState) {
+/// (Requests are answered by the inline handler; none arrives here.) Returns once
+/// `stopping` is set and `recv()` is unblocked.
+fn work(http: &tiny_http::Server, ctx: &ServerState, stopping: &AtomicBool) {
     let mut last_accept_log = Instant::now() - Duration::from_secs(60);
     loop {
         match http.recv() {
             Ok(request) => answer(ctx, request),
+            Err(_) if stopping.load(Ordering::SeqCst) => return,
             Err(e) => {
                 if last_accept_log.elapsed() > Duration::from_secs(1) {
                     eprintln!(

@@ -20,7 +20,8 @@
 //!   disconnect or stall, request size limits, leaks under load, descriptor exhaustion.
 //! - [`limits`]: what a misbehaving script cannot do: outrun --timeout, hold a slot or a
 //!   response after it exits, look complete after a crash; uploads and the queue.
-//! - [`signals`]: the signal mask scripts start with; signals that must not stop the server.
+//! - [`signals`]: scripts start with default dispositions, whatever the server's
+//!   launcher ignored; signals that must not stop the server.
 //! - [`cli`]: startup errors.
 //! - [`containment`]: nothing the server starts outlives it (SIGKILL, SIGTERM, Ctrl-C,
 //!   children that call `setsid`, recycled workers); temp directories are removed only

@@ -66,7 +66,9 @@ pub struct Site {
     dir: TempDir,
     args: Vec<String>,
     server_env: Vec<(String, String)>,
-    fd_limit: Option<u32>,
+    /// Shell commands run before the server is exec'd (`ulimit`, `trap`), as a launcher
+    /// would.
+    launcher: Vec<String>,
 }
 
 impl Default for Site {
@@ -88,7 +90,7 @@ impl Site {
             dir,
             args: Vec::new(),
             server_env: Vec::new(),
-            fd_limit: None,
+            launcher: Vec::new(),
         }
     }
 
@@ -144,7 +146,14 @@ impl Site {
 
     /// Starts the server under `ulimit -n LIMIT`.
     pub fn fd_limit(mut self, limit: u32) -> Site {
-        self.fd_limit = Some(limit);
+        self.launcher.push(format!("ulimit -n {limit}"));
+        self
+    }
+
+    /// Starts the server with `signals` ignored, as `nohup` leaves SIGHUP and a shell's
+    /// `&` SIGINT and SIGQUIT; an ignored signal stays ignored across `exec`.
+    pub fn launcher_ignores(mut self, signals: &[&str]) -> Site {
+        self.launcher.push(format!("trap '' {}", signals.join(" ")));
         self
     }
 
@@ -162,15 +171,17 @@ impl Site {
             format!("STATE_DIR={}", state.display()),
         ];
         args.extend(self.args.iter().cloned());
-        let mut cmd = match self.fd_limit {
-            Some(limit) => {
-                let mut cmd = Command::new("sh");
-                cmd.arg("-c")
-                    .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-                    .arg(bin);
-                cmd
-            }
-            None => Command::new(bin),
+        let mut cmd = if self.launcher.is_empty() {
+            Command::new(bin)
+        } else {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(format!(
+                    "{} && exec \"$0\" \"$@\"",
+                    self.launcher.join(" && ")
+                ))
+                .arg(bin);
+            cmd
         };
         cmd.args(&args)
             .envs(self.server_env.iter().map(|(k, v)| (k, v)))

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::support::WAIT;
 use crate::{a_script_ran, refused, rss_kib, site, still_serves};
 
 /// Sends a POST to mark.sh with `headers` and an empty chunked or empty body; the
@@ -227,7 +228,7 @@ fn a_request_answered_without_100_continue_ends_the_connection() {
     let res = conn.response();
     assert_eq!(res.status, 200);
     assert_eq!(res.header("Connection"), Some("close"));
-    assert!(conn.closed_within(Duration::from_secs(5)));
+    assert!(conn.closed_within(WAIT));
 }
 
 /// Sends a chunked POST to cat.sh whose first chunk-size line is `line`; it must be

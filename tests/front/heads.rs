@@ -159,7 +159,7 @@ fn http2_request_lines_get_505_and_leak_no_descriptors() {
         refused(&server, b"GET / HTTP/3.0\r\nHost: x\r\n\r\n").status,
         505
     );
-    let settled = crate::support::eventually(Duration::from_secs(5), || {
+    let settled = crate::support::eventually(crate::support::WAIT, || {
         fd_count(server.pid()) <= before + 4
     });
     assert!(

@@ -31,7 +31,6 @@ mod startup;
 mod turns;
 
 use std::path::Path;
-use std::time::Duration;
 
 use support::{Conn, Response, Server, Site};
 
@@ -63,7 +62,7 @@ pub fn refused(server: &Server, bytes: &[u8]) -> Response {
         .try_response(false)
         .unwrap_or_else(|e| panic!("no response to {:?}: {e}", String::from_utf8_lossy(bytes)));
     assert!(
-        conn.closed_within(Duration::from_secs(5)),
+        conn.closed_within(support::WAIT),
         "the connection stays open after {}",
         res.status
     );
@@ -87,6 +86,22 @@ fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .expect("a size in /proc status")
+}
+
+/// Waits until the server is done with everything sent on `conn` so far: it answers a
+/// request sent after it (a connection has one request in flight at a time, so whatever
+/// came before was handled first), or it closes the connection (and with it, its thread
+/// has finished whatever it ran). Returns the statuses answered before that.
+pub fn done_with(conn: &mut Conn) -> Vec<u16> {
+    let _ = conn.try_send(b"GET /app/hello?done HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut before = Vec::new();
+    while let Ok(res) = conn.try_response(false) {
+        if res.text() == "Hello, world!\n" {
+            break;
+        }
+        before.push(res.status);
+    }
+    before
 }
 
 /// A keep-alive connection that still answers after what the test did.

@@ -2,16 +2,14 @@
 
 use std::io::Write;
 use std::thread;
-use std::time::{Duration, Instant};
 
 use crate::support::Conn;
 use crate::{peak_kib, rss_kib, site};
 
 /// Sends `targets` as GETs on `conns` keep-alive connections, pipelined in batches of
-/// 50, and reads every response; bounded to a minute in all.
+/// 50, and reads every response (bounded: each read by the client's timeout).
 fn load(addr: std::net::SocketAddr, targets: Vec<String>, conns: usize) {
     let per = targets.len().div_ceil(conns);
-    let deadline = Instant::now() + Duration::from_secs(60);
     let workers: Vec<_> = targets
         .chunks(per)
         .map(|mine| {
@@ -19,7 +17,6 @@ fn load(addr: std::net::SocketAddr, targets: Vec<String>, conns: usize) {
             thread::spawn(move || {
                 let mut conn = Conn::open(addr);
                 for batch in mine.chunks(50) {
-                    assert!(Instant::now() < deadline, "load took over a minute");
                     let mut bytes = Vec::new();
                     for t in batch {
                         write!(bytes, "GET {t} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();

@@ -3,11 +3,9 @@
 //! connection's thread.
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::thread;
-use std::time::Duration;
+use std::sync::{Arc, mpsc};
 
-use crate::support::Conn;
+use crate::support::{Conn, WAIT};
 
 const HEAD: &[u8] = b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na";
 
@@ -25,15 +23,21 @@ fn requests_waiting_in_the_backlog_reach_the_inline_handler() {
     let mut second = Conn::open(addr);
     first.send(HEAD);
     second.send(HEAD);
-    let echo: tiny_http::Handler = Arc::new(|mut request: tiny_http::Request| {
+    let (handed_over, heads) = mpsc::channel();
+    let echo: tiny_http::Handler = Arc::new(move |mut request: tiny_http::Request| {
+        let _ = handed_over.send(());
         let mut body = String::new();
         let _ = request.as_reader().read_to_string(&mut body);
         let _ = request.respond(tiny_http::Response::from_string(body));
     });
     let server = tiny_http::Server::from_listener_inline(listener, None, echo, false)
         .expect("a bound listener is accepted");
-    // Both heads are read and handed over by now; their bodies are still 2 bytes short.
-    thread::sleep(Duration::from_millis(200));
+    // Both heads are read and handed over; their bodies are still 2 bytes short.
+    for i in 0..2 {
+        heads
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("head {i} never reached the handler"));
+    }
     second.send(b"bc");
     let res = second.response();
     assert_eq!((res.status, res.text()), (200, "abc".to_string()));

@@ -192,7 +192,8 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
     use cgilab::gateway::{AppRequest, AppResponse, Apps};
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    fn serve(apps: Apps) -> std::net::SocketAddr {
+    // Each server stops when its handle is dropped, at the end of the test.
+    fn serve(apps: Apps) -> cgilab::server::Spawned {
         let mut config =
             cgilab::config::Config::new("127.0.0.1:0", root().join("cgi-bin")).unwrap();
         config.timeout = Duration::from_secs(5);
@@ -211,13 +212,13 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
         let n = count.fetch_add(1, Ordering::SeqCst) + 1;
         AppResponse::text(200, format!("count {n}\n"))
     }));
-    let outcome = cgilab::lessons::checks::check_counter_app(right);
+    let outcome = cgilab::lessons::checks::check_counter_app(right.addr());
     assert!(outcome.ok(), "{outcome:?}");
 
     let forgetful = serve(Apps::empty().with("counter", |_: AppRequest<'_>| {
         AppResponse::text(200, "count 1\n")
     }));
-    let outcome = cgilab::lessons::checks::check_counter_app(forgetful);
+    let outcome = cgilab::lessons::checks::check_counter_app(forgetful.addr());
     assert_eq!(
         outcome.failure.map(|f| f.what),
         Some(
@@ -232,7 +233,7 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
         let n = from_zero.fetch_add(1, Ordering::SeqCst);
         AppResponse::text(200, format!("count {n}\n"))
     }));
-    let failure = cgilab::lessons::checks::check_counter_app(off_by_one)
+    let failure = cgilab::lessons::checks::check_counter_app(off_by_one.addr())
         .failure
         .expect("count 0, then count 1, fails");
     assert_eq!(
@@ -242,7 +243,7 @@ fn the_counter_check_wants_a_count_that_survives_between_requests() {
     assert!(failure.hint.contains("fetch_add"), "{}", failure.hint);
 
     let missing = serve(Apps::builtin());
-    let outcome = cgilab::lessons::checks::check_counter_app(missing);
+    let outcome = cgilab::lessons::checks::check_counter_app(missing.addr());
     assert!(!outcome.ok());
 }
 

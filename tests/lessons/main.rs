@@ -11,8 +11,9 @@
 //! - In an expected line, `[..]` matches any part of that line; a line that is only `...`
 //!   matches any number of lines. What must vary is normalised on both sides: the port
 //!   (the test server listens on a free port; `127.0.0.1:8000` in commands is rewritten to
-//!   it, and it back to 8000 in output), timings (`dur=1.178`, `0.305ms`, `1.10 ms`),
-//!   `Date:` headers, client ports and `pid 1234`.
+//!   it, and it back to 8000 in output), timings (`dur=1.178`, `0.305ms`, `1.10 ms`,
+//!   `1.0s`: a figure with a decimal point and a unit of time), `Date:` headers, client
+//!   ports and `pid 1234`.
 //! - `$ cgilab serve ARGS` (or `cargo run [--release] -- serve ARGS`) runs until stopped, so
 //!   the runner starts (or restarts) its own server with the same ARGS on a free port, and
 //!   compares the block's output with the server's first log lines. Every page starts with
@@ -21,12 +22,16 @@
 //!   table): every number becomes `#`, and runs of spaces and of table rules (`─`, `═`)
 //!   shrink to one, so the page can show one real run and still be checked for its shape.
 //! - A ```` ```log ```` block is what the server's terminal shows: each line must appear in
-//!   the server's log, in order, after what the page's previous log block matched.
+//!   the server's log, in order, after what the page's previous log block matched. In a
+//!   ```` ```log any-order ```` block the lines may come in any order: for lines that
+//!   race, such as a CGI request's access line, written once its script has exited,
+//!   and the line of a request the client sent after it had the whole response. The
+//!   page says so where it shows them.
 //! - A block whose info string is `LANG file=PATH` is a file the learner creates: the
 //!   runner writes it to PATH.
 //! - A command ending in ` &` (nginx, gunicorn, a second cgilab) runs in the background
 //!   until the page ends, when its process group is stopped; its block's output is
-//!   compared with its first output lines, waiting for them up to 10 s (so a line saying
+//!   compared with its first output lines, waiting for them up to 30 s (so a line saying
 //!   it is ready makes the next command safe). Ports 8001-8003, 8080 to 8082 in commands
 //!   get free ports of their own, rewritten like the server's.
 //! - ```` ```console skip: REASON ```` is shown, not run (the server itself, cargo).

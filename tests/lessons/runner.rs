@@ -44,6 +44,37 @@ fn the_runner_matches_and_normalises_as_documented() {
         "hello.sh # ms, 3 ms"
     );
     assert_eq!(
+        normalise(
+            "error=\"waited 1.1s (--queue-timeout) for one of 1 slots\" ran past --timeout 1s",
+            PAGE_PORT
+        ),
+        "error=\"waited #s (--queue-timeout) for one of 1 slots\" ran past --timeout 1s"
+    );
+    assert_eq!(
+        normalise("took 2.5 s, 2.5 seconds", PAGE_PORT),
+        "took # s, 2.5 seconds"
+    );
+    let log = p(&["start", "b 2", "x", "a 1", "c"]);
+    let ab = p(&["a [..]", "b [..]"]);
+    assert_eq!(
+        find_log_lines(&ab, &log, 0, false),
+        Err("b [..]".to_string())
+    );
+    assert_eq!(find_log_lines(&ab, &log, 0, true), Ok(4));
+    assert_eq!(
+        find_log_lines(&ab, &log, 2, true),
+        Err("b [..]".to_string())
+    );
+    assert_eq!(
+        find_log_lines(&p(&["b [..]", "a [..]"]), &log, 1, false),
+        Ok(4)
+    );
+    // Each line of a block is a line of its own in the log.
+    assert_eq!(
+        find_log_lines(&p(&["a [..]", "a [..]"]), &log, 0, true),
+        Err("a [..]".to_string())
+    );
+    assert_eq!(
         normalise("Date: Tue, 24 Nov 2026 06:21:57 GMT", PAGE_PORT),
         "Date: [date]"
     );

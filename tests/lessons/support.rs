@@ -21,6 +21,10 @@ pub const PAGE_PORT: &str = "8000";
 pub const SPARE_PORTS: [&str; 6] = ["8001", "8002", "8003", "8080", "8081", "8082"];
 /// Longest a single command may run.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for a server to listen, for a background command's first lines and for
+/// the lines of a log block: pools boot Python, which takes seconds on a busy machine.
+/// Waits end as soon as what they wait for is there.
+pub const WAIT: Duration = Duration::from_secs(30);
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -118,7 +122,7 @@ pub fn normalise(line: &str, port: &str) -> String {
         s = number_after(&s, key, decimal, |_| false);
     }
     s = client_ports(&s);
-    milliseconds(&s)
+    durations(&s)
 }
 
 /// For `timings` blocks: numbers become `#`; runs of spaces and table rules shrink to one.
@@ -199,8 +203,10 @@ fn client_ports(s: &str) -> String {
     )
 }
 
-/// `0.305ms` and `1.10 ms` -> `#ms` and `# ms`.
-fn milliseconds(s: &str) -> String {
+/// `0.305ms`, `1.10 ms` and `1.0s` -> `#ms`, `# ms` and `#s`: a figure with a decimal
+/// point and a unit of time is a measurement (`waited 1.0s` on one machine is `waited
+/// 1.1s` on a busy one). Whole numbers stay: `--timeout 1s` is a setting.
+fn durations(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -213,16 +219,18 @@ fn milliseconds(s: &str) -> String {
             }
             let number: String = chars[i..j].iter().collect();
             let unit_at = if chars.get(j) == Some(&' ') { j + 1 } else { j };
-            let unit: String = chars[unit_at..(unit_at + 2).min(chars.len())]
-                .iter()
-                .collect();
-            let unit_ends = !chars
-                .get(unit_at + 2)
-                .is_some_and(|c| c.is_ascii_alphanumeric());
-            if number.contains('.') && unit == "ms" && unit_ends {
+            let unit = ["ms", "s"].into_iter().find(|unit| {
+                let end = unit_at + unit.len();
+                chars
+                    .get(unit_at..end)
+                    .is_some_and(|u| u.iter().copied().eq(unit.chars()))
+                    && !chars.get(end).is_some_and(|c| c.is_ascii_alphanumeric())
+            });
+            if let Some(unit) = unit.filter(|_| number.contains('.')) {
                 out.push('#');
-                out.extend(&chars[j..unit_at + 2]);
-                i = unit_at + 2;
+                out.extend(&chars[j..unit_at]);
+                out.push_str(unit);
+                i = unit_at + unit.len();
                 continue;
             }
             out.extend(&chars[i..j]);
@@ -265,6 +273,29 @@ pub fn lines_match(patterns: &[String], lines: &[String]) -> bool {
             !lines.is_empty() && line_matches(p, &lines[0]) && lines_match(rest, &lines[1..])
         }
     }
+}
+
+/// Where the lines of a log block are in `log`, from line `from` on: each pattern
+/// matches a line after the previous pattern's (`any_order`: a different line, in any
+/// order). Returns one past the last line matched, or the first pattern with no line.
+pub fn find_log_lines(
+    patterns: &[String],
+    log: &[String],
+    from: usize,
+    any_order: bool,
+) -> Result<usize, String> {
+    let from = from.min(log.len());
+    let mut used: Vec<usize> = Vec::new();
+    let mut at = from;
+    for pattern in patterns {
+        let start = if any_order { from } else { at };
+        let found = (start..log.len())
+            .find(|i| !used.contains(i) && line_matches(pattern, &log[*i]))
+            .ok_or_else(|| pattern.clone())?;
+        used.push(found);
+        at = found + 1;
+    }
+    Ok(used.iter().map(|i| i + 1).max().unwrap_or(from))
 }
 
 fn trim_blank_end(mut lines: Vec<String>) -> Vec<String> {
@@ -378,8 +409,8 @@ impl Server {
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(format!("{env}exec cgilab serve {args}"));
         prepare(&mut cmd, dir);
-        let process = ServerProcess::start(cmd, Duration::from_secs(10))
-            .map_err(|e| format!("`cgilab serve {args}`: {e}"))?;
+        let process =
+            ServerProcess::start(cmd, WAIT).map_err(|e| format!("`cgilab serve {args}`: {e}"))?;
         Ok(Server {
             port: process.addr.port().to_string(),
             process,
@@ -486,38 +517,25 @@ pub fn run_page(rel: &str) -> PageRun {
                 .iter()
                 .map(|l| normalise(l, &server.port))
                 .collect();
-            // Long enough for a pool's workers to boot on a busy machine.
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let any_order = block.info.split_whitespace().any(|w| w == "any-order");
+            let deadline = Instant::now() + WAIT;
             loop {
                 let (dropped, log) = server.process.log_from();
                 let log: Vec<String> = log
                     .iter()
                     .map(|l| normalise(&spares.to_page(l), &server.port))
                     .collect();
-                // `at` indexes `log`; log_seen counts from the start of the whole log.
-                let mut at = server.log_seen.saturating_sub(dropped);
-                let mut missing = None;
-                for want in &wanted {
-                    match log[at.min(log.len())..]
-                        .iter()
-                        .position(|l| line_matches(want, l))
-                    {
-                        Some(i) => at += i + 1,
-                        None => {
-                            missing = Some(want.clone());
-                            break;
-                        }
-                    }
-                }
-                match missing {
-                    None => {
-                        server.log_seen = dropped + at;
+                // Indexes of `log`; log_seen counts from the start of the whole log.
+                let from = server.log_seen.saturating_sub(dropped);
+                match find_log_lines(&wanted, &log, from, any_order) {
+                    Ok(end) => {
+                        server.log_seen = dropped + end;
                         break;
                     }
-                    Some(_) if Instant::now() < deadline => {
+                    Err(_) if Instant::now() < deadline => {
                         std::thread::sleep(Duration::from_millis(50))
                     }
-                    Some(line) => {
+                    Err(line) => {
                         let from = server.log_seen.saturating_sub(dropped);
                         let seen = log[from.min(log.len())..].to_vec();
                         run.failures.push(mismatch(
@@ -552,7 +570,7 @@ pub fn run_page(rel: &str) -> PageRun {
                 ));
                 let started = Background::start(dir.path(), &real);
                 let first: Vec<String> = started
-                    .first_lines(expected.len(), Duration::from_secs(10))
+                    .first_lines(expected.len(), WAIT)
                     .iter()
                     .map(|l| norm(&spares.to_page(l), &server.port))
                     .collect();
@@ -586,7 +604,7 @@ pub fn run_page(rel: &str) -> PageRun {
                     Some(i) => {
                         // The line that said where it listens may reach the log a moment
                         // after the server was found listening.
-                        let deadline = Instant::now() + Duration::from_secs(2);
+                        let deadline = Instant::now() + WAIT;
                         let listening = loop {
                             let lines = server.log_lines(0, Duration::ZERO);
                             match lines
@@ -605,7 +623,7 @@ pub fn run_page(rel: &str) -> PageRun {
                     None => expected.len(),
                 };
                 let first: Vec<String> = server
-                    .log_lines(shown, Duration::from_secs(2))
+                    .log_lines(shown, WAIT)
                     .iter()
                     .take(shown)
                     .map(|l| normalise(&spares.to_page(l), &server.port))

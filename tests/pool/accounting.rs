@@ -133,8 +133,16 @@ fn failed_starts_are_counted_up_to_their_limit_and_none_follows() {
     let site = Site::new().file("app.py", "import no_such_module_anywhere\n");
     let server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "3"]);
     wait_for_log(&server, 1, &["pool t: FAILED"]);
-    // Anything still to start or to end would show within this.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Every worker started has ended and been reaped (and its end logged), and a whole
+    // turn of the supervisor's loop after that started none.
+    wait_for("every worker to be reaped", || {
+        children(server.pid()).is_empty()
+    });
+    supervisor_turns(&server, "t", 1);
+    assert!(
+        children(server.pid()).is_empty(),
+        "a worker was started after the pool failed"
+    );
     let failures = boot_failures(&server);
     let limit = failures[0].limit;
     let counts: Vec<u32> = failures.iter().map(|f| f.count).collect();

@@ -6,7 +6,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
 
 use cgilab::client::server_process::ServerProcess;
 
@@ -58,10 +57,10 @@ fn liar() -> (Site, ServerProcess) {
 }
 
 /// Sends `request` and reads until the server closes the connection or goes quiet for
-/// a while; returns the bytes and whether the connection ended.
+/// `WAIT`; returns the bytes and whether the connection ended.
 pub fn exchange(addr: SocketAddr, request: &str) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
     s.write_all(request.as_bytes()).unwrap();
     let mut got = Vec::new();
     let mut buf = [0u8; 65536];

@@ -1,8 +1,6 @@
 //! The server's end and its long life: no worker outlives it, however it stops; no
 //! zombie, descriptor or socket file piles up while workers come and go.
 
-use std::time::Duration;
-
 use crate::support::*;
 
 fn worker_pids(server: &cgilab::client::server_process::ServerProcess, n: usize) -> Vec<u32> {
@@ -80,7 +78,8 @@ fn no_zombies_and_no_descriptor_growth_as_workers_come_and_go() {
     for _ in 0..20 {
         assert_eq!(get(&server, "/pool/t").status, 200);
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Both workers up (one served all twenty; the other may have been booting).
+    wait_for_log(&server, 2, &["pool t: worker", "started"]);
     let before = descriptors(server.pid());
     for round in 0..12 {
         for _ in 0..25 {

@@ -4,7 +4,8 @@
 //! Modules:
 //!
 //! - [`support`]: a site with WSGI apps, the server it starts with pool flags, process
-//!   and log helpers (workers of a server, waiting for a log line).
+//!   and log helpers (workers of a server, waiting for a log line or for whole turns of
+//!   the supervisor's loop).
 //! - [`serving`]: a request's path: persistence, the CGI-vs-pool twins, a 1 MiB body,
 //!   streaming, an app that raises, Server-Timing and the access log, unknown pools.
 //! - [`supervision`]: the arbiter: killed workers, boot failures (no respawn storm),

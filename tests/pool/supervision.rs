@@ -56,8 +56,10 @@ fn an_app_that_cannot_boot_fails_its_pool_without_a_respawn_storm() {
         "{}",
         failed[0]
     );
-    // Workers already booting when the pool failed may still end; then nothing more.
-    thread::sleep(Duration::from_secs(1));
+    // Workers already booting when the pool failed may still end: wait until all have.
+    wait_for("every worker to be reaped", || {
+        children(server.pid()).is_empty()
+    });
     // Workers started so far: the pids the pool's log lines name.
     let ended = || {
         let pids: std::collections::BTreeSet<String> = log_lines(&server, &["pool t: worker "])
@@ -76,7 +78,13 @@ fn an_app_that_cannot_boot_fails_its_pool_without_a_respawn_storm() {
     };
     let tries = ended();
     assert!((4..=6).contains(&tries), "{tries} workers started");
-    thread::sleep(Duration::from_secs(2));
+    // A whole turn of the supervisor's loop after the failure has started nothing: a
+    // worker it started would be the server's child.
+    supervisor_turns(&server, "t", 1);
+    assert!(
+        children(server.pid()).is_empty(),
+        "respawned after the pool failed"
+    );
     assert_eq!(ended(), tries, "respawned after the pool failed");
     assert_eq!(get(&server, "/app/hello").status, 200);
     // SIGHUP tries again (and fails again: the file is unchanged).
@@ -134,38 +142,94 @@ fn max_requests_recycles_workers_with_no_failed_request() {
     assert!(!log_lines(&server, &["recycled"]).is_empty());
 }
 
-/// More concurrent slow requests than workers: every one is answered, the later ones
-/// after waiting in line (their `queue` phase covers the wait).
+/// Answers `?NAME` once the file `release-NAME` exists (for at most 30 s); on starting,
+/// it writes `started-NAME` with the names of the requests already released.
+const GATED_APP: &str = r#"import os, time
+def application(environ, start_response):
+    name = environ["QUERY_STRING"]
+    released = sorted(f for f in os.listdir(".") if f.startswith("release-"))
+    with open(".started-" + name, "w") as f:
+        f.write(" ".join(released))
+    os.rename(".started-" + name, "started-" + name)
+    for _ in range(600):
+        if os.path.exists("release-" + name):
+            break
+        time.sleep(0.05)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"pid=%d\n" % os.getpid()]
+"#;
+
+/// More concurrent requests than workers: every one is answered, by the pool's own
+/// workers, and the later ones only once an earlier one has let its worker go.
 #[test]
 fn requests_beyond_the_workers_wait_their_turn() {
-    let site = Site::new().file("app.py", SLEEPY_APP);
+    let site = Site::new().file("app.py", GATED_APP);
     let server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "2"]);
     // Both workers ready.
     wait_for_log(&server, 2, &["pool t: worker", "started"]);
     let addr = server.addr;
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            thread::spawn(move || {
-                cgilab::client::http::request(addr, &cgilab::client::http::Req::get("/pool/t?1"))
-                    .unwrap()
-            })
+    let ask = |name: &'static str| {
+        thread::spawn(move || {
+            let target = format!("/pool/t?{name}");
+            cgilab::client::http::request(addr, &cgilab::client::http::Req::get(&target)).unwrap()
         })
-        .collect();
+    };
+    let started = |name: &str| std::fs::read_to_string(site.path(&format!("started-{name}"))).ok();
+    let release = |name: &str| std::fs::write(site.path(&format!("release-{name}")), "").unwrap();
+    // Two requests hold both workers; two more come while they do.
+    let mut clients = vec![ask("a"), ask("b")];
+    wait_for("both workers to be busy", || {
+        started("a").is_some() && started("b").is_some()
+    });
+    clients.extend([ask("c"), ask("d")]);
+    release("a");
+    wait_for("a later request to start", || {
+        started("c").is_some() || started("d").is_some()
+    });
+    release("b");
+    wait_for("both later requests to start", || {
+        started("c").is_some() && started("d").is_some()
+    });
+    release("c");
+    release("d");
     let responses: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
-    assert!(responses.iter().all(|r| r.status == 200));
-    let mut queued: Vec<f64> = responses
-        .iter()
-        .map(|r| r.timing("queue").unwrap())
-        .collect();
-    queued.sort_by(f64::total_cmp);
-    // Two waited for a worker to finish a one-second request.
-    assert!(queued[2] >= 500.0, "queue times {queued:?} ms");
+    assert!(
+        responses.iter().all(|r| r.status == 200),
+        "{:?}",
+        responses
+            .iter()
+            .map(|r| r.status_line())
+            .collect::<Vec<_>>()
+    );
+    for name in ["c", "d"] {
+        let seen = started(name).unwrap();
+        assert!(
+            seen.contains("release-"),
+            "{name} started while both workers were busy"
+        );
+    }
+    let pids: std::collections::BTreeSet<u32> = responses.iter().map(pid_of).collect();
+    assert_eq!(pids.len(), 2, "answered by {pids:?}");
 }
 
-/// Past --timeout in the queue: 503 with Retry-After.
+/// Put before SLEEPY_APP: the first worker boots at once; any worker after it (the one
+/// that replaces it) is not ready until the file `go` exists (for at most 30 s).
+const ONLY_THE_FIRST_BOOTS: &str = r#"import os, time
+try:
+    os.close(os.open("booted", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+except FileExistsError:
+    for _ in range(600):
+        if os.path.exists("go"):
+            break
+        time.sleep(0.05)
+"#;
+
+/// Past --timeout in the queue: 503 with Retry-After. The one worker is busy with a
+/// request that it does not finish, and the worker that replaces it is not ready before
+/// the queued request's --timeout.
 #[test]
 fn a_request_that_waits_past_the_timeout_is_503() {
-    let site = Site::new().file("app.py", SLEEPY_APP);
+    let site = Site::new().file("app.py", &format!("{ONLY_THE_FIRST_BOOTS}{SLEEPY_APP}"));
     let server = site.serve(&[
         "--wsgi",
         &site.wsgi("t", "app.py"),
@@ -174,12 +238,12 @@ fn a_request_that_waits_past_the_timeout_is_503() {
         "--timeout",
         "1",
     ]);
-    wait_for_log(&server, 1, &["pool t: worker", "started"]);
+    let pid = pid_of(&get(&server, "/pool/t"));
     let addr = server.addr;
     let first = thread::spawn(move || {
-        cgilab::client::http::request(addr, &cgilab::client::http::Req::get("/pool/t?5"))
+        cgilab::client::http::request(addr, &cgilab::client::http::Req::get("/pool/t?30"))
     });
-    thread::sleep(Duration::from_millis(100));
+    wait_for("the worker to be busy", || group_members(pid).len() > 1);
     let second = get(&server, "/pool/t");
     assert_eq!(second.status, 503);
     assert!(second.header("Retry-After").is_some());
@@ -229,7 +293,7 @@ fn a_reload_under_load_loses_no_request_and_serves_the_edited_app() {
             })
         })
         .collect();
-    thread::sleep(Duration::from_millis(300));
+    wait_for("the load to start", || served.load(Ordering::Relaxed) >= 10);
     std::fs::write(site.path("app.py"), v1.replace("v1", "v2")).unwrap();
     signal(server.pid(), libc::SIGHUP);
     wait_for("the edited app", || v2_seen.load(Ordering::Relaxed) > 20);
@@ -266,7 +330,16 @@ fn ttin_and_ttou_resize_every_pool_never_below_one() {
     // Signals of one kind sent at once merge into one: send the next after.
     signal(server.pid(), libc::SIGTTOU);
     wait_for_log(&server, 1, &["keeping its last worker"]);
-    thread::sleep(Duration::from_millis(300));
-    assert_eq!(workers(), 1);
+    // Two whole turns of the supervisor's loop after it: a worker marked to go would
+    // have been told to stop by now.
+    supervisor_turns(&server, "t", 2);
+    let last: Vec<u32> = children(server.pid())
+        .into_iter()
+        .filter(|&p| alive(p))
+        .collect();
+    assert_eq!(last.len(), 1, "{last:?}");
+    let page = get(&server, "/").text();
+    let row = format!("<tr><td>{}</td><td>idle</td>", last[0]);
+    assert!(page.contains(&row), "no row {row} in:\n{page}");
     assert_eq!(get(&server, "/pool/t").status, 200);
 }

@@ -130,6 +130,21 @@ pub fn wait_for_log(server: &ServerProcess, n: usize, words: &[&str]) -> Vec<Str
     log_lines(server, words)
 }
 
+/// Returns once the supervisor has run `n` whole turns of its loop from now on (each
+/// turn reaps, kills, retires and starts workers): a turn is asked for with SIGTTOU, and
+/// the line it logs for `pool` says it has begun, so the one before has ended. TTOU takes
+/// one worker off every pool's target, never the last.
+pub fn supervisor_turns(server: &ServerProcess, pool: &str, n: usize) {
+    let prefix = format!("pool {pool}: ");
+    let words = [prefix.as_str(), "(SIGTTOU)"];
+    let seen = log_lines(server, &words).len();
+    for turn in 1..=n + 1 {
+        // One at a time: signals of one kind sent together merge into one.
+        signal(server.pid(), libc::SIGTTOU);
+        wait_for_log(server, seen + turn, &words);
+    }
+}
+
 /// The pids of `pid`'s children (from every thread's `children` list).
 pub fn children(pid: u32) -> BTreeSet<u32> {
     let mut out = BTreeSet::new();

@@ -73,11 +73,11 @@ pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
 }
 
 /// Where the server's access line for `method target` says a local redirect led, if it
-/// did: the line ends with ` local-redirect=PATH`. Waits a little for the line, which the
-/// server writes once the response has gone.
+/// did: the line ends with ` local-redirect=PATH`. Waits for the line (up to a few
+/// seconds), which the server writes once the response has gone.
 fn local_redirect(server: &ServerProcess, method: &str, target: &str) -> Option<String> {
     let request = format!(" {method} {target} ");
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let line = server.log().into_iter().find(|l| l.contains(&request));
         if let Some(line) = line {
