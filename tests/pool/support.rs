@@ -125,8 +125,16 @@ pub fn log_lines(server: &ServerProcess, words: &[&str]) -> Vec<String> {
 
 /// Waits for `n` log lines containing every one of `words`.
 pub fn wait_for_log(server: &ServerProcess, n: usize, words: &[&str]) -> Vec<String> {
-    let what = format!("{n} log lines with {words:?}");
-    wait_for(&what, || log_lines(server, words).len() >= n);
+    let deadline = Instant::now() + WAIT;
+    while log_lines(server, words).len() < n {
+        if Instant::now() >= deadline {
+            // What the server said instead, for whoever reads the failure.
+            let log = server.log();
+            let tail = log[log.len().saturating_sub(40)..].join("\n");
+            panic!("timed out waiting for {n} log lines with {words:?}; the log ends:\n{tail}");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
     log_lines(server, words)
 }
 
