@@ -261,14 +261,16 @@ fn a_reload_under_load_loses_no_request_and_serves_the_edited_app() {
     let served = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(Mutex::new(Vec::new()));
     let v2_seen = Arc::new(AtomicUsize::new(0));
+    let v1_pids = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
     let addr = server.addr;
     let clients: Vec<_> = (0..4)
         .map(|_| {
-            let (stop, served, failures, v2) = (
+            let (stop, served, failures, v2, v1_pids) = (
                 stop.clone(),
                 served.clone(),
                 failures.clone(),
                 v2_seen.clone(),
+                v1_pids.clone(),
             );
             thread::spawn(move || {
                 let deadline = Instant::now() + Duration::from_secs(30);
@@ -283,6 +285,10 @@ fn a_reload_under_load_loses_no_request_and_serves_the_edited_app() {
                         Ok(r) if r.status == 200 => {
                             if r.text().contains("v2") {
                                 v2.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                // "pid=N v1"
+                                let pid = r.text().split([' ', '=']).nth(1).map(String::from);
+                                v1_pids.lock().unwrap().extend(pid);
                             }
                         }
                         Ok(r) => failures.lock().unwrap().push(r.status_line()),
@@ -308,7 +314,15 @@ fn a_reload_under_load_loses_no_request_and_serves_the_edited_app() {
         failures.len()
     );
     assert!(served.load(Ordering::Relaxed) > 50);
-    wait_for_log(&server, 2, &["reloaded"]);
+    // Every worker that served the old code retires gracefully. (A worker still starting
+    // when the HUP came never served; it is stopped, not retired.)
+    for pid in v1_pids.lock().unwrap().iter() {
+        wait_for_log(
+            &server,
+            1,
+            &[&format!("worker {pid} exited with code 0 (reloaded")],
+        );
+    }
 }
 
 /// SIGTTIN adds a worker, SIGTTOU removes one, never the last.

@@ -130,6 +130,10 @@ pub fn wait_for_log(server: &ServerProcess, n: usize, words: &[&str]) -> Vec<Str
         if Instant::now() >= deadline {
             // What the server said instead, for whoever reads the failure.
             let log = server.log();
+            let log: Vec<String> = log
+                .into_iter()
+                .filter(|l| !l.starts_with("127.0.0.1:"))
+                .collect();
             let tail = log[log.len().saturating_sub(40)..].join("\n");
             panic!("timed out waiting for {n} log lines with {words:?}; the log ends:\n{tail}");
         }
