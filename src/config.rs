@@ -48,6 +48,12 @@ pub struct Config {
     pub pools: Vec<pools::PoolConfig>,
     /// Workers per pool.
     pub workers: usize,
+    /// How a WSGI worker serves requests: one at a time, on threads, or on greenlets.
+    pub worker_class: pools::WorkerClass,
+    /// Threads per gthread worker (`--worker-threads`, gunicorn's `--threads`).
+    pub worker_threads: usize,
+    /// Requests at once per gevent worker (gunicorn's `--worker-connections`).
+    pub worker_connections: usize,
     /// Recycle a worker after this many requests (0: never).
     pub max_requests: u64,
     /// The Python that runs WSGI workers.
@@ -78,6 +84,9 @@ impl Default for Config {
             quiet: false,
             pools: Vec::new(),
             workers: DEFAULT_WORKERS,
+            worker_class: pools::WorkerClass::Sync,
+            worker_threads: 1,
+            worker_connections: 1000, // gunicorn's default
             max_requests: 0,
             python: PathBuf::from("python3"),
             site: Site {

@@ -135,6 +135,21 @@ pub struct PoolArgs {
     /// python3 on PATH by default.
     #[arg(long, value_name = "PATH")]
     pub python: Option<String>,
+
+    /// How a WSGI worker serves requests (gunicorn's -k): sync (one at a time), gthread
+    /// (one per thread, --worker-threads), gevent (one per greenlet,
+    /// --worker-connections; gevent must be installed for --python).
+    #[arg(long, value_name = "CLASS", default_value = "sync")]
+    pub worker_class: crate::config::pools::WorkerClass,
+
+    /// Threads per gthread worker (gunicorn's --threads); more than 1 with the sync
+    /// class means gthread, as in gunicorn.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub worker_threads: usize,
+
+    /// Requests one gevent worker serves at once (gunicorn's --worker-connections).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub worker_connections: usize,
 }
 
 /// Parses seconds, whole or fractional (`30`, `0.5`).

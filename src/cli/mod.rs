@@ -67,6 +67,9 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
 /// The pools of `--wsgi`, `--fastcgi`, `--workers` and `--python`, or the default ones.
 fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     config.workers = args.workers;
+    config.worker_class = args.worker_class;
+    config.worker_threads = args.worker_threads;
+    config.worker_connections = args.worker_connections;
     if let Some(python) = &args.python {
         config.set_python(python)?;
     }
@@ -95,6 +98,16 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     }
     if pools.workers != crate::config::DEFAULT_WORKERS || !out.is_empty() {
         out.extend(["--workers".to_string(), pools.workers.to_string()]);
+    }
+    if pools.worker_class != crate::config::pools::WorkerClass::Sync || pools.worker_threads > 1 {
+        out.extend([
+            "--worker-class".to_string(),
+            pools.worker_class.as_str().to_string(),
+            "--worker-threads".to_string(),
+            pools.worker_threads.to_string(),
+            "--worker-connections".to_string(),
+            pools.worker_connections.to_string(),
+        ]);
     }
     out
 }

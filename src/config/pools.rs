@@ -39,6 +39,44 @@ impl PoolApp {
     }
 }
 
+/// How a WSGI worker serves requests, with gunicorn's names (`-k`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerClass {
+    /// One request at a time (gunicorn's `sync`).
+    #[default]
+    Sync,
+    /// A request per thread, up to `--worker-threads` at once (gunicorn's `gthread`).
+    Gthread,
+    /// A request per greenlet, up to `--worker-connections` at once, after gevent's
+    /// `monkey.patch_all()` (gunicorn's `gevent`).
+    Gevent,
+}
+
+impl WorkerClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerClass::Sync => "sync",
+            WorkerClass::Gthread => "gthread",
+            WorkerClass::Gevent => "gevent",
+        }
+    }
+}
+
+impl std::str::FromStr for WorkerClass {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<WorkerClass, String> {
+        match s {
+            "sync" => Ok(WorkerClass::Sync),
+            "gthread" => Ok(WorkerClass::Gthread),
+            "gevent" => Ok(WorkerClass::Gevent),
+            _ => Err(format!(
+                "`{s}` is not a worker class; use sync, gthread or gevent"
+            )),
+        }
+    }
+}
+
 /// The suffix that marks a WSGI twin in cgi-bin: `hello_wsgi.py` is pool `hello`.
 pub const WSGI_TWIN_SUFFIX: &str = "_wsgi.py";
 
@@ -150,10 +188,26 @@ impl Config {
         }
     }
 
+    /// How many requests one WSGI worker serves at once.
+    pub fn worker_capacity(&self) -> usize {
+        match self.worker_class {
+            WorkerClass::Sync => 1,
+            WorkerClass::Gthread => self.worker_threads,
+            WorkerClass::Gevent => self.worker_connections,
+        }
+    }
+
     /// Refuses pool settings that would serve nothing, and a Python that cannot run.
     pub fn check_pools(&mut self) -> Result<(), String> {
         if self.workers == 0 {
             return Err("--workers must be at least 1".into());
+        }
+        if self.worker_threads == 0 || self.worker_connections == 0 {
+            return Err("--worker-threads and --worker-connections must be at least 1".into());
+        }
+        // As gunicorn: threads with the sync class mean the threaded class.
+        if self.worker_class == WorkerClass::Sync && self.worker_threads > 1 {
+            self.worker_class = WorkerClass::Gthread;
         }
         let wsgi = self
             .pools
@@ -166,6 +220,9 @@ impl Config {
                     self.python.display()
                 )
             })?;
+            if self.worker_class == WorkerClass::Gevent {
+                check_gevent(&self.python)?;
+            }
         }
         Ok(())
     }
@@ -180,6 +237,26 @@ impl Config {
         self.pools.push(pool);
         Ok(())
     }
+}
+
+/// The gevent class needs gevent in the workers' own Python: said at start, not as a
+/// pool that fails to boot.
+fn check_gevent(python: &Path) -> Result<(), String> {
+    let found = std::process::Command::new(python)
+        .args(["-c", "import gevent"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Ok(());
+    }
+    let python = python.display();
+    Err(format!(
+        "--worker-class gevent: gevent is not installed for {python}; install it \
+         ({python} -m pip install gevent) or pass --python with a Python that has it"
+    ))
 }
 
 /// `NAME=REST`, with NAME checked.

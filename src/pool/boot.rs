@@ -18,14 +18,16 @@ use crate::fastcgi::Connection;
 
 use super::events::{Events, PoolEvent};
 use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, backoff};
-use super::spawn::{self, LastLine, Program};
+use super::spawn::{self, Program};
 use super::state::{Shared, State, Status};
-use super::worker::{Cause, Leaving, Worker};
+use super::worker::{Born, Cause, Leaving, Worker};
 
 /// One pool, as the arbiter runs it.
 pub struct PoolRun {
     pub shared: Arc<Shared>,
     pub program: Program,
+    /// Requests one worker serves at once.
+    pub capacity: usize,
     /// Failed starts in a row (at most [`START_ATTEMPTS`]).
     failures: u32,
     /// Starts in a row the machine refused (out of descriptors, processes, memory).
@@ -40,10 +42,11 @@ pub struct PoolRun {
 }
 
 impl PoolRun {
-    pub fn new(shared: Arc<Shared>, program: Program) -> PoolRun {
+    pub fn new(shared: Arc<Shared>, program: Program, capacity: usize) -> PoolRun {
         PoolRun {
             shared,
             program,
+            capacity,
             failures: 0,
             refusals: 0,
             backoff_until: None,
@@ -224,15 +227,13 @@ impl PoolRun {
     pub fn start_worker(&mut self, index: usize, id: u64, dir: &Path, events: &Events) -> bool {
         let shared = self.shared.clone();
         let spawned = spawn::spawn(&self.program, dir, id).and_then(|spawned| {
-            let worker = Worker::new(
-                id,
-                self.generation,
-                spawned.child,
-                Connection::new(spawned.conn),
-                spawned.socket.into(),
-                Arc::new(LastLine::default()),
-                spawned.group,
-            );
+            let born = Born {
+                child: spawned.child,
+                conn: Connection::new(spawned.conn),
+                socket: spawned.socket.into(),
+                group: spawned.group,
+            };
+            let worker = Worker::new(id, self.generation, self.capacity, born);
             worker.map(|w| (w, spawned.log, spawned.probe))
         });
         let (worker, log, probe) = match spawned {

@@ -64,6 +64,9 @@ pub struct PoolView {
 pub struct WorkerView {
     pub pid: u32,
     pub phase: Phase,
+    /// Requests it serves now, and at most at once.
+    pub in_flight: usize,
+    pub capacity: usize,
     pub served: u64,
     pub age: Duration,
     /// Why it is being replaced (recycled, reloaded, fewer workers), if it is.
@@ -103,7 +106,8 @@ impl Pools {
             ));
             pools.insert(pool.name.clone(), shared.clone());
             let program = program::for_pool(pool, config, &worker);
-            runs.push(boot::PoolRun::new(shared, program));
+            let capacity = program::capacity(pool, config);
+            runs.push(boot::PoolRun::new(shared, program, capacity));
         }
         let dir_path = dir.path().to_path_buf();
         let arbiter = arbiter::Arbiter::new(runs, inbox, events.clone(), dir_path, config.timeout);
@@ -148,6 +152,8 @@ impl Pools {
                     .map(|w| WorkerView {
                         pid: w.pid,
                         phase: w.phase(),
+                        in_flight: w.in_flight(),
+                        capacity: w.capacity,
                         served: w.served,
                         age: now - w.started,
                         leaving: w.leaving.map(|l| l.as_str()),

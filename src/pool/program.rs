@@ -22,6 +22,12 @@ pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
                 worker.into(),
                 file.into(),
                 callable.into(),
+                "--worker-class".into(),
+                config.worker_class.as_str().into(),
+                "--threads".into(),
+                config.worker_threads.to_string().into(),
+                "--worker-connections".into(),
+                config.worker_connections.to_string().into(),
             ],
             env,
             dir: dir(file),
@@ -36,6 +42,15 @@ pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
             env: fastcgi_env(program).into_iter().chain(env).collect(),
             dir: dir(file),
         },
+    }
+}
+
+/// How many requests one worker of `pool` serves at once: the worker class's for a WSGI
+/// pool; one for any other FastCGI program (nothing says it could take more).
+pub fn capacity(pool: &PoolConfig, config: &Config) -> usize {
+    match pool.app {
+        PoolApp::Wsgi { .. } => config.worker_capacity(),
+        PoolApp::FastCgi { .. } => 1,
     }
 }
 

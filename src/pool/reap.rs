@@ -97,7 +97,8 @@ fn after(w: &Worker, max_requests: u64) -> String {
         }
         Some(Cause::ServerStop) => format!(" (server stopping, {} requests served)", w.served),
         Some(cause) => format!(" ({cause})"),
-        None if matches!(w.life, Life::Busy { .. }) => " while serving a request".to_string(),
+        None if w.in_flight() == 1 => " while serving a request".to_string(),
+        None if w.in_flight() > 1 => format!(" while serving {} requests", w.in_flight()),
         None => format!(" after {} requests", w.served),
     }
 }
@@ -112,8 +113,9 @@ pub fn murder(run: &PoolRun, timeout: Duration) -> Option<Instant> {
     let mut next: Option<Instant> = None;
     for w in &mut state.workers {
         let (deadline, cause) = match &w.life {
-            Life::Busy { since } => (
-                *since + late,
+            // The request that has waited longest.
+            Life::Running { busy, .. } if !busy.is_empty() => (
+                *busy.iter().min().expect("not empty") + late,
                 Cause::Hung {
                     secs: late.as_secs(),
                 },

@@ -4,7 +4,7 @@
 //! waits for a boot.
 
 use super::boot::PoolRun;
-use super::worker::{Cause, Leaving, Life};
+use super::worker::{Cause, Leaving, Phase};
 
 /// SIGTTIN: one worker more.
 pub fn add_worker(run: &mut PoolRun) {
@@ -55,7 +55,7 @@ pub fn retire(run: &PoolRun) {
     }
     let name = run.shared.name.clone();
     for w in &mut state.workers {
-        if let (Some(why), Life::Idle { .. }) = (w.leaving, &w.life) {
+        if let (Some(why), Phase::Idle) = (w.leaving, w.phase()) {
             w.stop(&name, Cause::Retired(why), libc::SIGTERM);
         }
     }

@@ -17,7 +17,7 @@ use crate::fastcgi::{Connection, Idle};
 
 use super::events::{Events, PoolEvent};
 use super::policy::BOOT_TIMEOUT;
-use super::worker::{Cause, Leaving, Life, Worker};
+use super::worker::{Cause, Leaving, Worker};
 
 /// The pool as a whole (after supervisord's BACKOFF and FATAL, which it keeps per
 /// process; here they belong to the pool, since its workers all run the same app).
@@ -91,6 +91,8 @@ pub struct Lease {
     pub pid: u32,
     socket: Arc<Path>,
     conn: Option<Connection>,
+    /// When it was handed over: the worker's record of this request.
+    since: Instant,
     /// How long the request waited for it.
     pub queued: Duration,
 }
@@ -104,24 +106,25 @@ impl State {
             .count()
     }
 
-    /// Takes the idle worker to serve the next request: the most recently idle one that is
-    /// not on its way out (its code and data are still in the CPU caches, and the others
-    /// sleep on: at one connection, taking turns over two workers made the Flask hello
-    /// slower than one worker alone; BENCHMARKS.md, "Worker pools"). A worker on its way
-    /// out serves only while its successors are not all ready and no other worker is idle
-    /// (then the one that has served least): a recycled worker's successor is started
-    /// first, so no request waits on a boot, and gunicorn's "serve N, then exit" holds
-    /// whenever the pool has another worker to spare.
-    fn take_idle(&mut self) -> Option<usize> {
-        let idle_since = |w: &Worker| match w.life {
-            Life::Idle { since, .. } => Some(since),
-            _ => None,
-        };
+    /// Chooses the worker to serve the next request: one with room that is not on its way
+    /// out, the least busy first (a threaded worker's requests share one process, so they
+    /// are spread over the processes), then the most recently idle (its code and data are
+    /// still in the CPU caches, and the others sleep on: at one connection, taking turns
+    /// over two workers made the Flask hello slower than one worker alone; BENCHMARKS.md,
+    /// "Worker pools"). A worker on its way out serves only while its successors are not
+    /// all ready and no other worker has room (then the one that has served least): a
+    /// recycled worker's successor is started first, so no request waits on a boot, and
+    /// gunicorn's "serve N, then exit" holds whenever the pool has another worker to spare.
+    fn take_free(&self) -> Option<usize> {
         let fresh = (0..self.workers.len())
             .filter(|&i| self.workers[i].leaving.is_none())
-            .filter_map(|i| idle_since(&self.workers[i]).map(|t| (t, i)))
+            .filter_map(|i| {
+                let w = &self.workers[i];
+                let since = w.free_since()?;
+                Some((std::cmp::Reverse(w.in_flight()), since, i))
+            })
             .max()
-            .map(|(_, i)| i);
+            .map(|(_, _, i)| i);
         if fresh.is_some() {
             return fresh;
         }
@@ -129,7 +132,7 @@ impl State {
             return None; // the successors are ready: the old ones only wait to retire
         }
         (0..self.workers.len())
-            .filter(|&i| idle_since(&self.workers[i]).is_some())
+            .filter(|&i| self.workers[i].free_since().is_some())
             .min_by_key(|&i| self.workers[i].served)
     }
 }
@@ -189,15 +192,15 @@ impl Shared {
                 return Err(refusal);
             }
             if state.queue.front() == Some(&ticket)
-                && let Some(at) = state.take_idle()
+                && let Some(at) = state.take_free()
             {
-                let Some(conn) = self.check_idle(&mut state.workers[at]) else {
+                let Some((conn, since)) = self.check_idle(&mut state.workers[at]) else {
                     continue;
                 };
                 state.queue.pop_front();
                 let worker = &state.workers[at];
                 let (id, pid, socket) = (worker.id, worker.pid, worker.socket.clone());
-                if !state.queue.is_empty() && state.take_idle().is_some() {
+                if !state.queue.is_empty() && state.take_free().is_some() {
                     self.changed.notify_all(); // the next in line may go too
                 }
                 return Ok(Lease {
@@ -206,6 +209,7 @@ impl Shared {
                     pid,
                     socket,
                     conn: Some(conn),
+                    since,
                     queued: arrived.elapsed(),
                 });
             }
@@ -228,19 +232,31 @@ impl Shared {
         }
     }
 
-    /// Lends an idle worker's connection, if it is quiet. One the worker closed is
-    /// replaced by a new one to the same worker (a FastCGI program that ignores
-    /// `FCGI_KEEP_CONN` closes after every request); if none can be made, or the worker
-    /// is exiting (a process it started may hold its socket, never answering), it is
-    /// given up. One that holds bytes nobody asked for is out of step: the worker is
-    /// replaced.
-    fn check_idle(&self, worker: &mut Worker) -> Option<Connection> {
-        let conn = worker.lend()?;
+    /// Lends a worker's connection for one request: an idle one if it is quiet, else a
+    /// new one. One the worker closed is replaced by a new one to the same worker (a
+    /// FastCGI program that ignores `FCGI_KEEP_CONN` closes after every request); if none
+    /// can be made, or the worker is exiting (a process it started may hold its socket,
+    /// never answering), it is given up. One that holds bytes nobody asked for is out of
+    /// step: the worker is replaced.
+    fn check_idle(&self, worker: &mut Worker) -> Option<(Connection, Instant)> {
+        let Some((conn, since, reused)) = worker.lend() else {
+            // No connection could be made: the worker no longer accepts.
+            worker.stop(
+                &self.name,
+                Cause::Broken("cannot connect".into()),
+                libc::SIGKILL,
+            );
+            self.events.send(PoolEvent::Wake);
+            return None;
+        };
+        if !reused {
+            return Some((conn, since));
+        }
         let why = match conn.idle() {
-            Idle::Quiet => return Some(conn),
+            Idle::Quiet => return Some((conn, since)),
             Idle::Closed if !super::spawn::exited(worker.pid) => {
                 match UnixStream::connect(&worker.socket) {
-                    Ok(stream) => return Some(Connection::new(stream)),
+                    Ok(stream) => return Some((Connection::new(stream), since)),
                     Err(_) => "connection closed while idle",
                 }
             }
@@ -252,7 +268,7 @@ impl Shared {
         None
     }
 
-    fn give_back(&self, id: u64, conn: Option<Connection>, ending: Ending) {
+    fn give_back(&self, id: u64, since: Instant, conn: Option<Connection>, ending: Ending) {
         let mut state = self.lock();
         let max_requests = state.max_requests;
         let Some(worker) = state.workers.iter_mut().find(|w| w.id == id) else {
@@ -260,7 +276,7 @@ impl Shared {
         };
         let cause = match (ending, conn) {
             (Ending::Done, Some(conn)) => {
-                worker.hand_back(conn);
+                worker.hand_back(conn, since);
                 if max_requests > 0 && worker.served >= max_requests && worker.leaving.is_none() {
                     // Recycle: a successor starts first; until it is up this one serves
                     // only when no other worker is idle (see `take_idle`).
@@ -303,7 +319,7 @@ impl Lease {
     pub fn give_back(&mut self, ending: Ending) {
         if let Some(conn) = self.conn.take() {
             let conn = matches!(ending, Ending::Done).then_some(conn);
-            self.pool.give_back(self.id, conn, ending);
+            self.pool.give_back(self.id, self.since, conn, ending);
         }
     }
 
@@ -335,8 +351,12 @@ impl Drop for Lease {
     /// for its connection: the worker is replaced.
     fn drop(&mut self) {
         if self.conn.take().is_some() {
-            self.pool
-                .give_back(self.id, None, Ending::Broken("request abandoned".into()));
+            self.pool.give_back(
+                self.id,
+                self.since,
+                None,
+                Ending::Broken("request abandoned".into()),
+            );
         }
     }
 }

@@ -1,8 +1,7 @@
 //! One worker's life, as a state machine with supervisord's names:
 //!
 //! ```text
-//!   spawn ──> STARTING ──ready──> RUNNING idle <──hand back── RUNNING busy
-//!                │                    │    └──────lend──────────────^  │
+//!   spawn ──> STARTING ──ready──> RUNNING: idle <──hand back──> busy (1..capacity)
 //!                │                    │                                │
 //!                └──────── stop(cause): SIGTERM or SIGKILL ────────────┘
 //!                                     ▼
@@ -10,13 +9,16 @@
 //! ```
 //!
 //! A worker can also exit by itself from any state; the reaping says how and why. The
-//! state owns what only it has: a starting or idle worker owns its connection, a busy one
-//! lent it to a request ([`super::state::Lease`]), a stopping one knows why and since when.
-//! Whether the worker counts for its pool is a separate question, `leaving`: a busy worker
-//! can already be on its way out (recycled, reloaded, one too many).
+//! state owns what only it has: a starting worker owns the connection it was born with, a
+//! running one its idle connections and the start of each request it serves (a sync
+//! worker serves one at a time; a gthread or gevent worker up to its capacity, each on a
+//! connection of its own), a stopping one knows why and since when. Whether the worker
+//! counts for its pool is a separate question, `leaving`: a busy worker can already be on
+//! its way out (recycled, reloaded, one too many).
 
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Child, ExitStatus};
 use std::sync::Arc;
@@ -31,10 +33,14 @@ use super::spawn::{self, LastLine};
 pub enum Life {
     /// STARTING: importing its app; the readiness probe has not answered yet.
     Starting { conn: Connection },
-    /// RUNNING, idle: waiting for a request, since `since`.
-    Idle { conn: Connection, since: Instant },
-    /// RUNNING, busy: a request holds its connection, since `since`.
-    Busy { since: Instant },
+    /// RUNNING: serving one request per entry of `busy` (when each was handed over),
+    /// each on a connection lent to it; `idle` connections wait for the next. Idle when
+    /// `busy` is empty, since `since`.
+    Running {
+        idle: Vec<Connection>,
+        busy: Vec<Instant>,
+        since: Instant,
+    },
     /// STOPPING: told to leave (`signal` SIGTERM), killed (SIGKILL), or expected to exit
     /// by itself (`signal` 0), for `cause`, since `since`; waiting to be reaped.
     Stopping {
@@ -122,6 +128,15 @@ impl fmt::Display for Cause {
     }
 }
 
+/// A process just spawned, with what comes with it.
+pub struct Born {
+    pub child: Child,
+    /// The connection queued on its socket before it ran.
+    pub conn: Connection,
+    pub socket: Arc<Path>,
+    pub group: WorkerGroup,
+}
+
 /// One worker process.
 pub struct Worker {
     pub id: u64,
@@ -138,6 +153,8 @@ pub struct Worker {
     pub served: u64,
     /// Why it no longer counts for its pool, if it does not.
     pub leaving: Option<Leaving>,
+    /// How many requests it serves at once (1 for a sync worker).
+    pub capacity: usize,
     /// Its listening socket: a new connection when it closed the last one.
     pub socket: Arc<Path>,
     /// The last line it wrote to its log: why it failed, if it did.
@@ -148,17 +165,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// A worker just spawned, STARTING; `conn` is queued on its socket.
-    pub fn new(
-        id: u64,
-        generation: u64,
-        child: Child,
-        conn: Connection,
-        socket: Arc<Path>,
-        last_line: Arc<LastLine>,
-        group: WorkerGroup,
-    ) -> std::io::Result<Worker> {
-        let pid = child.id();
+    /// A worker just spawned, STARTING.
+    pub fn new(id: u64, generation: u64, capacity: usize, born: Born) -> std::io::Result<Worker> {
+        let pid = born.child.id();
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
@@ -166,26 +175,43 @@ impl Worker {
         Ok(Worker {
             id,
             pid,
-            child,
+            child: born.child,
             pidfd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
             generation,
             started: Instant::now(),
             ready_at: None,
             served: 0,
             leaving: None,
-            socket,
-            last_line,
-            group,
-            life: Life::Starting { conn },
+            capacity: capacity.max(1),
+            socket: born.socket,
+            last_line: Arc::new(LastLine::default()),
+            group: born.group,
+            life: Life::Starting { conn: born.conn },
         })
     }
 
     pub fn phase(&self) -> Phase {
-        match self.life {
+        match &self.life {
             Life::Starting { .. } => Phase::Starting,
-            Life::Idle { .. } => Phase::Idle,
-            Life::Busy { .. } => Phase::Busy,
+            Life::Running { busy, .. } if busy.is_empty() => Phase::Idle,
+            Life::Running { .. } => Phase::Busy,
             Life::Stopping { .. } => Phase::Stopping,
+        }
+    }
+
+    /// Requests it is serving now.
+    pub fn in_flight(&self) -> usize {
+        match &self.life {
+            Life::Running { busy, .. } => busy.len(),
+            _ => 0,
+        }
+    }
+
+    /// When it last became idle, if it can take a request now.
+    pub fn free_since(&self) -> Option<Instant> {
+        match &self.life {
+            Life::Running { busy, since, .. } if busy.len() < self.capacity => Some(*since),
+            _ => None,
         }
     }
 
@@ -217,11 +243,16 @@ impl Worker {
         let Life::Starting { .. } = self.life else {
             return;
         };
-        let Life::Starting { conn } = std::mem::replace(&mut self.life, Life::Busy { since: now })
-        else {
-            unreachable!()
+        let running = Life::Running {
+            idle: Vec::new(),
+            busy: Vec::new(),
+            since: now,
         };
-        self.life = Life::Idle { conn, since: now };
+        if let Life::Starting { conn } = std::mem::replace(&mut self.life, running)
+            && let Life::Running { idle, .. } = &mut self.life
+        {
+            idle.push(conn);
+        }
         self.ready_at = Some(now);
         eprintln!(
             "pool {pool}: worker {} started ({} ms to ready)",
@@ -230,28 +261,53 @@ impl Worker {
         );
     }
 
-    /// RUNNING idle -> RUNNING busy: its connection is lent to a request.
-    pub fn lend(&mut self) -> Option<Connection> {
-        let Life::Idle { .. } = self.life else {
+    /// RUNNING with room -> RUNNING with one more request: lends it a connection (an idle
+    /// one, else a new one to its socket) and returns it with the request's start.
+    pub fn lend(&mut self) -> Option<(Connection, Instant, bool)> {
+        let capacity = self.capacity;
+        let Life::Running { idle, busy, .. } = &mut self.life else {
             return None;
         };
-        let busy = Life::Busy {
-            since: Instant::now(),
+        if busy.len() >= capacity {
+            return None;
+        }
+        let (conn, reused) = match idle.pop() {
+            Some(conn) => (conn, true),
+            None => (
+                Connection::new(UnixStream::connect(&self.socket).ok()?),
+                false,
+            ),
         };
-        match std::mem::replace(&mut self.life, busy) {
-            Life::Idle { conn, .. } => Some(conn),
-            _ => unreachable!(),
+        let now = Instant::now();
+        busy.push(now);
+        Some((conn, now, reused))
+    }
+
+    /// A request that started at `since` ended well: its connection waits for the next.
+    pub fn hand_back(&mut self, conn: Connection, since: Instant) {
+        if let Life::Running {
+            idle,
+            busy,
+            since: idle_since,
+        } = &mut self.life
+            && let Some(at) = busy.iter().position(|&t| t == since)
+        {
+            busy.swap_remove(at);
+            idle.push(conn);
+            self.served += 1;
+            if busy.is_empty() {
+                *idle_since = Instant::now();
+            }
         }
     }
 
-    /// RUNNING busy -> RUNNING idle: its request ended well.
-    pub fn hand_back(&mut self, conn: Connection) {
-        if let Life::Busy { .. } = self.life {
-            self.served += 1;
-            self.life = Life::Idle {
-                conn,
-                since: Instant::now(),
-            };
+    /// A request that started at `since` ended without its connection (given up with the
+    /// worker, or lost): it no longer counts as in flight.
+    pub fn forget(&mut self, since: Instant) {
+        if let Life::Running { busy, .. } = &mut self.life
+            && let Some(at) = busy.iter().position(|&t| t == since)
+        {
+            busy.swap_remove(at);
         }
     }
 
@@ -267,7 +323,13 @@ impl Worker {
         }
         spawn::signal_group(self.pid, signal);
         if signal == libc::SIGKILL && !matches!(cause, Cause::ServerStop) {
-            eprintln!("pool {pool}: worker {} killed: {cause}", self.pid);
+            // A worker serving several requests takes them all with it.
+            let others = match self.in_flight().saturating_sub(1) {
+                0 => String::new(),
+                1 => " (the other request it was serving fails with it)".to_string(),
+                n => format!(" (the {n} other requests it was serving fail with it)"),
+            };
+            eprintln!("pool {pool}: worker {} killed: {cause}{others}", self.pid);
         }
         self.life = Life::Stopping {
             cause,

@@ -1,9 +1,12 @@
 """cgilab's WSGI worker: what a WSGI server does, in one file.
 
-Usage (cgilab starts it; you need not):  python3 wsgi_worker.py FILE [CALLABLE]
+Usage (cgilab starts it; you need not):
 
-Read it next to PEP 3333 (https://peps.python.org/pep-3333/) and gunicorn's
-workers/sync.py. The life of this process:
+    python3 wsgi_worker.py FILE [CALLABLE] [--worker-class sync|gthread|gevent]
+                           [--threads N] [--worker-connections N]
+
+Read it next to PEP 3333 (https://peps.python.org/pep-3333/) and gunicorn's workers
+(workers/sync.py, workers/gthread.py, workers/ggevent.py). The life of this process:
 
   1. Import FILE once and find its WSGI callable (default ``application``).
   2. Accept a connection on descriptor 0, the listening socket the server gave us
@@ -12,22 +15,106 @@ workers/sync.py. The life of this process:
      meta-variables), STDIN (the body).
   4. Build ``environ``, call the application, send what it returns as STDOUT records
      (a CGI response: ``Status:``, headers, blank line, body), then END_REQUEST.
-  5. Repeat from 3 on the same connection; when the server closes it, go back to 2.
+  5. Repeat from 3 on the same connection until the server closes it.
 
-It stops when told (SIGTERM: after the request it is on) and when the server is gone
-(its parent process changes). One request at a time: the server sends a request only
-to a worker that is idle, so this worker never needs a thread per request.
-Standard library only, Python 3.8 or later.
+The worker class (gunicorn's ``-k``) decides how many connections are served at once:
+
+  sync     one: the main thread does 2-5, then accepts the next (workers/sync.py).
+  gthread  up to --threads, each on one of a pool of threads; the main thread only
+           accepts (workers/gthread.py).
+  gevent   up to --worker-connections, each in a greenlet of its own, gevent having
+           made the standard library's blocking calls yield (workers/ggevent.py).
+
+That number is the worker's capacity, and its answer to FCGI_GET_VALUES. The server
+opens at most that many connections to it and sends one request at a time on each (no
+FastCGI multiplexing; nginx never multiplexes either), so the worker never holds more
+requests than its capacity. A connection beyond it waits to be accepted; none is refused.
+
+It stops when told (SIGTERM: it stops accepting, finishes every request in hand, then
+exits) and when the server is gone (its parent process changes).
+Standard library only (and gevent, for that class), Python 3.8 or later.
 """
 
+import sys
+
+# --- The command line, read first: gevent must patch before anything else ---------
+
+USAGE = ("usage: wsgi_worker.py FILE [CALLABLE] [--worker-class sync|gthread|gevent]"
+         " [--threads N] [--worker-connections N]")
+WORKER_CLASSES = ("sync", "gthread", "gevent")
+
+
+def usage(problem):
+    """Exits with the usage, and the problem as the last line (the one the server shows)."""
+    sys.exit("%s\nwsgi_worker.py: %s" % (USAGE, problem))
+
+
+class Options:
+    """The command line, with gunicorn's names and defaults (``--threads 4`` or
+    ``--threads=4``; 1000 worker connections)."""
+
+    def __init__(self, argv):
+        given = {"--worker-class": "sync", "--threads": "1", "--worker-connections": "1000"}
+        positional = []
+        args = iter(argv)
+        for arg in args:
+            if not arg.startswith("--"):
+                positional.append(arg)
+                continue
+            name, eq, value = arg.partition("=")
+            if name not in given:
+                usage("unknown option %s" % name)
+            given[name] = value if eq else next(args, "")
+        if len(positional) not in (1, 2):
+            usage("FILE, and at most a CALLABLE after it")
+        self.path = positional[0]
+        self.name = positional[1] if len(positional) == 2 else "application"
+        self.worker_class = given["--worker-class"]
+        if self.worker_class not in WORKER_CLASSES:
+            usage("--worker-class is one of %s, not %r" % (", ".join(WORKER_CLASSES),
+                                                          self.worker_class))
+        self.threads = self.count(given, "--threads")
+        self.worker_connections = self.count(given, "--worker-connections")
+
+    @staticmethod
+    def count(given, name):
+        value = given[name]
+        if not (value.isdigit() and int(value) >= 1):
+            usage("%s wants a whole number, 1 or more, not %r" % (name, value))
+        return int(value)
+
+
+def patch_for_gevent():
+    """--worker-class gevent: gevent replaces the standard library's blocking calls
+    (sockets, sleep, locks, threads) with ones that yield to other greenlets. Its docs
+    (gevent.monkey) say to patch "as early as possible", "ideally before any other
+    imports", on the main thread while the program is single-threaded: patched late,
+    some modules keep blocking sockets or real locks. So this runs before every other
+    import of this file, and long before the application is imported."""
+    try:
+        from gevent import monkey
+    except ImportError as e:
+        # One line, the last: the server shows it as the reason the worker failed.
+        print("cannot load gevent for --worker-class gevent: %s; install it for this "
+              "Python (%s -m pip install gevent)" % (e, sys.executable), file=sys.stderr)
+        sys.exit(4)  # as for an app that cannot be loaded
+    monkey.patch_all()
+
+
+if __name__ == "__main__":
+    OPTIONS = Options(sys.argv[1:])
+    if OPTIONS.worker_class == "gevent":
+        patch_for_gevent()
+
+# The rest of the imports come after gevent's patching, on purpose.
 import importlib.util
 import io
 import os
+import queue
 import re
 import signal
 import socket
 import struct
-import sys
 import tempfile
 import threading
 import time
@@ -47,8 +134,6 @@ REQUEST_COMPLETE, UNKNOWN_ROLE = 0, 3
 INCOMPLETE = 2
 HEADER = struct.Struct("!BBHHBx")  # version, type, request id, content length, padding
 MAX_CONTENT = 65535
-# We answer one request at a time on one connection at a time.
-OUR_VALUES = {"FCGI_MAX_CONNS": "1", "FCGI_MAX_REQS": "1", "FCGI_MPXS_CONNS": "0"}
 # Bodies up to this size stay in memory; larger ones go to a temporary file.
 SPOOL_IN_MEMORY = 1024 * 1024
 # Control characters (tab is allowed in a value, RFC 9110 §5.5).
@@ -166,9 +251,10 @@ class Request:
         self.body = None  # made when the first piece arrives: most requests have none
 
 
-def read_request(reader, conn):
-    """Reads records until a request's STDIN has ended. Answers management records
-    (GET_VALUES) on the way. Returns None when the server closed the connection."""
+def read_request(reader, conn, values):
+    """Reads records until a request's STDIN has ended. Answers management records on
+    the way (GET_VALUES, from ``values``). Returns None when the server closed the
+    connection."""
     request, params = None, b""
     while True:
         rec = read_record(reader)
@@ -178,7 +264,7 @@ def read_request(reader, conn):
         if request_id == 0:  # a management record (spec §4)
             if kind == GET_VALUES:
                 wanted = decode_pairs(content)
-                answer = [(n.encode(), OUR_VALUES[n].encode()) for n in wanted if n in OUR_VALUES]
+                answer = [(n.encode(), values[n].encode()) for n in wanted if n in values]
                 conn.sendall(record(GET_VALUES_RESULT, 0, encode_pairs(answer)))
             else:
                 conn.sendall(record(UNKNOWN_TYPE, 0, bytes([kind]) + b"\0" * 7))
@@ -209,7 +295,7 @@ def read_request(reader, conn):
                 return request
 
 
-def build_environ(request):
+def build_environ(request, multithread):
     """PEP 3333 "environ Variables": the CGI meta-variables as native strings (bytes
     read as latin-1), plus the wsgi.* keys."""
     environ = request.params  # a fresh dict for every request: it becomes the environ
@@ -226,7 +312,7 @@ def build_environ(request):
         "wsgi.url_scheme": "https" if https else "http",
         "wsgi.input": InputStream(request.body, max(length, 0)),
         "wsgi.errors": sys.stderr,         # the worker's stderr is the server's log
-        "wsgi.multithread": False,         # one request at a time in this process
+        "wsgi.multithread": multithread,   # may the app be called again meanwhile?
         "wsgi.multiprocess": True,         # other workers serve the same app
         "wsgi.run_once": False,            # we stay for the next request
     })
@@ -302,9 +388,9 @@ def finish(conn, request_id, app_status, out=b""):
                  end_request(request_id, app_status, REQUEST_COMPLETE))
 
 
-def handle(conn, request, application):
+def handle(conn, request, application, multithread=False):
     """Calls the application and sends its response (PEP 3333 "Specification Details")."""
-    environ = build_environ(request)
+    environ = build_environ(request, multithread)
     response = Response(conn, request.id)
     result = None
     try:
@@ -356,54 +442,245 @@ def handle(conn, request, application):
         request.body.close()
 
 
-# --- The worker's life -------------------------------------------------------------
+# --- The worker's life: what every class shares -----------------------------------
 
 
 class Worker:
-    def __init__(self, application):
+    """The application, how one connection is served, and the count of requests in
+    hand that SIGTERM waits for. The classes below differ only in how connections are
+    accepted and scheduled (``run``) and in how SIGTERM reaches them."""
+
+    # PEP 3333's wsgi.multithread: "true if the application object may be
+    # simultaneously invoked by another thread in the same process".
+    multithread = False
+
+    def __init__(self, application, capacity):
         self.application = application
-        self.busy = False
+        self.capacity = capacity  # connections served at once
+        # FCGI_GET_VALUES's answer: as many requests as connections, one per connection.
+        self.values = {"FCGI_MAX_CONNS": str(capacity), "FCGI_MAX_REQS": str(capacity),
+                       "FCGI_MPXS_CONNS": "0"}
+        # Re-entrant: in the sync worker, SIGTERM's handler runs on the one thread,
+        # which may be holding it (in begin or end) when the signal comes.
+        self.lock = threading.RLock()
+        self.in_hand = 0  # requests read in full and not yet answered
         self.stopping = False
+        self.drained = threading.Event()  # stopping, and nothing left in hand
 
-    def handle_term(self, signum, frame):
-        """SIGTERM: finish the request in hand, then exit; exit now if there is none."""
-        if self.busy:
+    def begin(self):
+        """A request has been read: it is in hand until end(). False once the worker is
+        stopping with nothing left in hand (it is about to exit): not served, then."""
+        with self.lock:
+            if self.drained.is_set():
+                return False
+            self.in_hand += 1
+            return True
+
+    def end(self):
+        with self.lock:
+            self.in_hand -= 1
+            if self.stopping and self.in_hand == 0:
+                self.drained.set()
+
+    def stop(self):
+        """SIGTERM: no more connections, nor requests after those in hand. True the
+        first time (a second SIGTERM changes nothing)."""
+        with self.lock:
+            if self.stopping:
+                return False
             self.stopping = True
-        else:
-            raise SystemExit(0)
-
-    def watch_parent(self, parent):
-        """A worker must not outlive its server: when our parent changes, it is gone."""
-        while True:
-            time.sleep(1)
-            if os.getppid() != parent:
-                os._exit(0)
+            if self.in_hand == 0:
+                self.drained.set()
+            return True
 
     def serve_connection(self, conn):
+        """Serves the requests of one connection, one after another, until the server
+        closes it (or sends one without KEEP_CONN), or the worker stops."""
         reader = conn.makefile("rb", buffering=65536)
         with conn, reader:
             while not self.stopping:
-                request = read_request(reader, conn)
+                request = read_request(reader, conn, self.values)
                 if request is None:
                     return  # the server closed this connection
-                self.busy = True
+                if not self.begin():
+                    request.body.close()
+                    return
                 try:
-                    handle(conn, request, self.application)
+                    handle(conn, request, self.application, self.multithread)
                 finally:
-                    self.busy = False
+                    self.end()
                 if not request.keep_conn:
                     return
 
-    def run(self):
+    def serve(self, conn):
+        """serve_connection(), with what goes wrong on a connection kept to it: the
+        accept loop and the other connections go on."""
+        try:
+            self.serve_connection(conn)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server dropped the connection
+        except Exception:
+            traceback.print_exc(file=sys.stderr)  # a record we cannot read, say
+            sys.stderr.flush()
+
+    def serve_alongside(self, conn):
+        """serve() on a pool thread or in a greenlet, beside other connections: even the
+        application's sys.exit() ends only its own connection (in the sync worker, where
+        nothing else is in flight, it ends the process, as it always has)."""
+        try:
+            self.serve(conn)
+        except BaseException:
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+
+    def watch_parent(self):
+        """A worker must not outlive its server: when our parent changes, it is gone.
+        Looked at every second by a thread (a greenlet, once gevent has patched)."""
+        parent = os.getppid()
+
+        def watch():
+            while True:
+                time.sleep(1)
+                if os.getppid() != parent:
+                    os._exit(0)
+
+        start_thread(watch)
+
+
+def start_thread(target, *args):
+    """Starts a daemon thread that never takes SIGTERM. Python runs signal handlers on
+    the main thread, but the kernel may deliver the signal to any thread that does not
+    block it; delivered elsewhere, it would not wake the main thread from accept(). A
+    thread starts with the signal mask of the thread that starts it."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    return thread
+
+
+# --- The worker classes ------------------------------------------------------------
+
+
+class SyncWorker(Worker):
+    """--worker-class sync, the default (gunicorn's workers/sync.py): one connection at
+    a time, served on the main thread. Capacity 1."""
+
+    def __init__(self, application):
+        super().__init__(application, 1)
+
+    def handle_term(self, signum, frame):
+        """SIGTERM, which interrupts whatever the main thread is doing: with nothing in
+        hand (in accept(), or waiting on an idle connection) exit now; else the request
+        in hand finishes, and run() returns."""
+        if self.stop() and self.drained.is_set():
+            raise SystemExit(0)
+
+    def run(self, listener):
         signal.signal(signal.SIGTERM, self.handle_term)
-        threading.Thread(target=self.watch_parent, args=(os.getppid(),), daemon=True).start()
-        listener = socket.socket(fileno=FCGI_LISTENSOCK_FILENO)
+        self.watch_parent()
         while not self.stopping:
             conn, _ = listener.accept()
+            self.serve(conn)
+
+
+class Stop(BaseException):
+    """SIGTERM, raised into the accept loop. Not an Exception, so that no ``except
+    Exception`` on the way catches it."""
+
+
+class ThreadWorker(Worker):
+    """--worker-class gthread (gunicorn's workers/gthread.py): the main thread accepts,
+    and each connection is served, all its requests, on one of --threads threads.
+    Capacity: the number of threads."""
+
+    def __init__(self, application, threads):
+        super().__init__(application, threads)
+        # With one thread, the application is never called twice at once. (gunicorn's
+        # gthread says True whatever --threads is.)
+        self.multithread = threads > 1
+
+    def handle_term(self, signum, frame):
+        """SIGTERM, on the main thread, which is in accept() or waiting for a free
+        thread: stop accepting; run() then waits for the requests in hand."""
+        if self.stop():
+            raise Stop
+
+    def run(self, listener):
+        # Daemon threads taking connections from a queue, not a ThreadPoolExecutor: the
+        # executor's threads are joined when the interpreter exits, and one waiting on an
+        # idle connection for a request that will never come would hold the exit for ever.
+        connections = queue.Queue()
+        free = threading.Semaphore(self.capacity)  # threads not serving a connection
+        for _ in range(self.capacity):
+            start_thread(self.pool_thread, connections, free)
+        self.watch_parent()
+        try:
+            signal.signal(signal.SIGTERM, self.handle_term)
+            while True:
+                free.acquire()  # when all are busy, the next connection waits, unaccepted
+                conn, _ = listener.accept()
+                connections.put(conn)
+        except Stop:
+            pass
+        listener.close()
+        self.drained.wait()
+
+    def pool_thread(self, connections, free):
+        while True:
+            conn = connections.get()
             try:
-                self.serve_connection(conn)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the server dropped the connection; wait for the next one
+                self.serve_alongside(conn)
+            finally:
+                free.release()
+
+
+class GeventWorker(Worker):
+    """--worker-class gevent (gunicorn's workers/ggevent.py): the standard library is
+    patched (see patch_for_gevent), and each connection is served in a greenlet of its
+    own, at most --worker-connections at once (a gevent Pool). Capacity: that number."""
+
+    # True, though no second thread is involved: while a request waits on I/O (a
+    # database, another service), another greenlet may call the application, so it may
+    # be invoked again before a call returns, and has to be written for that, which is
+    # what an application reads this flag for. gunicorn says True for this worker too
+    # (workers/base_async.py sets it for every request).
+    multithread = True
+
+    def __init__(self, application, worker_connections):
+        super().__init__(application, worker_connections)
+        self.acceptor = None
+        self.on_term = None
+
+    def handle_term(self):
+        """SIGTERM, in a greenlet of its own: stop the accept loop; run() then waits for
+        the requests in hand."""
+        if self.stop():
+            self.acceptor.kill(block=False)
+
+    def run(self, listener):
+        import gevent
+        import gevent.pool
+
+        pool = gevent.pool.Pool(self.capacity)
+        self.acceptor = gevent.spawn(self.accept_loop, listener, pool)
+        # Not signal.signal(): a Python handler runs in whatever greenlet is current when
+        # the signal comes (often gevent's hub), where raising or waiting goes wrong.
+        # gevent runs this one in a new greenlet. Kept, as gevent's docs ask, for as long
+        # as it is wanted.
+        self.on_term = gevent.signal_handler(signal.SIGTERM, self.handle_term)
+        self.watch_parent()
+        self.acceptor.get()  # returns once SIGTERM has killed it; raises if accept failed
+        listener.close()
+        self.drained.wait()
+
+    def accept_loop(self, listener, pool):
+        while True:
+            pool.wait_available()  # when the pool is full, the next connection waits
+            conn, _ = listener.accept()
+            pool.spawn(self.serve_alongside, conn)
 
 
 def load_application(path, name):
@@ -424,20 +701,28 @@ def load_application(path, name):
     return application
 
 
-def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit("usage: wsgi_worker.py FILE [CALLABLE]")
-    path = sys.argv[1]
-    name = sys.argv[2] if len(sys.argv) == 3 else "application"
+def main(options):
     try:
-        application = load_application(path, name)
+        application = load_application(options.path, options.name)
     except BaseException as e:
         traceback.print_exc(file=sys.stderr)
         # The last line is what the server shows when the app cannot boot.
-        print("cannot load %s: %s: %s" % (path, type(e).__name__, e), file=sys.stderr)
+        print("cannot load %s: %s: %s" % (options.path, type(e).__name__, e), file=sys.stderr)
         sys.exit(4)  # gunicorn's exit code for "the app could not be loaded"
-    Worker(application).run()
+    if options.threads > 1 and options.worker_class != "gthread":
+        # gunicorn would quietly switch a sync worker to gthread; here the class asked
+        # for is the class run, and says so.
+        print("wsgi_worker.py: --threads %d is for --worker-class gthread; %s ignores it"
+              % (options.threads, options.worker_class), file=sys.stderr)
+        sys.stderr.flush()
+    if options.worker_class == "gthread":
+        worker = ThreadWorker(application, options.threads)
+    elif options.worker_class == "gevent":
+        worker = GeventWorker(application, options.worker_connections)
+    else:
+        worker = SyncWorker(application)
+    worker.run(socket.socket(fileno=FCGI_LISTENSOCK_FILENO))
 
 
 if __name__ == "__main__":
-    main()
+    main(OPTIONS)

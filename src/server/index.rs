@@ -94,6 +94,14 @@ pub fn page<'a>(
     html
 }
 
+/// A worker's state; a worker that serves several requests at once says how many.
+fn state(w: &crate::pool::WorkerView) -> String {
+    match (w.phase, w.capacity) {
+        (crate::pool::Phase::Busy, n) if n > 1 => format!("busy ({} of {n})", w.in_flight),
+        (phase, _) => phase.as_str().to_string(),
+    }
+}
+
 /// Each pool's workers: pid, state, requests served, age.
 fn workers(html: &mut String, pools: &[PoolView]) {
     if pools.is_empty() {
@@ -131,7 +139,7 @@ fn workers(html: &mut String, pools: &[PoolView]) {
                 html,
                 "<tr><td>{}</td><td>{}{leaving}</td><td>{}{past}</td><td>{:.1} s</td></tr>",
                 w.pid,
-                w.phase.as_str(),
+                state(w),
                 w.served,
                 w.age.as_secs_f64()
             );

@@ -99,10 +99,19 @@ impl Server {
             eprintln!("cgilab: {warning}");
         }
         if let Some(pools) = &self.ctx.pools {
+            let config = &self.ctx.config;
+            let class = match config.worker_class {
+                crate::config::pools::WorkerClass::Sync => String::new(),
+                class => format!(
+                    "; WSGI workers are {}, {} requests at once each",
+                    class.as_str(),
+                    config.worker_capacity()
+                ),
+            };
             eprintln!(
-                "cgilab: worker pools at /pool/NAME: {} ({} workers each)",
+                "cgilab: worker pools at /pool/NAME: {} ({} workers each{class})",
                 pools.names().join(", "),
-                self.ctx.config.workers
+                config.workers
             );
         }
         let running = self.start();

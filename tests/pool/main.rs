@@ -23,6 +23,7 @@
 mod support;
 
 mod accounting;
+mod classes;
 mod cli;
 mod faults;
 mod foreign;
