@@ -73,6 +73,8 @@ pub struct WorkerView {
     pub leaving: Option<&'static str>,
     /// Requests it served past `--max-requests`, when no other worker was idle.
     pub past_limit: u64,
+    /// Its memory now (RSS, PSS, USS), if it could be read.
+    pub memory: Option<crate::process::memory::Memory>,
 }
 
 /// Every pool of a server, and the supervisor that runs them.
@@ -158,6 +160,7 @@ impl Pools {
                         age: now - w.started,
                         leaving: w.leaving.map(|l| l.as_str()),
                         past_limit: w.past_limit(state.max_requests),
+                        memory: crate::process::memory::of(w.pid),
                     })
                     .collect();
                 workers.sort_by_key(|w| std::cmp::Reverse(w.age));

@@ -94,6 +94,22 @@ pub fn page<'a>(
     html
 }
 
+/// RSS, PSS and USS in MiB (see [`crate::process::memory`]), or dashes when unknown.
+fn memory_cells(memory: Option<crate::process::memory::Memory>) -> String {
+    match memory {
+        Some(m) => {
+            let mib = |kib: u64| kib as f64 / 1024.0;
+            format!(
+                "<td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>",
+                mib(m.rss_kib),
+                mib(m.pss_kib),
+                mib(m.uss_kib)
+            )
+        }
+        None => "<td>-</td><td>-</td><td>-</td>".to_string(),
+    }
+}
+
 /// A worker's state; a worker that serves several requests at once says how many.
 fn state(w: &crate::pool::WorkerView) -> String {
     match (w.phase, w.capacity) {
@@ -123,7 +139,8 @@ fn workers(html: &mut String, pools: &[PoolView]) {
         let _ = write!(
             html,
             "<h3>{}</h3>\n<p>{}: {}</p>\n<table border=\"1\" cellpadding=\"4\">\n\
-             <tr><th>pid</th><th>state</th><th>requests</th><th>age</th></tr>\n",
+             <tr><th>pid</th><th>state</th><th>requests</th><th>age</th>\
+             <th>RSS MiB</th><th>PSS MiB</th><th>USS MiB</th></tr>\n",
             escape(&pool.name),
             escape(&pool.file.display().to_string()),
             escape(&status)
@@ -137,11 +154,12 @@ fn workers(html: &mut String, pools: &[PoolView]) {
             };
             let _ = writeln!(
                 html,
-                "<tr><td>{}</td><td>{}{leaving}</td><td>{}{past}</td><td>{:.1} s</td></tr>",
+                "<tr><td>{}</td><td>{}{leaving}</td><td>{}{past}</td><td>{:.1} s</td>{}</tr>",
                 w.pid,
                 state(w),
                 w.served,
-                w.age.as_secs_f64()
+                w.age.as_secs_f64(),
+                memory_cells(w.memory)
             );
         }
         html.push_str("</table>\n");

@@ -308,6 +308,17 @@ fn the_index_page_shows_each_pools_workers() {
     assert!(page.contains("<a href=\"/pool/t\">t</a>"), "{page}");
     let row = format!("<tr><td>{pid}</td><td>idle</td><td>1</td>");
     assert!(page.contains(&row), "no {row} in {page}");
+    // Its memory: RSS, PSS and USS in MiB, a Python worker's being more than nothing.
+    let line = page.lines().find(|l| l.starts_with(&row)).unwrap();
+    let cells: Vec<f64> = line
+        .trim_end_matches("</td></tr>")
+        .split("</td><td>")
+        .skip(4)
+        .map(|c| c.parse().unwrap_or_else(|_| panic!("{c:?} in {line}")))
+        .collect();
+    assert_eq!(cells.len(), 3, "{line}");
+    let (rss, pss, uss) = (cells[0], cells[1], cells[2]);
+    assert!(rss >= pss && pss >= uss && uss > 0.0, "{line}");
 }
 
 /// `cgilab routes` lists the pools with what runs them.
