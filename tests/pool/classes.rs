@@ -270,3 +270,21 @@ fn the_gevent_class_without_gevent_is_refused_at_start_with_what_to_do() {
     assert!(err.contains("gevent is not installed for"), "{err}");
     assert!(err.contains("-m pip install gevent"), "{err}");
 }
+
+/// SIGTTIN and SIGTTOU resize a pool of threaded or greenlet workers as any other.
+#[test]
+fn ttin_and_ttou_resize_pools_of_every_class() {
+    let mut classes = vec![vec!["--worker-class", "gthread", "--worker-threads", "2"]];
+    if gevent_installed() {
+        classes.push(vec!["--worker-class", "gevent"]);
+    }
+    for class in classes {
+        let (_site, server) = one_worker(&class, 1, &[]);
+        assert_eq!(get(&server, "/pool/t?env").status, 200);
+        signal(server.pid(), libc::SIGTTIN);
+        wait_for_log(&server, 2, &["pool t: worker", "started"]);
+        signal(server.pid(), libc::SIGTTOU);
+        wait_for_log(&server, 1, &["exited with code 0 (fewer workers"]);
+        assert_eq!(get(&server, "/pool/t?env").status, 200, "{class:?}");
+    }
+}
