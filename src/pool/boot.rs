@@ -34,8 +34,6 @@ pub struct PoolRun {
     refusals: u32,
     /// No start before this (BACKOFF).
     pub backoff_until: Option<Instant>,
-    /// The current reload: workers of an older one are on their way out.
-    pub generation: u64,
     /// When the last start failed: a worker started after it and up for START_SECS
     /// clears the count.
     pub last_failure: Option<Instant>,
@@ -50,7 +48,6 @@ impl PoolRun {
             failures: 0,
             refusals: 0,
             backoff_until: None,
-            generation: 0,
             last_failure: None,
         }
     }
@@ -93,7 +90,6 @@ impl PoolRun {
             );
             for w in serving {
                 w.leaving = None;
-                w.generation = self.generation;
             }
             state.status = Status::Held(reason);
         }
@@ -122,8 +118,8 @@ impl PoolRun {
         }
     }
 
-    /// SIGHUP: a new generation of workers; the workers of the last one leave once the
-    /// new ones are ready. A given-up pool starts counting again from zero. A HUP while a
+    /// SIGHUP: new workers; the ones serving now leave (as `Reloaded`) once the new
+    /// ones are ready. A given-up pool starts counting again from zero. A HUP while a
     /// reload is still under way replaces only its workers that are not yet ready (they
     /// might hold the code before the last edit), so workers never pass twice the target.
     pub fn reload(&mut self) {
@@ -137,7 +133,6 @@ impl PoolRun {
         self.last_failure = None;
         self.refusals = 0;
         self.backoff_until = None;
-        self.generation += 1;
         let (mut old, mut superseded) = (0, 0);
         for w in &mut state.workers {
             if w.is_stopping() {
@@ -233,7 +228,7 @@ impl PoolRun {
                 socket: spawned.socket.into(),
                 group: spawned.group,
             };
-            let worker = Worker::new(id, self.generation, self.capacity, born);
+            let worker = Worker::new(id, self.capacity, born);
             worker.map(|w| (w, spawned.log, spawned.probe))
         });
         let (worker, log, probe) = match spawned {

@@ -193,6 +193,16 @@ pub fn exited(pid: u32) -> bool {
     matches!(state, "Z" | "X" | "x") || flags & PF_EXITING != 0
 }
 
+/// A new connection to worker `pid`'s listening `socket`, unless the worker is exiting:
+/// a dead worker's socket may still accept (a process it started can hold the listening
+/// descriptor) and would never answer.
+pub fn connect_again(pid: u32, socket: &Path) -> Option<UnixStream> {
+    if exited(pid) {
+        return None;
+    }
+    UnixStream::connect(socket).ok()
+}
+
 /// The last line one worker wrote to its log, kept per worker so that two workers
 /// failing at once never lend each other their last words: when a worker dies before it
 /// is ready, this line says why.

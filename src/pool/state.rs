@@ -10,13 +10,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 use crate::fastcgi::{Connection, Idle};
 
 use super::events::{Events, PoolEvent};
 use super::policy::BOOT_TIMEOUT;
+use super::spawn::connect_again;
 use super::worker::{Cause, Leaving, Worker};
 
 /// The pool as a whole (after supervisord's BACKOFF and FATAL, which it keeps per
@@ -254,13 +254,10 @@ impl Shared {
         }
         let why = match conn.idle() {
             Idle::Quiet => return Some((conn, since)),
-            Idle::Closed if !super::spawn::exited(worker.pid) => {
-                match UnixStream::connect(&worker.socket) {
-                    Ok(stream) => return Some((Connection::new(stream), since)),
-                    Err(_) => "connection closed while idle",
-                }
-            }
-            Idle::Closed => "connection closed while idle",
+            Idle::Closed => match connect_again(worker.pid, &worker.socket) {
+                Some(stream) => return Some((Connection::new(stream), since)),
+                None => "connection closed while idle",
+            },
             Idle::Junk => "unexpected FastCGI record: bytes sent while idle",
         };
         worker.stop(&self.name, Cause::Broken(why.into()), libc::SIGKILL);
@@ -326,13 +323,8 @@ impl Lease {
     /// Replaces the connection with a new one to the same worker; false if the worker
     /// no longer accepts (it has died).
     pub fn reconnect(&mut self) -> bool {
-        // A dead worker's socket may still accept: a process it started can hold the
-        // listening descriptor, and would never answer.
-        if super::spawn::exited(self.pid) {
-            return false;
-        }
-        match UnixStream::connect(&self.socket) {
-            Ok(stream) if self.conn.is_some() => {
+        match connect_again(self.pid, &self.socket) {
+            Some(stream) if self.conn.is_some() => {
                 self.conn = Some(Connection::new(stream));
                 true
             }

@@ -144,8 +144,6 @@ pub struct Worker {
     child: Child,
     /// Readable once the process has exited: the arbiter sleeps on it.
     pidfd: OwnedFd,
-    /// The reload it belongs to.
-    pub generation: u64,
     pub started: Instant,
     /// When it answered the readiness probe.
     pub ready_at: Option<Instant>,
@@ -166,7 +164,7 @@ pub struct Worker {
 
 impl Worker {
     /// A worker just spawned, STARTING.
-    pub fn new(id: u64, generation: u64, capacity: usize, born: Born) -> std::io::Result<Worker> {
+    pub fn new(id: u64, capacity: usize, born: Born) -> std::io::Result<Worker> {
         let pid = born.child.id();
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
         if fd < 0 {
@@ -177,7 +175,6 @@ impl Worker {
             pid,
             child: born.child,
             pidfd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
-            generation,
             started: Instant::now(),
             ready_at: None,
             served: 0,
