@@ -13,11 +13,14 @@ echo $$ > \"$STATE_DIR/started\"\n\
 while [ ! -e \"$STATE_DIR/go\" ]; do sleep 0.05; done\n\
 printf 'Content-Type: text/plain\\r\\n\\r\\nfinished\\n'\n";
 
-/// gunicorn's TERM: the request in flight finishes with its whole answer, while a new
-/// connection is refused; then the server exits.
-#[test]
-fn sigterm_lets_the_request_in_flight_finish_and_refuses_new_connections() {
-    let mut server = Site::new().script("wait.sh", WAITS_FOR_GO).start();
+/// A server (with `--graceful-timeout SECS`, when given) whose `wait.sh` is running: the
+/// server, the client's connection, and the script's pid.
+fn with_a_script_in_flight(graceful: Option<&str>) -> (Server, Conn, u32) {
+    let mut site = Site::new().script("wait.sh", WAITS_FOR_GO);
+    if let Some(secs) = graceful {
+        site = site.arg("--graceful-timeout").arg(secs);
+    }
+    let server = site.start();
     let mut conn = server.connect();
     conn.send(b"GET /cgi-bin/wait.sh HTTP/1.1\r\nHost: x\r\n\r\n");
     let started = server.state().join("started");
@@ -25,6 +28,15 @@ fn sigterm_lets_the_request_in_flight_finish_and_refuses_new_connections() {
         eventually(WAIT, || started.exists()),
         "the script never ran"
     );
+    let pid = read_pid_file(&started);
+    (server, conn, pid)
+}
+
+/// gunicorn's TERM: the request in flight finishes with its whole answer, while a new
+/// connection is refused; then the server exits.
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_refuses_new_connections() {
+    let (mut server, mut conn, _) = with_a_script_in_flight(None);
     signal(server.pid(), libc::SIGTERM);
     server.wait_log("the graceful stop", |l| l.contains("no new connections"));
     assert!(
@@ -42,19 +54,7 @@ fn sigterm_lets_the_request_in_flight_finish_and_refuses_new_connections() {
 /// script killed.
 #[test]
 fn sigterm_cuts_what_outlives_the_graceful_timeout() {
-    let mut server = Site::new()
-        .script("wait.sh", WAITS_FOR_GO)
-        .arg("--graceful-timeout")
-        .arg("1")
-        .start();
-    let mut conn = server.connect();
-    conn.send(b"GET /cgi-bin/wait.sh HTTP/1.1\r\nHost: x\r\n\r\n");
-    let started = server.state().join("started");
-    assert!(
-        eventually(WAIT, || started.exists()),
-        "the script never ran"
-    );
-    let pid = read_pid_file(&started);
+    let (mut server, mut conn, pid) = with_a_script_in_flight(Some("1"));
     signal(server.pid(), libc::SIGTERM);
     assert!(eventually(WAIT, || !server.is_running()), "still running");
     assert!(eventually(WAIT, || process_gone(pid)), "script {pid} runs");
@@ -71,19 +71,7 @@ fn sigterm_cuts_what_outlives_the_graceful_timeout() {
 /// A second signal during a graceful stop means now: nobody waits for the request.
 #[test]
 fn a_second_signal_ends_a_graceful_stop_at_once() {
-    let mut server = Site::new()
-        .script("wait.sh", WAITS_FOR_GO)
-        .arg("--graceful-timeout")
-        .arg("300")
-        .start();
-    let mut conn = server.connect();
-    conn.send(b"GET /cgi-bin/wait.sh HTTP/1.1\r\nHost: x\r\n\r\n");
-    let started = server.state().join("started");
-    assert!(
-        eventually(WAIT, || started.exists()),
-        "the script never ran"
-    );
-    let pid = read_pid_file(&started);
+    let (mut server, _conn, pid) = with_a_script_in_flight(Some("300"));
     signal(server.pid(), libc::SIGTERM);
     server.wait_log("the graceful stop", |l| l.contains("no new connections"));
     signal(server.pid(), libc::SIGINT);

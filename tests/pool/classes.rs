@@ -78,6 +78,17 @@ fn at_once(server: &ServerProcess, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `n` requests at once all meet at the barrier, and one worker served them all.
+fn all_meet_in_one_worker(server: &ServerProcess, n: usize) {
+    let bodies = at_once(server, n);
+    assert!(bodies.iter().all(|b| b.ends_with(" met")), "{bodies:?}");
+    let pids: BTreeSet<&str> = bodies
+        .iter()
+        .map(|b| b.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 1, "one worker served them all: {bodies:?}");
+}
+
 fn gevent_installed() -> bool {
     Command::new("python3")
         .args(["-c", "import gevent"])
@@ -93,13 +104,7 @@ fn a_gthread_worker_serves_as_many_requests_at_once_as_it_has_threads() {
         4,
         &[],
     );
-    let bodies = at_once(&server, 4);
-    assert!(bodies.iter().all(|b| b.ends_with(" met")), "{bodies:?}");
-    let pids: BTreeSet<&str> = bodies
-        .iter()
-        .map(|b| b.split(' ').next().unwrap())
-        .collect();
-    assert_eq!(pids.len(), 1, "one worker served them all: {bodies:?}");
+    all_meet_in_one_worker(&server, 4);
 }
 
 /// Sixteen requests that can only finish together, in one gevent worker.
@@ -110,13 +115,7 @@ fn a_gevent_worker_serves_many_requests_at_once_on_greenlets() {
         "gevent is not installed for python3 (.ci/run installs it)"
     );
     let (_site, server) = one_worker(&["--worker-class", "gevent"], 16, &[]);
-    let bodies = at_once(&server, 16);
-    assert!(bodies.iter().all(|b| b.ends_with(" met")), "{bodies:?}");
-    let pids: BTreeSet<&str> = bodies
-        .iter()
-        .map(|b| b.split(' ').next().unwrap())
-        .collect();
-    assert_eq!(pids.len(), 1, "one worker served them all: {bodies:?}");
+    all_meet_in_one_worker(&server, 16);
 }
 
 /// A sync worker serves one request at a time: of two requests, the first gives up on a
