@@ -56,6 +56,8 @@ pub struct Config {
     pub worker_connections: usize,
     /// Recycle a worker after this many requests (0: never).
     pub max_requests: u64,
+    /// Fork WSGI workers from one process that imported the app (`--preload`).
+    pub preload: bool,
     /// The Python that runs WSGI workers.
     pub python: PathBuf,
 }
@@ -88,6 +90,7 @@ impl Default for Config {
             worker_threads: 1,
             worker_connections: 1000, // gunicorn's default
             max_requests: 0,
+            preload: false,
             python: PathBuf::from("python3"),
             site: Site {
                 software: crate::http::response::SERVER.to_string(),

@@ -150,6 +150,12 @@ pub struct PoolArgs {
     /// Requests one gevent worker serves at once (gunicorn's --worker-connections).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub worker_connections: usize,
+
+    /// Import each WSGI app once, in a preloader, and fork its workers from it
+    /// (gunicorn's --preload): they share its memory until they write to it. SIGHUP
+    /// imports the app anew.
+    #[arg(long)]
+    pub preload: bool,
 }
 
 /// Parses seconds, whole or fractional (`30`, `0.5`).

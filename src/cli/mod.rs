@@ -70,6 +70,7 @@ fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     config.worker_class = args.worker_class;
     config.worker_threads = args.worker_threads;
     config.worker_connections = args.worker_connections;
+    config.preload = args.preload;
     if let Some(python) = &args.python {
         config.set_python(python)?;
     }
@@ -98,6 +99,9 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     }
     if pools.workers != crate::config::DEFAULT_WORKERS || !out.is_empty() {
         out.extend(["--workers".to_string(), pools.workers.to_string()]);
+    }
+    if pools.preload {
+        out.push("--preload".to_string());
     }
     if pools.worker_class != crate::config::pools::WorkerClass::Sync || pools.worker_threads > 1 {
         out.extend([

@@ -73,6 +73,7 @@ impl Arbiter {
             for event in self.inbox.take() {
                 self.handle(event);
             }
+            self.hear_preloaders();
             self.reap_workers();
             if let Some(stop_at) = self.stop_at {
                 if self
@@ -80,7 +81,15 @@ impl Arbiter {
                     .iter()
                     .all(|p| p.shared.lock().workers.is_empty())
                 {
-                    break;
+                    // Preloaders last: the workers they forked die with them.
+                    let mut left = false;
+                    for p in self.pools.iter_mut().filter_map(|p| p.preload.as_mut()) {
+                        p.stop_all(libc::SIGTERM);
+                        left |= !p.is_empty();
+                    }
+                    if !left {
+                        break;
+                    }
                 }
                 if Instant::now() >= stop_at {
                     self.kill_stragglers();
@@ -103,7 +112,10 @@ impl Arbiter {
         let mut fds = vec![pollfd(self.inbox.bell())];
         let states: Vec<_> = self.pools.iter().map(|p| p.shared.lock()).collect();
         for state in &states {
-            fds.extend(state.workers.iter().map(|w| pollfd(w.pidfd())));
+            fds.extend(state.workers.iter().filter_map(|w| w.exit_fd()).map(pollfd));
+        }
+        for preload in self.pools.iter().filter_map(|p| p.preload.as_ref()) {
+            fds.extend(preload.fds().into_iter().map(pollfd));
         }
         let timeout = match until {
             Some(t) => t
@@ -148,35 +160,63 @@ impl Arbiter {
 
     /// The grace period is over: SIGKILL for whoever is left.
     fn kill_stragglers(&mut self) {
-        for run in &self.pools {
+        for run in &mut self.pools {
             let mut state = run.shared.lock();
             for w in &mut state.workers {
                 w.stop(&run.shared.name, Cause::ServerStop, libc::SIGKILL);
             }
+            drop(state);
+            if let Some(preload) = &mut run.preload {
+                preload.stop_all(libc::SIGKILL);
+            }
         }
     }
 
-    /// Collects every exited worker and logs how it ended; one that died before it was
-    /// ready is a failed start.
+    /// Takes in what the preloaders of `--preload` pools have said: that one has
+    /// imported its app, that a worker it forked has exited.
+    fn hear_preloaders(&mut self) {
+        for run in &mut self.pools {
+            if let Some(preload) = &mut run.preload
+                && preload.read(&run.shared.name)
+            {
+                run.shared.lock().preloader = preload.current_pid();
+            }
+        }
+    }
+
+    /// Collects every exited worker (and preloader) and logs how it ended; one that died
+    /// before it was ready is a failed start.
     fn reap_workers(&mut self) {
-        self.pools.iter_mut().for_each(reap::reap);
+        for run in &mut self.pools {
+            reap::reap(run);
+            reap::reap_preloaders(run);
+        }
     }
 
     /// Kills workers whose time is up; returns the next such deadline.
     fn murder_workers(&mut self) -> Option<Instant> {
         let timeout = self.timeout;
-        self.pools
-            .iter()
-            .filter_map(|run| reap::murder(run, timeout))
-            .min()
+        let mut next = None;
+        for run in &mut self.pools {
+            let name = &run.shared.name;
+            let preloaders = run.preload.as_mut().and_then(|p| p.murder(name));
+            for t in [reap::murder(run, timeout), preloaders]
+                .into_iter()
+                .flatten()
+            {
+                next = Some(next.map_or(t, |n: Instant| n.min(t)));
+            }
+        }
+        next
     }
 
     /// Marks the oldest extra workers of a pool that has too many to leave, and tells
     /// leaving workers to exit once their successors are ready and they are idle.
     fn retire_workers(&mut self) {
-        for run in &self.pools {
+        for run in &mut self.pools {
             retire::mark_extra(run);
             retire::retire(run);
+            retire::retire_preloaders(run);
         }
     }
 

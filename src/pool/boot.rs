@@ -18,14 +18,18 @@ use crate::fastcgi::Connection;
 
 use super::events::{Events, PoolEvent};
 use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, backoff};
-use super::spawn::{self, Program};
+use super::preload::pidfd_open;
+use super::preloaders::Preloaders;
+use super::spawn::{self, Ends, Program};
 use super::state::{Shared, State, Status};
-use super::worker::{Born, Cause, Leaving, Worker};
+use super::worker::{Born, Cause, Leaving, Process, Worker};
 
 /// One pool, as the arbiter runs it.
 pub struct PoolRun {
     pub shared: Arc<Shared>,
     pub program: Program,
+    /// With `--preload`: where workers are forked from, instead of started with `program`.
+    pub preload: Option<Preloaders>,
     /// Requests one worker serves at once.
     pub capacity: usize,
     /// Failed starts in a row (at most [`START_ATTEMPTS`]).
@@ -40,10 +44,16 @@ pub struct PoolRun {
 }
 
 impl PoolRun {
-    pub fn new(shared: Arc<Shared>, program: Program, capacity: usize) -> PoolRun {
+    pub fn new(
+        shared: Arc<Shared>,
+        program: Program,
+        preload: Option<Preloaders>,
+        capacity: usize,
+    ) -> PoolRun {
         PoolRun {
             shared,
             program,
+            preload,
             capacity,
             failures: 0,
             refusals: 0,
@@ -133,6 +143,9 @@ impl PoolRun {
         self.last_failure = None;
         self.refusals = 0;
         self.backoff_until = None;
+        if let Some(preload) = &mut self.preload {
+            preload.reload();
+        }
         let (mut old, mut superseded) = (0, 0);
         for w in &mut state.workers {
             if w.is_stopping() {
@@ -218,21 +231,13 @@ impl PoolRun {
     }
 
     /// Starts one worker (`id`, of pool number `index`), a thread that copies its log,
-    /// and a readiness probe that reports to `events`; false if it could not be started.
+    /// and a readiness probe that reports to `events`; false if it could not be started
+    /// (or, with `--preload`, not yet: its preloader is still importing the app).
     pub fn start_worker(&mut self, index: usize, id: u64, dir: &Path, events: &Events) -> bool {
         let shared = self.shared.clone();
-        let spawned = spawn::spawn(&self.program, dir, id).and_then(|spawned| {
-            let born = Born {
-                child: spawned.child,
-                conn: Connection::new(spawned.conn),
-                socket: spawned.socket.into(),
-                group: spawned.group,
-            };
-            let worker = Worker::new(id, self.capacity, born);
-            worker.map(|w| (w, spawned.log, spawned.probe))
-        });
-        let (worker, log, probe) = match spawned {
-            Ok(parts) => parts,
+        let started = match self.start_process(dir, id) {
+            Ok(Some(parts)) => parts,
+            Ok(None) => return false,
             Err(e) if out_of_resources(&e) => {
                 let mut state = shared.lock();
                 self.start_refused(&mut state, &e);
@@ -245,15 +250,36 @@ impl PoolRun {
                 return false;
             }
         };
-        let (pid, name, tail) = (worker.pid, shared.name.clone(), worker.last_line.clone());
-        thread::spawn(move || {
-            spawn::read_log(log, |line| {
-                eprintln!("pool {name} pid {pid}: {line}");
-                tail.set(line);
-            });
-            tail.close();
-        });
+        let (process, ends) = started;
+        let pid = process.pid();
+        let pidfd = match pidfd_open(pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                // Unwatched, it would serve nobody: it goes at once.
+                spawn::signal_group(pid, libc::SIGKILL);
+                process.abandon();
+                ends.discard();
+                let mut state = shared.lock();
+                self.start_refused(&mut state, &e);
+                return false;
+            }
+        };
+        let born = Born {
+            process,
+            pidfd,
+            conn: Connection::new(ends.conn),
+            socket: ends.socket.into(),
+            group: ends.group,
+        };
+        let worker = Worker::new(id, self.capacity, born);
+        spawn::follow_log(
+            shared.name.clone(),
+            worker.pid,
+            ends.log,
+            worker.last_line.clone(),
+        );
         let events = events.clone();
+        let probe = ends.probe;
         thread::spawn(move || {
             let mut conn = Connection::new(probe);
             let deadline = Instant::now() + BOOT_TIMEOUT;
@@ -269,6 +295,35 @@ impl PoolRun {
         });
         shared.lock().workers.push(worker);
         true
+    }
+
+    /// Starts worker `id`'s process: spawned with `program`, or forked by the preloader.
+    /// `Ok(None)`: no preloader is ready yet (one is started if there is none).
+    fn start_process(&mut self, dir: &Path, id: u64) -> io::Result<Option<(Process, Ends)>> {
+        let Some(preload) = &mut self.preload else {
+            let spawned = spawn::spawn(&self.program, dir, id)?;
+            return Ok(Some((Process::Child(spawned.child), spawned.ends)));
+        };
+        let name = self.shared.name.clone();
+        let Some(preloader) = preload.ready(&name, id)? else {
+            return Ok(None);
+        };
+        let (ends, given) = spawn::prepare(dir, id)?;
+        match preloader.fork(id, given) {
+            Ok(pid) => {
+                let link = preloader.link.clone();
+                Ok(Some((Process::Forked { pid, link }, ends)))
+            }
+            Err(e) => {
+                ends.discard();
+                if !out_of_resources(&e) {
+                    // It cannot fork: it is of no use, and its failure is counted here.
+                    eprintln!("pool {name}: preloader {} cannot fork: {e}", preloader.pid);
+                    preloader.stop(libc::SIGKILL);
+                }
+                Err(e)
+            }
+        }
     }
 }
 

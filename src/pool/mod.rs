@@ -23,6 +23,8 @@ pub mod events;
 pub mod group;
 pub mod host;
 pub mod policy;
+pub mod preload;
+pub mod preloaders;
 pub mod program;
 pub mod reap;
 pub mod retire;
@@ -55,6 +57,8 @@ pub struct PoolView {
     pub name: String,
     pub file: PathBuf,
     pub status: Status,
+    /// With `--preload`: the process new workers are forked from, and its memory.
+    pub preloader: Option<(u32, Option<crate::process::memory::Memory>)>,
     /// Oldest first.
     pub workers: Vec<WorkerView>,
 }
@@ -108,8 +112,17 @@ impl Pools {
             ));
             pools.insert(pool.name.clone(), shared.clone());
             let program = program::for_pool(pool, config, &worker);
+            let preload = program::preloader(pool, config, &worker);
+            if config.preload && preload.is_none() {
+                eprintln!(
+                    "pool {}: --preload is for WSGI pools; {} starts each worker itself",
+                    pool.name,
+                    program.program.display()
+                );
+            }
+            let preload = preload.map(preloaders::Preloaders::new);
             let capacity = program::capacity(pool, config);
-            runs.push(boot::PoolRun::new(shared, program, capacity));
+            runs.push(boot::PoolRun::new(shared, program, preload, capacity));
         }
         let dir_path = dir.path().to_path_buf();
         let arbiter = arbiter::Arbiter::new(runs, inbox, events.clone(), dir_path, config.timeout);
@@ -168,6 +181,9 @@ impl Pools {
                     name: name.clone(),
                     file: pool.file.clone(),
                     status: state.status.clone(),
+                    preloader: state
+                        .preloader
+                        .map(|pid| (pid, crate::process::memory::of(pid))),
                     workers,
                 }
             })

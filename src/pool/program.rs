@@ -45,6 +45,17 @@ pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
     }
 }
 
+/// With `--preload`, what a WSGI pool's preloader runs: the worker, told to import the
+/// app and fork workers when asked. `None` for a pool that starts each worker itself.
+pub fn preloader(pool: &PoolConfig, config: &Config, worker: &Path) -> Option<Program> {
+    if !config.preload || !matches!(pool.app, PoolApp::Wsgi { .. }) {
+        return None;
+    }
+    let mut program = for_pool(pool, config, worker);
+    program.args.push("--preload".into());
+    Some(program)
+}
+
 /// How many requests one worker of `pool` serves at once: the worker class's for a WSGI
 /// pool; one for any other FastCGI program (nothing says it could take more).
 pub fn capacity(pool: &PoolConfig, config: &Config) -> usize {

@@ -2,12 +2,11 @@
 //! the server ended it), and killing the ones whose time is up. A worker that dies
 //! before it is ready, or soon after, is a failed start, counted by [`super::boot`].
 
-use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use super::boot::PoolRun;
 use super::policy::{BOOT_TIMEOUT, LAST_WORDS, START_SECS, STOP_GRACE, TIMEOUT_SLACK};
-use super::spawn::LastLine;
+use super::spawn::{LastLine, by_itself, describe};
 use super::state::Status;
 use super::worker::{Cause, Life, Worker};
 
@@ -93,7 +92,15 @@ fn after(w: &Worker, max_requests: u64) -> String {
                     ": {n} past --max-requests {max_requests}, while no other worker was idle"
                 ),
             };
-            format!(" ({}, {} requests served{past})", why.as_str(), w.served)
+            let memory = w
+                .memory_at_stop
+                .map(|m| format!("; {m}"))
+                .unwrap_or_default();
+            format!(
+                " ({}, {} requests served{past}{memory})",
+                why.as_str(),
+                w.served
+            )
         }
         Some(Cause::ServerStop) => format!(" (server stopping, {} requests served)", w.served),
         Some(cause) => format!(" ({cause})"),
@@ -154,22 +161,18 @@ fn last_words(last_line: &LastLine, otherwise: String) -> String {
     }
 }
 
-/// It ended by itself: an exit, or a crash (SIGSEGV, SIGABRT, ...), not a signal that
-/// someone sends to stop a process (a `kill -9` from a terminal is not a failed start).
-fn by_itself(status: ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    !matches!(
-        status.signal(),
-        Some(libc::SIGKILL | libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT)
-    )
-}
-
-/// "exited with code 1", "killed by signal 9".
-fn describe(status: ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exited with code {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        _ => "ended".to_string(),
+/// Reaps a `--preload` pool's preloaders that exited. The current one dying before it
+/// has imported the app, or by itself after, is a failed start, counted as a worker's.
+pub fn reap_preloaders(run: &mut PoolRun) {
+    let Some(preload) = &mut run.preload else {
+        return;
+    };
+    let failed = preload.reap(&run.shared.name);
+    let current = preload.current_pid();
+    let shared = run.shared.clone();
+    let mut state = shared.lock();
+    state.preloader = current;
+    if let Some(failed) = failed {
+        run.boot_failed(&mut state, &failed.what, failed.reason);
     }
 }

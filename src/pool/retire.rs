@@ -3,6 +3,8 @@
 //! once its successors are ready and it is idle, so no request is cut short and none
 //! waits for a boot.
 
+use std::sync::Arc;
+
 use super::boot::PoolRun;
 use super::worker::{Cause, Leaving, Phase};
 
@@ -59,4 +61,19 @@ pub fn retire(run: &PoolRun) {
             w.stop(&name, Cause::Retired(why), libc::SIGTERM);
         }
     }
+}
+
+/// Tells a `--preload` pool's old preloaders to leave once every worker they forked is
+/// gone (a worker dies with its preloader, so they stay until then).
+pub fn retire_preloaders(run: &mut PoolRun) {
+    let Some(preload) = &mut run.preload else {
+        return;
+    };
+    let state = run.shared.lock();
+    preload.retire(&run.shared.name, |link| {
+        state
+            .workers
+            .iter()
+            .any(|w| w.preloader().is_some_and(|l| Arc::ptr_eq(l, link)))
+    });
 }

@@ -17,7 +17,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,9 +38,9 @@ pub struct Program {
     pub dir: PathBuf,
 }
 
-/// A worker just started, not yet known to be ready.
-pub struct Spawned {
-    pub child: Child,
+/// What the server keeps of a worker it is about to start: the two connections queued
+/// on its listening socket, its log, and its group. Made by [`prepare`].
+pub struct Ends {
     /// The worker's listening socket, to connect to again.
     pub socket: PathBuf,
     /// The connection requests will use.
@@ -53,34 +53,86 @@ pub struct Spawned {
     pub group: WorkerGroup,
 }
 
-/// Starts `program` with a fresh listening socket in `dir` as its descriptor 0.
+/// What the worker process is given, and the server closes once it runs: its listening
+/// socket (descriptor 0), the write end of its log (1 and 2), and the cgroup it joins.
+pub struct Given {
+    pub listener: OwnedFd,
+    pub log: OwnedFd,
+    pub procs: Option<OwnedFd>,
+}
+
+/// A worker just started, not yet known to be ready.
+pub struct Spawned {
+    pub child: Child,
+    pub ends: Ends,
+}
+
+impl Ends {
+    /// The start failed: the socket's file goes (nobody will ever listen on it).
+    pub fn discard(self) {
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// Makes worker `id`'s listening socket in `dir`, with two connections queued on it,
+/// its log pipe and its group.
+pub fn prepare(dir: &Path, id: u64) -> io::Result<(Ends, Given)> {
+    let path = dir.join(format!("worker-{id}.sock"));
+    let listener = UnixListener::bind(&path)?;
+    let made = (|| {
+        let probe = UnixStream::connect(&path)?;
+        let conn = UnixStream::connect(&path)?;
+        let (log, log_writer) = io::pipe()?;
+        let (group, log, procs) = WorkerGroup::new(id, log)?;
+        Ok::<_, io::Error>((probe, conn, log, log_writer, group, procs))
+    })();
+    let (probe, conn, log, log_writer, group, procs) = made.inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
+    let ends = Ends {
+        socket: path,
+        conn,
+        probe,
+        log,
+        group,
+    };
+    let given = Given {
+        listener: OwnedFd::from(listener),
+        log: OwnedFd::from(log_writer),
+        procs,
+    };
+    Ok((ends, given))
+}
+
+/// Starts `program` as worker `id`, with a fresh listening socket in `dir` as its
+/// descriptor 0.
+pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
+    let (ends, given) = prepare(dir, id)?;
+    match start(program, given) {
+        Ok(child) => Ok(Spawned { child, ends }),
+        Err(e) => {
+            ends.discard();
+            Err(e)
+        }
+    }
+}
+
+/// Starts `program` with `given`: descriptor 0, the log as 1 and 2, its cgroup joined
+/// before it runs.
 ///
 /// Spawned with `pre_exec`, so always by fork+exec (never fork alone: the server has
 /// threads). The slower fork path is paid once per worker, not per request.
-pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
-    let path = dir.join(format!("worker-{id}.sock"));
-    let listener = UnixListener::bind(&path)?;
-    let queued =
-        (|| Ok::<_, io::Error>((UnixStream::connect(&path)?, UnixStream::connect(&path)?)))();
-    if queued.is_err() {
-        let _ = std::fs::remove_file(&path);
-    }
-    let (probe, conn) = queued?;
-    let (log, log_writer) = io::pipe()?;
-    let (group, log, procs) = WorkerGroup::new(id, log).inspect_err(|_| {
-        let _ = std::fs::remove_file(&path);
-    })?;
-    let procs_fd = procs.as_ref().map(|fd| fd.as_raw_fd());
-
+pub fn start(program: &Program, given: Given) -> io::Result<Child> {
+    let procs_fd = given.procs.as_ref().map(|fd| fd.as_raw_fd());
     let mut command = Command::new(&program.program);
     command
         .args(&program.args)
         .env_clear()
         .envs(program.env.iter().map(|(k, v)| (k, v)))
         .current_dir(&program.dir)
-        .stdin(Stdio::from(OwnedFd::from(listener)))
-        .stdout(Stdio::from(log_writer.try_clone()?))
-        .stderr(Stdio::from(log_writer))
+        .stdin(Stdio::from(given.listener))
+        .stdout(Stdio::from(given.log.try_clone()?))
+        .stderr(Stdio::from(given.log))
         .process_group(0);
     let server = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe calls (write, prctl, getppid, sigprocmask,
@@ -107,19 +159,10 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
             Ok(())
         });
     }
-    let child = command.spawn().inspect_err(|_| {
-        let _ = std::fs::remove_file(&path);
-    })?;
-    drop(command); // closes our copies of the listener and of the log's write end
-    drop(procs);
-    Ok(Spawned {
-        child,
-        socket: path,
-        conn,
-        probe,
-        log,
-        group,
-    })
+    let child = command.spawn();
+    drop(command); // closes our copies of descriptor 0 and of the log's write end
+    drop(given.procs);
+    child
 }
 
 /// The kernel's `struct sigaction`; the C library's differs, and its `sigaction` refuses
@@ -172,6 +215,18 @@ pub fn read_log(log: impl Read, mut line: impl FnMut(&str)) {
             }
         }
     }
+}
+
+/// Copies a worker's (or preloader's) log to the server's, a line at a time, on a
+/// thread of its own, keeping the last line in `tail`.
+pub fn follow_log(pool: String, pid: u32, log: WorkerLog, tail: std::sync::Arc<LastLine>) {
+    std::thread::spawn(move || {
+        read_log(log, |line| {
+            eprintln!("pool {pool} pid {pid}: {line}");
+            tail.set(line);
+        });
+        tail.close();
+    });
 }
 
 /// True when `pid` is exiting, has exited and waits to be reaped (a zombie, state `Z` in
@@ -245,6 +300,26 @@ impl LastLine {
     }
 }
 
+/// It ended by itself: an exit, or a crash (SIGSEGV, SIGABRT, ...), not a signal that
+/// someone sends to stop a process (a `kill -9` from a terminal is not a failed start).
+pub fn by_itself(status: ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    !matches!(
+        status.signal(),
+        Some(libc::SIGKILL | libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT)
+    )
+}
+
+/// "exited with code 1", "killed by signal 9".
+pub fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "ended".to_string(),
+    }
+}
+
 /// Sends `signal` to the worker's whole process group (it is the group's leader).
 pub fn signal_group(pid: u32, signal: libc::c_int) {
     // SAFETY: kill(2) with a negative pid signals the group; no memory is involved.
@@ -275,10 +350,13 @@ mod tests {
              print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))'");
         let mut w = spawn(&program, dir.path(), 1).unwrap();
         let mut out = String::new();
-        w.log.read_to_string(&mut out).unwrap();
+        w.ends.log.read_to_string(&mut out).unwrap();
         assert_eq!(out.trim(), "1");
         assert!(w.child.wait().unwrap().success());
-        assert!(w.socket.exists(), "removed only when the worker is reaped");
+        assert!(
+            w.ends.socket.exists(),
+            "removed only when the worker is reaped"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -288,7 +366,7 @@ mod tests {
         let program = sh("ps -o pgid= -p $$; exec grep -E '^(SigBlk|SigIgn)' /proc/self/status");
         let mut w = spawn(&program, dir.path(), 1).unwrap();
         let mut out = String::new();
-        w.log.read_to_string(&mut out).unwrap();
+        w.ends.log.read_to_string(&mut out).unwrap();
         w.child.wait().unwrap();
         assert!(out.contains("SigBlk:\t0000000000000000"), "{out}");
         assert!(out.contains("SigIgn:\t0000000000000000"), "{out}");
@@ -301,7 +379,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut w = spawn(&sh("echo out; echo err >&2"), dir.path(), 1).unwrap();
         let mut lines = Vec::new();
-        read_log(w.log, |l| lines.push(l.to_string()));
+        read_log(w.ends.log, |l| lines.push(l.to_string()));
         w.child.wait().unwrap();
         assert_eq!(lines, ["out", "err"]);
     }
@@ -312,7 +390,7 @@ mod tests {
         let mut w = spawn(&sh("echo first; sleep 0.2; echo last >&2"), dir.path(), 1).unwrap();
         let last = std::sync::Arc::new(LastLine::default());
         let tail = last.clone();
-        let log = w.log;
+        let log = w.ends.log;
         std::thread::spawn(move || {
             read_log(log, |l| tail.set(l));
             tail.close();

@@ -50,6 +50,8 @@ pub struct State {
     pub max_requests: u64,
     /// A worker has been ready at least once.
     pub booted: bool,
+    /// With `--preload`: the pid of the preloader new workers are forked from.
+    pub preloader: Option<u32>,
 }
 
 /// One pool, as everyone sees it.
@@ -156,6 +158,7 @@ impl Shared {
                 next_ticket: 0,
                 max_requests,
                 booted: false,
+                preloader: None,
             }),
             changed: Condvar::new(),
             events,

@@ -17,16 +17,19 @@
 //! its way out (recycled, reloaded, one too many).
 
 use std::fmt;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, ExitStatus};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::fastcgi::Connection;
+use crate::process::memory::{self, Memory};
 
 use super::group::WorkerGroup;
+use super::preload::Link;
 use super::spawn::{self, LastLine};
 
 /// Where a worker is in its life, with what only that state has.
@@ -128,9 +131,41 @@ impl fmt::Display for Cause {
     }
 }
 
-/// A process just spawned, with what comes with it.
+/// How the server holds a worker's process.
+pub enum Process {
+    /// Spawned by the server, which is its parent and collects its exit itself.
+    Child(Child),
+    /// Forked by the pool's preloader, which reports its exit through `link`
+    /// ([`super::preload`]).
+    Forked { pid: u32, link: Arc<Link> },
+}
+
+impl Process {
+    pub fn pid(&self) -> u32 {
+        match self {
+            Process::Child(child) => child.id(),
+            Process::Forked { pid, .. } => *pid,
+        }
+    }
+
+    /// Gives up on a process the server could not watch, once it has been killed: it
+    /// is reaped when it exits, and never becomes a worker.
+    pub fn abandon(self) {
+        match self {
+            Process::Child(mut child) => {
+                let _ = child.wait();
+            }
+            Process::Forked { pid, link } => link.abandon(pid),
+        }
+    }
+}
+
+/// A process just started, with what comes with it.
 pub struct Born {
-    pub child: Child,
+    pub process: Process,
+    /// Readable once it has exited (a forked worker's pid stays its own until the
+    /// server releases it, so this is always the right process).
+    pub pidfd: OwnedFd,
     /// The connection queued on its socket before it ran.
     pub conn: Connection,
     pub socket: Arc<Path>,
@@ -141,7 +176,7 @@ pub struct Born {
 pub struct Worker {
     pub id: u64,
     pub pid: u32,
-    child: Child,
+    process: Process,
     /// Readable once the process has exited: the arbiter sleeps on it.
     pidfd: OwnedFd,
     pub started: Instant,
@@ -153,6 +188,8 @@ pub struct Worker {
     pub leaving: Option<Leaving>,
     /// How many requests it serves at once (1 for a sync worker).
     pub capacity: usize,
+    /// Its memory when it was told to stop: what it had grown to.
+    pub memory_at_stop: Option<Memory>,
     /// Its listening socket: a new connection when it closed the last one.
     pub socket: Arc<Path>,
     /// The last line it wrote to its log: why it failed, if it did.
@@ -164,27 +201,23 @@ pub struct Worker {
 
 impl Worker {
     /// A worker just spawned, STARTING.
-    pub fn new(id: u64, capacity: usize, born: Born) -> std::io::Result<Worker> {
-        let pid = born.child.id();
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(Worker {
+    pub fn new(id: u64, capacity: usize, born: Born) -> Worker {
+        Worker {
             id,
-            pid,
-            child: born.child,
-            pidfd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+            pid: born.process.pid(),
+            pidfd: born.pidfd,
+            process: born.process,
             started: Instant::now(),
             ready_at: None,
             served: 0,
             leaving: None,
+            memory_at_stop: None,
             capacity: capacity.max(1),
             socket: born.socket,
             last_line: Arc::new(LastLine::default()),
             group: born.group,
             life: Life::Starting { conn: born.conn },
-        })
+        }
     }
 
     pub fn phase(&self) -> Phase {
@@ -221,16 +254,36 @@ impl Worker {
         matches!(self.life, Life::Stopping { .. })
     }
 
-    /// The descriptor that becomes readable when the process exits.
-    pub fn pidfd(&self) -> BorrowedFd<'_> {
-        self.pidfd.as_fd()
+    /// What the arbiter sleeps on to learn that it exited: its pidfd, unless its
+    /// preloader will say so (which it does once it has the exit status).
+    pub fn exit_fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.process {
+            Process::Forked { link, .. } if !link.is_dead() => None,
+            _ => Some(self.pidfd.as_fd()),
+        }
+    }
+
+    /// The preloader it was forked from, if it was.
+    pub fn preloader(&self) -> Option<&Arc<Link>> {
+        match &self.process {
+            Process::Forked { link, .. } => Some(link),
+            Process::Child(_) => None,
+        }
     }
 
     /// Its exit status, once it has exited (the process is then reaped).
     pub fn try_exit(&mut self) -> Option<ExitStatus> {
-        match self.child.try_wait() {
-            Ok(status) => status,
-            Err(_) => Some(ExitStatus::default()),
+        match &mut self.process {
+            Process::Child(child) => match child.try_wait() {
+                Ok(status) => status,
+                Err(_) => Some(ExitStatus::default()),
+            },
+            Process::Forked { pid, link } => link.take_exit(*pid).or_else(|| {
+                // Its preloader is gone, and with it the worker (PR_SET_PDEATHSIG), once
+                // its pidfd says it has exited; nobody is left to say how.
+                let gone = link.is_dead() && readable(self.pidfd.as_fd());
+                gone.then(|| ExitStatus::from_raw(libc::SIGKILL))
+            }),
         }
     }
 
@@ -251,8 +304,11 @@ impl Worker {
             idle.push(conn);
         }
         self.ready_at = Some(now);
+        let memory = memory::of(self.pid)
+            .map(|m| format!("; {m}"))
+            .unwrap_or_default();
         eprintln!(
-            "pool {pool}: worker {} started ({} ms to ready)",
+            "pool {pool}: worker {} started ({} ms to ready{memory})",
             self.pid,
             (now - self.started).as_millis()
         );
@@ -318,6 +374,9 @@ impl Worker {
         {
             return;
         }
+        if !self.is_stopping() {
+            self.memory_at_stop = memory::of(self.pid);
+        }
         spawn::signal_group(self.pid, signal);
         if signal == libc::SIGKILL && !matches!(cause, Cause::ServerStop) {
             // A worker serving several requests takes them all with it.
@@ -364,4 +423,10 @@ impl Worker {
             self.served.saturating_sub(max_requests)
         }
     }
+}
+
+/// True when `fd` is readable now.
+fn readable(fd: BorrowedFd<'_>) -> bool {
+    let mut fds = [crate::process::poll::want(fd.as_raw_fd(), libc::POLLIN)];
+    crate::process::poll::poll(&mut fds, Some(std::time::Duration::ZERO)) > 0
 }

@@ -3,7 +3,7 @@
 Usage (cgilab starts it; you need not):
 
     python3 wsgi_worker.py FILE [CALLABLE] [--worker-class sync|gthread|gevent]
-                           [--threads N] [--worker-connections N]
+                           [--threads N] [--worker-connections N] [--preload]
 
 Read it next to PEP 3333 (https://peps.python.org/pep-3333/) and gunicorn's workers
 (workers/sync.py, workers/gthread.py, workers/ggevent.py). The life of this process:
@@ -32,6 +32,11 @@ requests than its capacity. A connection beyond it waits to be accepted; none is
 
 It stops when told (SIGTERM: it stops accepting, finishes every request in hand, then
 exits) and when the server is gone (its parent process changes).
+
+With --preload (gunicorn's --preload, uWSGI's default), this process imports FILE once
+and becomes the pool's preloader instead: descriptor 0 is then a connection to the
+server, which asks it to fork each worker (see Preloader below). The workers share the
+pages of the imported app with it, copy-on-write, until they write to them.
 Standard library only (and gevent, for that class), Python 3.8 or later.
 """
 
@@ -40,7 +45,7 @@ import sys
 # --- The command line, read first: gevent must patch before anything else ---------
 
 USAGE = ("usage: wsgi_worker.py FILE [CALLABLE] [--worker-class sync|gthread|gevent]"
-         " [--threads N] [--worker-connections N]")
+         " [--threads N] [--worker-connections N] [--preload]")
 WORKER_CLASSES = ("sync", "gthread", "gevent")
 
 
@@ -56,10 +61,14 @@ class Options:
     def __init__(self, argv):
         given = {"--worker-class": "sync", "--threads": "1", "--worker-connections": "1000"}
         positional = []
+        self.preload = False
         args = iter(argv)
         for arg in args:
             if not arg.startswith("--"):
                 positional.append(arg)
+                continue
+            if arg == "--preload":
+                self.preload = True
                 continue
             name, eq, value = arg.partition("=")
             if name not in given:
@@ -103,7 +112,8 @@ def patch_for_gevent():
 
 if __name__ == "__main__":
     OPTIONS = Options(sys.argv[1:])
-    if OPTIONS.worker_class == "gevent":
+    # With --preload, each worker patches after its fork instead (see Preloader).
+    if OPTIONS.worker_class == "gevent" and not OPTIONS.preload:
         patch_for_gevent()
 
 # The rest of the imports come after gevent's patching, on purpose.
@@ -112,6 +122,7 @@ import io
 import os
 import queue
 import re
+import selectors
 import signal
 import socket
 import struct
@@ -701,6 +712,149 @@ def load_application(path, name):
     return application
 
 
+def serve(options, application, listener):
+    """Runs the worker class asked for on ``listener`` until it stops."""
+    if options.worker_class == "gthread":
+        worker = ThreadWorker(application, options.threads)
+    elif options.worker_class == "gevent":
+        worker = GeventWorker(application, options.worker_connections)
+    else:
+        worker = SyncWorker(application)
+    worker.run(listener)
+
+
+# --- --preload: import once, then fork ---------------------------------------------
+
+
+class Preloader:
+    """The pool's preloader: it holds the imported app and forks a worker each time the
+    server asks. Every worker is the same process image, imported once; the kernel shares
+    its pages between them until one of them writes to a page (copy-on-write). Python
+    writes more than it seems: every reference count it changes is a write, so shared
+    pages become private ones as the workers run (gc.freeze() below keeps the collector
+    from touching them all at once).
+
+    The server stays the workers' supervisor, as gunicorn's arbiter is: it makes each
+    worker's listening socket and log, and sends them here with the request to fork
+    (SCM_RIGHTS). This process only forks, and reports what a parent alone can know: the
+    worker's pid, then its exit status. It keeps an exited worker unreaped (a zombie)
+    until the server has read the status and says ``release``, so the worker's pid
+    cannot be reused while the server may still signal it.
+
+    Messages on descriptor 0, one per packet (SOCK_SEQPACKET):
+      from the server: ``fork ID`` + [listening socket, log, cgroup.procs (optional)]
+                       ``release PID``
+      to the server:   ``ready``, once; ``forked ID PID`` or ``cannot ID ERRNO``;
+                       ``exit PID code|signal N``
+    """
+
+    def __init__(self, options, application, control):
+        self.options, self.application, self.control = options, application, control
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(control, selectors.EVENT_READ, None)
+        self.pidfds = {}  # worker pid -> its pidfd, until it has exited
+        self.pid = os.getpid()
+
+    def run(self):
+        # Objects made so far (the whole imported app) leave the collector's care: a
+        # collection would otherwise write to every one of them in every worker.
+        import gc
+        gc.freeze()
+        self.control.send(b"ready")
+        while True:
+            for key, _ in self.selector.select():
+                if key.data is None:
+                    self.command()
+                else:
+                    self.exited(key.data)
+
+    def command(self):
+        try:
+            message, fds, _, _ = socket.recv_fds(self.control, 256, 3)
+        except ConnectionResetError:
+            message, fds = b"", []
+        if not message:
+            sys.exit(0)  # the server is gone; our workers die with us (PDEATHSIG)
+        word, _, arg = message.decode("ascii").partition(" ")
+        if word == "fork":
+            self.fork(arg, fds)
+        elif word == "release":
+            os.waitpid(int(arg), 0)  # reaps the zombie kept for the server
+        else:
+            print("preloader: unknown message %r" % message, file=sys.stderr)
+        for fd in fds:
+            os.close(fd)
+
+    def fork(self, worker_id, fds):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except OSError as e:  # out of processes or memory: the server backs off
+            self.control.send(b"cannot %s %d" % (worker_id.encode("ascii"), e.errno))
+            return
+        if pid == 0:
+            code = 1
+            try:
+                code = self.become_worker(fds)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 1
+            except BaseException:
+                traceback.print_exc(file=sys.stderr)
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)  # never back into this loop
+        try:
+            os.setpgid(pid, pid)  # also here, so the group exists once the server knows
+        except OSError:
+            pass  # the worker did it first
+        pidfd = os.pidfd_open(pid)
+        self.pidfds[pid] = pidfd
+        self.selector.register(pidfd, selectors.EVENT_READ, pid)
+        self.control.send(b"forked %s %d" % (worker_id.encode("ascii"), pid))
+
+    def exited(self, pid):
+        """A worker's pidfd is readable: it exited. Report how, and keep it unreaped."""
+        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if info is None:
+            return
+        how = "code" if info.si_code == os.CLD_EXITED else "signal"
+        pidfd = self.pidfds.pop(pid)
+        self.selector.unregister(pidfd)
+        os.close(pidfd)
+        self.control.send(b"exit %d %s %d" % (pid, how.encode(), info.si_status))
+
+    def become_worker(self, fds):
+        """In the child: take the descriptors the server sent, and serve."""
+        listener, log, procs = (fds + [None])[:3]
+        if procs is not None:
+            os.write(procs, b"0")  # into its own cgroup first, as a spawned worker does
+            os.close(procs)
+        os.setpgid(0, 0)
+        # Die with the preloader, which dies with the server.
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != self.pid:
+            return 1  # the preloader died before prctl took effect
+        for fd in list(self.pidfds.values()):
+            os.close(fd)  # the other workers' pidfds
+        self.selector.close()
+        self.control.close()
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.dup2(listener, FCGI_LISTENSOCK_FILENO)
+        os.close(log)
+        os.close(listener)
+        if self.options.worker_class == "gevent":
+            # After the import, as gunicorn's gevent worker does with --preload: modules
+            # the app imported keep what they took from the standard library before it.
+            patch_for_gevent()
+        serve(self.options, self.application, socket.socket(fileno=FCGI_LISTENSOCK_FILENO))
+        return 0
+
+
 def main(options):
     try:
         application = load_application(options.path, options.name)
@@ -715,13 +869,11 @@ def main(options):
         print("wsgi_worker.py: --threads %d is for --worker-class gthread; %s ignores it"
               % (options.threads, options.worker_class), file=sys.stderr)
         sys.stderr.flush()
-    if options.worker_class == "gthread":
-        worker = ThreadWorker(application, options.threads)
-    elif options.worker_class == "gevent":
-        worker = GeventWorker(application, options.worker_connections)
+    listener = socket.socket(fileno=FCGI_LISTENSOCK_FILENO)
+    if options.preload:
+        Preloader(options, application, listener).run()
     else:
-        worker = SyncWorker(application)
-    worker.run(socket.socket(fileno=FCGI_LISTENSOCK_FILENO))
+        serve(options, application, listener)
 
 
 if __name__ == "__main__":

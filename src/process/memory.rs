@@ -16,6 +16,20 @@ pub struct Memory {
     pub uss_kib: u64,
 }
 
+impl std::fmt::Display for Memory {
+    /// `RSS 31.2 MiB, PSS 9.8 MiB, USS 1.3 MiB`, as the log says it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        write!(
+            f,
+            "RSS {:.1} MiB, PSS {:.1} MiB, USS {:.1} MiB",
+            mib(self.rss_kib),
+            mib(self.pss_kib),
+            mib(self.uss_kib)
+        )
+    }
+}
+
 /// The memory of process `pid`, if it can be read (it exists and is ours).
 pub fn of(pid: u32) -> Option<Memory> {
     parse(&std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?)
@@ -46,6 +60,7 @@ mod tests {
                     Private_Clean:       112 kB\nPrivate_Dirty:       100 kB\n";
         let m = parse(text).unwrap();
         assert_eq!((m.rss_kib, m.pss_kib, m.uss_kib), (1764, 821, 212));
+        assert_eq!(m.to_string(), "RSS 1.7 MiB, PSS 0.8 MiB, USS 0.2 MiB");
     }
 
     #[test]

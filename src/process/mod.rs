@@ -14,5 +14,6 @@ pub mod memory;
 pub mod pipes;
 pub mod poll;
 pub mod private_dir;
+pub mod seqpacket;
 pub mod signals;
 pub mod slots;

@@ -145,6 +145,13 @@ fn workers(html: &mut String, pools: &[PoolView]) {
             escape(&pool.file.display().to_string()),
             escape(&status)
         );
+        if let Some((pid, memory)) = pool.preloader {
+            let _ = writeln!(
+                html,
+                "<tr><td>{pid}</td><td>preloader (--preload)</td><td>-</td><td>-</td>{}</tr>",
+                memory_cells(memory)
+            );
+        }
         for w in &pool.workers {
             // A worker being replaced says why; past --max-requests, by how much.
             let leaving = w.leaving.map(|why| format!(", {why}")).unwrap_or_default();

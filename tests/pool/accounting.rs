@@ -228,6 +228,6 @@ fn a_worker_past_max_requests_serves_only_when_no_other_is_idle() {
              1 past --max-requests 3"
         )],
     );
-    let on_time = wait_for_log(&server, 2, &["(recycled, 3 requests served)"]);
+    let on_time = wait_for_log(&server, 2, &["(recycled, 3 requests served;"]);
     assert_eq!(on_time.len(), 2, "{on_time:?}");
 }

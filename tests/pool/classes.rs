@@ -287,3 +287,39 @@ fn ttin_and_ttou_resize_pools_of_every_class() {
         assert_eq!(get(&server, "/pool/t?env").status, 200, "{class:?}");
     }
 }
+
+/// With `--preload`, workers of every class are forked from the preloader, and still
+/// serve as many requests at once as their class allows (a gevent worker patches the
+/// standard library after its fork, as gunicorn's does).
+#[test]
+fn forked_workers_of_every_class_serve_at_once() {
+    let (_site, server) = one_worker(
+        &["--worker-class", "gthread", "--worker-threads", "4"],
+        4,
+        &["--preload"],
+    );
+    all_meet_in_one_worker(&server, 4);
+    assert!(
+        gevent_installed(),
+        "gevent is not installed for python3 (.ci/run installs it)"
+    );
+    let (_site, server) = one_worker(&["--worker-class", "gevent"], 16, &["--preload"]);
+    all_meet_in_one_worker(&server, 16);
+    wait_for_log(&server, 1, &["pool t: preloader", "imported the app"]);
+}
+
+#[test]
+fn recycling_and_reload_keep_working_for_forked_gthread_and_gevent_workers() {
+    recycle_and_reload(&[
+        "--worker-class",
+        "gthread",
+        "--worker-threads",
+        "3",
+        "--preload",
+    ]);
+    assert!(
+        gevent_installed(),
+        "gevent is not installed for python3 (.ci/run installs it)"
+    );
+    recycle_and_reload(&["--worker-class", "gevent", "--preload"]);
+}

@@ -29,5 +29,6 @@ mod faults;
 mod foreign;
 mod framing;
 mod lifecycle;
+mod preload;
 mod serving;
 mod supervision;
