@@ -756,6 +756,14 @@ class Preloader:
         self.pid = os.getpid()
 
     def run(self):
+        if self.options.worker_class == "gevent":
+            # gevent's modules, imported here but not applied, are then shared by every
+            # worker, which patches after its fork.
+            try:
+                import gevent.monkey  # noqa: F401
+                import gevent.pool  # noqa: F401
+            except ImportError:
+                pass  # each worker says so, as the reason it cannot start
         # Objects made so far (the whole imported app) leave the collector's care: a
         # collection would otherwise write to every one of them in every worker.
         import gc
