@@ -34,3 +34,20 @@ fn routes_lists_scripts_apps_and_twins() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("pass --cgi-bin DIR"));
 }
+
+/// With `--preload`, a WSGI pool's row says its workers are forked from a preloader.
+#[test]
+fn routes_say_when_workers_are_forked_from_a_preloader() {
+    let out = Command::new(BIN)
+        .args(["routes", "--cgi-bin", CGI_BIN, "--preload"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let pool = text
+        .lines()
+        .find(|l| l.starts_with("│ /pool/hello "))
+        .unwrap_or_else(|| panic!("a /pool/hello row in {text}"));
+    assert!(pool.contains("forked from one preloader"), "{text}");
+    assert!(pool.contains("--preload"), "{text}");
+}

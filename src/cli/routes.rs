@@ -63,6 +63,12 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
                 .unwrap_or_default()
         };
         let runs = match &pool.app {
+            PoolApp::Wsgi { file, callable } if config.preload => format!(
+                "{} workers forked from one preloader: {} wsgi_worker.py --preload {}:{callable}",
+                config.workers,
+                name(&config.python),
+                name(file)
+            ),
             PoolApp::Wsgi { file, callable } => format!(
                 "{} workers: {} wsgi_worker.py {}:{callable}",
                 config.workers,
