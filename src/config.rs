@@ -54,8 +54,10 @@ pub struct Config {
     pub worker_threads: usize,
     /// Requests at once per gevent worker (gunicorn's `--worker-connections`).
     pub worker_connections: usize,
-    /// Recycle a worker after this many requests (0: never).
+    /// Recycle a worker after this many requests (0: never)...
     pub max_requests: u64,
+    /// ... plus up to this many more, drawn for each worker.
+    pub max_requests_jitter: u64,
     /// Fork WSGI workers from one process that imported the app (`--preload`).
     pub preload: bool,
     /// The Python that runs WSGI workers.
@@ -90,6 +92,7 @@ impl Default for Config {
             worker_threads: 1,
             worker_connections: 1000, // gunicorn's default
             max_requests: 0,
+            max_requests_jitter: 0,
             preload: false,
             python: PathBuf::from("python3"),
             site: Site {

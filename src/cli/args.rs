@@ -101,6 +101,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_requests: u64,
 
+    /// Add up to N requests to each worker's --max-requests, drawn for each worker, so
+    /// workers started together do not all leave together (gunicorn's).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_requests_jitter: u64,
+
     /// Seconds a client may stall mid-request or sit idle on a keep-alive connection.
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_secs)]
     pub read_timeout: Duration,

@@ -60,6 +60,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
         config.add_env(pair)?;
     }
     config.max_requests = args.max_requests;
+    config.max_requests_jitter = args.max_requests_jitter;
     add_pools(&mut config, &args.pools)?;
     Ok(config)
 }

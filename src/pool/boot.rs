@@ -181,13 +181,19 @@ impl PoolRun {
 
     /// How many workers to start now to reach the target.
     pub fn wanted(&self, state: &State) -> usize {
-        let live = state.workers.iter().filter(|w| w.counts()).count();
+        // A worker whose readiness probe failed is still a start under way until its
+        // exit is reaped and judged: its socket can close before its exit is seen.
+        let live = state
+            .workers
+            .iter()
+            .filter(|w| w.counts() || w.not_ready())
+            .count();
         // After a failed start, one at a time until one is ready: each start is then one
         // of the START_ATTEMPTS, and none is made after the last.
         let starting = state
             .workers
             .iter()
-            .any(|w| w.counts() && w.ready_at.is_none());
+            .any(|w| (w.counts() && w.ready_at.is_none()) || w.not_ready());
         match self.failures {
             0 => state.target.saturating_sub(live),
             _ if starting => 0,
@@ -271,7 +277,13 @@ impl PoolRun {
             socket: ends.socket.into(),
             group: ends.group,
         };
-        let worker = Worker::new(id, self.capacity, born);
+        let mut worker = Worker::new(id, self.capacity, born);
+        {
+            let state = shared.lock();
+            if state.max_requests > 0 {
+                worker.max_requests = state.max_requests + jitter(state.max_requests_jitter);
+            }
+        }
         spawn::follow_log(
             shared.name.clone(),
             worker.pid,
@@ -324,6 +336,15 @@ impl PoolRun {
                 Err(e)
             }
         }
+    }
+}
+
+/// A number from 0 to `most`, different for each worker.
+fn jitter(most: u64) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    match most {
+        0 => 0,
+        _ => RandomState::new().hash_one(Instant::now()) % (most + 1),
     }
 }
 

@@ -77,6 +77,8 @@ pub struct WorkerView {
     pub leaving: Option<&'static str>,
     /// Requests it served past `--max-requests`, when no other worker was idle.
     pub past_limit: u64,
+    /// Its own `--max-requests` (jitter included), 0 for never.
+    pub max_requests: u64,
     /// Its memory now (RSS, PSS, USS), if it could be read.
     pub memory: Option<crate::process::memory::Memory>,
 }
@@ -107,7 +109,7 @@ impl Pools {
                 &pool.name,
                 pool.app.file(),
                 config.workers.max(1),
-                config.max_requests,
+                (config.max_requests, config.max_requests_jitter),
                 events.clone(),
             ));
             pools.insert(pool.name.clone(), shared.clone());
@@ -172,7 +174,8 @@ impl Pools {
                         served: w.served,
                         age: now - w.started,
                         leaving: w.leaving.map(|l| l.as_str()),
-                        past_limit: w.past_limit(state.max_requests),
+                        past_limit: w.past_limit(),
+                        max_requests: w.max_requests,
                         memory: crate::process::memory::of(w.pid),
                     })
                     .collect();

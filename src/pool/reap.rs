@@ -15,7 +15,6 @@ use super::worker::{Cause, Life, Worker};
 pub fn reap(run: &mut PoolRun) {
     let shared = run.shared.clone();
     let mut state = shared.lock();
-    let max_requests = state.max_requests;
     let mut exited = Vec::new();
     let mut i = 0;
     while i < state.workers.len() {
@@ -49,12 +48,7 @@ pub fn reap(run: &mut PoolRun) {
             _ => None,
         };
         let Some(what) = failed_start else {
-            eprintln!(
-                "pool {}: worker {} {how}{}",
-                shared.name,
-                w.pid,
-                after(&w, max_requests)
-            );
+            eprintln!("pool {}: worker {} {how}{}", shared.name, w.pid, after(&w));
             continue;
         };
         // Its log thread may still hold its last words: wait for them unlocked.
@@ -83,13 +77,14 @@ pub fn reap(run: &mut PoolRun) {
 }
 
 /// What the log adds after how a worker ended: what it was doing, or why it was ended.
-fn after(w: &Worker, max_requests: u64) -> String {
+fn after(w: &Worker) -> String {
     match w.cause() {
         Some(Cause::Retired(why)) => {
-            let past = match w.past_limit(max_requests) {
+            let past = match w.past_limit() {
                 0 => String::new(),
                 n => format!(
-                    ": {n} past --max-requests {max_requests}, while no other worker was idle"
+                    ": {n} past --max-requests {}, while no other worker was idle",
+                    w.max_requests
                 ),
             };
             let memory = w

@@ -46,8 +46,11 @@ pub struct State {
     /// Tickets of the requests waiting for a worker, in arrival order.
     queue: VecDeque<u64>,
     next_ticket: u64,
-    /// Recycle a worker after this many requests (0: never).
+    /// Recycle a worker after this many requests (0: never)...
     pub max_requests: u64,
+    /// ... plus up to this many more, drawn for each worker, so that workers started
+    /// together do not all leave together (gunicorn's `--max-requests-jitter`).
+    pub max_requests_jitter: u64,
     /// A worker has been ready at least once.
     pub booted: bool,
     /// With `--preload`: the pid of the preloader new workers are forked from.
@@ -144,7 +147,7 @@ impl Shared {
         name: &str,
         file: &std::path::Path,
         target: usize,
-        max_requests: u64,
+        (max_requests, max_requests_jitter): (u64, u64),
         events: Events,
     ) -> Shared {
         Shared {
@@ -157,6 +160,7 @@ impl Shared {
                 queue: VecDeque::new(),
                 next_ticket: 0,
                 max_requests,
+                max_requests_jitter,
                 booted: false,
                 preloader: None,
             }),
@@ -270,19 +274,19 @@ impl Shared {
 
     fn give_back(&self, id: u64, since: Instant, conn: Option<Connection>, ending: Ending) {
         let mut state = self.lock();
-        let max_requests = state.max_requests;
         let Some(worker) = state.workers.iter_mut().find(|w| w.id == id) else {
             return; // already reaped: it died during the request
         };
         let cause = match (ending, conn) {
             (Ending::Done, Some(conn)) => {
                 worker.hand_back(conn, since);
-                if max_requests > 0 && worker.served >= max_requests && worker.leaving.is_none() {
+                let limit = worker.max_requests;
+                if limit > 0 && worker.served >= limit && worker.leaving.is_none() {
                     // Recycle: a successor starts first; until it is up this one serves
                     // only when no other worker is idle (see `take_idle`).
                     worker.leaving = Some(Leaving::Recycled);
                     eprintln!(
-                        "pool {}: worker {} served its {max_requests} requests (--max-requests): \
+                        "pool {}: worker {} served its {limit} requests (--max-requests): \
                          recycled once its successor is ready",
                         self.name, worker.pid
                     );

@@ -184,6 +184,8 @@ pub struct Worker {
     pub ready_at: Option<Instant>,
     /// Requests answered.
     pub served: u64,
+    /// Recycled after this many (0: never): `--max-requests` plus its own jitter.
+    pub max_requests: u64,
     /// Why it no longer counts for its pool, if it does not.
     pub leaving: Option<Leaving>,
     /// How many requests it serves at once (1 for a sync worker).
@@ -210,6 +212,7 @@ impl Worker {
             started: Instant::now(),
             ready_at: None,
             served: 0,
+            max_requests: 0,
             leaving: None,
             memory_at_stop: None,
             capacity: capacity.max(1),
@@ -407,6 +410,12 @@ impl Worker {
         }
     }
 
+    /// Its readiness probe failed and it is expected to exit: whether its start failed
+    /// is judged when it is reaped.
+    pub fn not_ready(&self) -> bool {
+        self.ready_at.is_none() && matches!(self.cause(), Some(Cause::NotReady(_)))
+    }
+
     /// Why the server stopped it, if it did.
     pub fn cause(&self) -> Option<&Cause> {
         match &self.life {
@@ -416,11 +425,11 @@ impl Worker {
     }
 
     /// Requests served past `--max-requests` (while no other worker was idle).
-    pub fn past_limit(&self, max_requests: u64) -> u64 {
-        if max_requests == 0 {
+    pub fn past_limit(&self) -> u64 {
+        if self.max_requests == 0 {
             0
         } else {
-            self.served.saturating_sub(max_requests)
+            self.served.saturating_sub(self.max_requests)
         }
     }
 }

@@ -155,9 +155,10 @@ fn workers(html: &mut String, pools: &[PoolView]) {
         for w in &pool.workers {
             // A worker being replaced says why; past --max-requests, by how much.
             let leaving = w.leaving.map(|why| format!(", {why}")).unwrap_or_default();
-            let past = match w.past_limit {
-                0 => String::new(),
-                n => format!(" ({n} past --max-requests)"),
+            let past = match (w.past_limit, w.max_requests) {
+                (0, 0) => String::new(),
+                (0, limit) => format!(" of {limit}"),
+                (n, _) => format!(" ({n} past --max-requests)"),
             };
             let _ = writeln!(
                 html,

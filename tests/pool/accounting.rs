@@ -231,3 +231,36 @@ fn a_worker_past_max_requests_serves_only_when_no_other_is_idle() {
     let on_time = wait_for_log(&server, 2, &["(recycled, 3 requests served;"]);
     assert_eq!(on_time.len(), 2, "{on_time:?}");
 }
+
+/// `--max-requests-jitter`: each worker's limit is `--max-requests` plus its own draw
+/// from 0 to the jitter, so workers started together leave at different times.
+#[test]
+fn each_worker_draws_its_own_max_requests_within_the_jitter() {
+    let site = Site::new().file("app.py", PID_APP);
+    let wsgi = site.wsgi("t", "app.py");
+    let server = site.serve(&[
+        "--wsgi",
+        &wsgi,
+        "--workers",
+        "6",
+        "--max-requests",
+        "100",
+        "--max-requests-jitter",
+        "1000000",
+    ]);
+    wait_for_log(&server, 6, &["pool t: worker", "started"]);
+    let page = get(&server, "/").text();
+    let limits: Vec<u64> = page
+        .split(" of ")
+        .skip(1)
+        .filter_map(|rest| rest.split('<').next()?.parse().ok())
+        .collect();
+    assert_eq!(limits.len(), 6, "{page}");
+    assert!(
+        limits.iter().all(|&l| (100..=1_000_100).contains(&l)),
+        "{limits:?}"
+    );
+    // Six draws from a million and one values: all equal would be a broken draw.
+    let distinct: std::collections::BTreeSet<_> = limits.iter().collect();
+    assert!(distinct.len() > 1, "{limits:?}");
+}

@@ -184,15 +184,17 @@ fn recycling_and_resizing_fork_from_the_same_preloader_without_growing() {
     let (site, server) = preloaded(&["--workers", "2", "--max-requests", "3"]);
     let preloader = preloader(&server, 1);
     wait_for_log(&server, 2, &["pool t: worker", "started"]);
-    for _ in 0..12 {
+    wait_for("two recycled workers", || {
         assert_eq!(fields(&server, "/pool/t")[1], preloader);
-    }
-    wait_for_log(&server, 2, &["(recycled, "]);
+        log_lines(&server, &["(recycled, "]).len() >= 2
+    });
     let before = descriptors(server.pid());
-    for _ in 0..24 {
+    // A leaving worker serves while its successor boots: requests until four more have
+    // been recycled, every one answered by a worker of the same preloader.
+    wait_for("six recycled workers", || {
         assert_eq!(fields(&server, "/pool/t")[1], preloader);
-    }
-    wait_for_log(&server, 6, &["(recycled, "]);
+        log_lines(&server, &["(recycled, "]).len() >= 6
+    });
     signal(server.pid(), libc::SIGTTIN);
     wait_for("three workers", || forked(preloader).len() == 3);
     signal(server.pid(), libc::SIGTTOU);
