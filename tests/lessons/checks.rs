@@ -313,3 +313,34 @@ fn a_flask_app_answers_as_cgi_and_in_a_pool() {
     assert!(ok, "{out}");
     assert!(out.contains("is Flask's own 404"), "{out}");
 }
+
+/// Lesson 12's answer passes; an app that connects on every request is caught by its own
+/// count, and one that hides it (says `connects 1`, closes after each request) by the
+/// descriptors its worker holds between requests.
+#[test]
+fn visits_keep_one_connection_per_worker() {
+    let page = "lessons/12-workers-that-wait/README.md";
+    let right = answer(page, "cgi-bin/visits_wsgi.py");
+    let (ok, out) = check(12, &[("visits_wsgi.py", &right)]);
+    assert!(ok, "{out}");
+    assert!(out.contains("keeps its one connection open"), "{out}");
+
+    let every = right.replace("    if connection is None:\n", "    if True:\n");
+    assert_ne!(every, right, "the answer keeps its connection in a global");
+    let (ok, out) = check(12, &[("visits_wsgi.py", &every)]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("says `connects 2` at its request 2"), "{out}");
+
+    let hiding = right
+        .replace("        connects += 1\n", "        connects = 1\n")
+        .replace(
+            "    start_response(",
+            "    db.close()\n    globals()[\"connection\"] = None\n    start_response(",
+        );
+    let (ok, out) = check(12, &[("visits_wsgi.py", &hiding)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("has 0 descriptors open on $VISITS_DB"),
+        "{out}"
+    );
+}

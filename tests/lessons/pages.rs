@@ -3,7 +3,7 @@
 use crate::support::{check_page, pages};
 
 /// The pages below, so a page without a test is caught.
-const PAGES: [&str; 13] = [
+const PAGES: [&str; 14] = [
     "README.md",
     "lessons/README.md",
     "lessons/01-hello-cgi/README.md",
@@ -17,6 +17,7 @@ const PAGES: [&str; 13] = [
     "lessons/09-what-a-host-must-refuse/README.md",
     "lessons/10-your-flask-app/README.md",
     "lessons/11-the-three-layers/README.md",
+    "lessons/12-workers-that-wait/README.md",
 ];
 
 #[test]
@@ -94,4 +95,9 @@ fn lesson_10_your_flask_app() {
 #[test]
 fn lesson_11_the_three_layers() {
     check_page("lessons/11-the-three-layers/README.md");
+}
+
+#[test]
+fn lesson_12_workers_that_wait() {
+    check_page("lessons/12-workers-that-wait/README.md");
 }

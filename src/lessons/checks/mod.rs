@@ -22,6 +22,7 @@ mod hello;
 mod hits;
 mod notes;
 mod tally;
+mod visits;
 
 use bench_csv::bench_csv;
 use client_ip::client_ip;
@@ -35,6 +36,7 @@ use hello::hello;
 use hits::hits;
 use notes::notes;
 use tally::tally;
+use visits::visits;
 
 /// One lesson's exercise.
 pub struct Exercise {
@@ -48,7 +50,7 @@ pub struct Exercise {
 }
 
 /// The exercises, in order.
-pub const EXERCISES: [Exercise; 11] = [
+pub const EXERCISES: [Exercise; 12] = [
     Exercise {
         lesson: 1,
         title: "Hello, CGI",
@@ -114,6 +116,12 @@ pub const EXERCISES: [Exercise; 11] = [
         title: "The three layers",
         task: "cgi-bin/client-ip.sh names the real client, trusting X-Forwarded-For only from the proxy",
         check: client_ip,
+    },
+    Exercise {
+        lesson: 12,
+        title: "Workers that wait",
+        task: "cgi-bin/visits_wsgi.py counts visits in SQLite, on one connection kept per worker",
+        check: visits,
     },
 ];
 
