@@ -11,6 +11,8 @@
 //! The checking steps ([`Config::new`], [`Config::add_env`], [`Config::pass_env`]) are
 //! where every startup error gets a message that says what to do.
 
+pub mod file;
+pub mod mounts;
 pub mod pools;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -44,6 +46,8 @@ pub struct Config {
     pub quiet: bool,
     /// What every environment is built with.
     pub site: Site,
+    /// The lab's routes (on or off) and the pools mounted at prefixes of their own.
+    pub routes: crate::request::route::Table,
     /// Worker pools, in the order given ([`pools`] checks them).
     pub pools: Vec<pools::PoolConfig>,
     /// Workers per pool.
@@ -86,6 +90,7 @@ impl Default for Config {
             queue_timeout: Duration::from_secs(30),
             threads: 64,
             quiet: false,
+            routes: Default::default(),
             pools: Vec::new(),
             workers: DEFAULT_WORKERS,
             worker_class: pools::WorkerClass::Sync,
@@ -110,18 +115,11 @@ impl Config {
     /// `cgi_bin`, which must exist.
     pub fn new(listen: &str, cgi_bin: impl AsRef<Path>) -> Result<Config, String> {
         let cgi_bin = cgi_bin.as_ref();
-        let listen = listen
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .ok_or_else(|| {
-                format!(
-                    "--listen {listen}: not an address to listen on; pass HOST:PORT, e.g. 127.0.0.1:8000"
-                )
-            })?;
+        let mut config = Config::without_lab(listen)?;
+        config.routes.lab = true;
         let canonical = cgi_bin.canonicalize().map_err(|_| {
             format!(
-                "cgi-bin directory {} does not exist; pass --cgi-bin DIR",
+                "cgi-bin directory {} does not exist; pass --cgi-bin DIR (or --no-lab to serve only pools)",
                 cgi_bin.display()
             )
         })?;
@@ -131,12 +129,28 @@ impl Config {
                 cgi_bin.display()
             ));
         }
+        config.site.document_root = canonical.parent().unwrap_or(&canonical).to_path_buf();
+        config.cgi_bin = canonical;
+        Ok(config)
+    }
+
+    /// The defaults with the lab's routes off (no index page, built-in apps, /raw or
+    /// cgi-bin, and no cgi-bin needed), listening on `listen` (`HOST:PORT`).
+    pub fn without_lab(listen: &str) -> Result<Config, String> {
+        let listen = listen
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| {
+                format!(
+                    "--listen {listen}: not an address to listen on; pass HOST:PORT, e.g. 127.0.0.1:8000"
+                )
+            })?;
         let mut config = Config {
             listen,
             ..Config::default()
         };
-        config.site.document_root = canonical.parent().unwrap_or(&canonical).to_path_buf();
-        config.cgi_bin = canonical;
+        config.routes.lab = false;
         Ok(config)
     }
 

@@ -22,6 +22,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let cli = match cgilab::cli::config_file::expand(cli, std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(message) => {
+            eprintln!("cgilab: error: {message}");
+            std::process::exit(2);
+        }
+    };
     if let Err(message) = cgilab::cli::run(cli) {
         eprintln!("cgilab: error: {message}");
         std::process::exit(1);

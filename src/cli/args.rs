@@ -17,7 +17,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve scripts from cgi-bin (a process per request) and built-in apps (in-process).
+    // A flag given twice takes its last value: the config file's come first.
+    #[command(args_override_self = true)]
     Serve(ServeArgs),
+    /// Check a config file for `serve --config`: every error, with its line.
+    CheckConfig {
+        /// The TOML file.
+        file: PathBuf,
+    },
     /// List every route: URL, mode, what runs behind it, and its twin.
     Routes(RoutesArgs),
     /// Load CGI and gateway twins side by side and print what a process costs.
@@ -47,6 +54,16 @@ pub struct RoutesArgs {
 /// Arguments of `cgilab serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
+    /// Read settings from a TOML file: the server's at the top, one [pool.NAME] section
+    /// per pool (see the README). A flag given here overrides the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// No lab routes: no index page, built-in apps, /raw or cgi-bin (which is then not
+    /// needed). Only pools answer, at /pool/NAME and where they are mounted.
+    #[arg(long)]
+    pub no_lab: bool,
+
     /// Address to listen on; port 0 picks a free port (the log says which).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub listen: String,
@@ -126,6 +143,11 @@ pub struct PoolArgs {
     /// twins each get a pool.
     #[arg(long = "wsgi", value_name = "NAME=FILE[:CALLABLE]")]
     pub wsgi: Vec<String>,
+
+    /// Also serve pool NAME at PREFIX (repeatable): `--mount /=blog` gives it the whole
+    /// site. The prefix is the app's SCRIPT_NAME, so the URLs it makes are the public ones.
+    #[arg(long = "mount", value_name = "PREFIX=NAME")]
+    pub mount: Vec<String>,
 
     /// A pool of any FastCGI responder (php-cgi for .php, a flup script...) at /pool/NAME
     /// (repeatable); its interpreter is chosen as for cgi-bin.

@@ -2,6 +2,7 @@
 //! it into plain values and runs the command; [`routes`] is `cgilab routes`.
 
 pub mod args;
+pub mod config_file;
 pub mod routes;
 
 pub use args::{Cli, Command};
@@ -22,7 +23,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Routes(args) => {
             let mut config = Config::new("127.0.0.1:0", &args.cgi_bin)?;
-            add_pools(&mut config, &args.pools)?;
+            add_pools(&mut config, &args.pools, None)?;
             let apps = crate::gateway::Apps::builtin();
             let rows = routes::rows(&config.cgi_bin, &apps, &config);
             println!("{}", routes::table(&rows));
@@ -37,12 +38,17 @@ pub fn run(cli: Cli) -> Result<(), String> {
             crate::lessons::run(check, &args.lessons, &args.cgi_bin)
         }
         Command::Keeper { args } => crate::process::keeper::keep(&args),
+        Command::CheckConfig { file } => config_file::check(&file),
     }
 }
 
 /// The arguments of `cgilab serve`, checked, as a [`Config`].
 pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
-    let mut config = Config::new(&args.listen, &args.cgi_bin)?;
+    let mut config = if args.no_lab {
+        Config::without_lab(&args.listen)?
+    } else {
+        Config::new(&args.listen, &args.cgi_bin)?
+    };
     config.timeout = args.timeout;
     config.read_timeout = args.read_timeout;
     config.graceful_timeout = args.graceful_timeout;
@@ -61,12 +67,24 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     }
     config.max_requests = args.max_requests;
     config.max_requests_jitter = args.max_requests_jitter;
-    add_pools(&mut config, &args.pools)?;
+    let file = match &args.config {
+        Some(path) => Some(crate::config::file::read(path).map_err(|errors| {
+            let (line, e) = &errors[0];
+            format!("{}:{line}: {e}", path.display())
+        })?),
+        None => None,
+    };
+    add_pools(&mut config, &args.pools, file.as_ref())?;
     Ok(config)
 }
 
-/// The pools of `--wsgi`, `--fastcgi`, `--workers` and `--python`, or the default ones.
-fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
+/// The pools of `--wsgi`, `--fastcgi`, a config file's sections, `--workers` and
+/// `--python`, or the default ones; and `--mount`.
+fn add_pools(
+    config: &mut Config,
+    args: &args::PoolArgs,
+    file: Option<&crate::config::file::ConfigFile>,
+) -> Result<(), String> {
     config.workers = args.workers;
     config.worker_class = args.worker_class;
     config.worker_threads = args.worker_threads;
@@ -81,9 +99,17 @@ fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     for spec in &args.fastcgi {
         config.add_fastcgi(spec)?;
     }
+    if let Some(file) = file {
+        config_file::add_pools(config, file)?;
+    }
+    for spec in &args.mount {
+        config.add_mount(spec)?;
+    }
     config.check_pools()?;
-    config.add_default_pools();
-    Ok(())
+    if config.routes.lab {
+        config.add_default_pools();
+    }
+    config.check_mounts()
 }
 
 /// Pool flags as `cgilab serve` takes them, for the server a bench starts.

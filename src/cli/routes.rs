@@ -62,24 +62,25 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
+        let settings = config.settings(pool);
         let runs = match &pool.app {
-            PoolApp::Wsgi { file, callable } if config.preload => format!(
+            PoolApp::Wsgi { file, callable } if settings.preload => format!(
                 "{} workers forked from one preloader: {} wsgi_worker.py --preload {}:{callable}",
-                config.workers,
-                name(&config.python),
+                settings.workers,
+                name(&settings.python),
                 name(file)
             ),
             PoolApp::Wsgi { file, callable } => format!(
                 "{} workers: {} wsgi_worker.py {}:{callable}",
-                config.workers,
-                name(&config.python),
+                settings.workers,
+                name(&settings.python),
                 name(file)
             ),
             PoolApp::FastCgi { program, args, .. } => {
                 let args: Vec<String> = args.iter().map(|a| name(a)).collect();
                 format!(
                     "{} workers: {} {}",
-                    config.workers,
+                    settings.workers,
                     name(program),
                     args.join(" ")
                 )

@@ -14,6 +14,48 @@ pub struct PoolConfig {
     /// The name in `/pool/NAME`.
     pub name: String,
     pub app: PoolApp,
+    /// What it sets for itself (its `[pool.NAME]` section of a config file); the rest
+    /// comes from the server's flags ([`Config::settings`]).
+    pub own: PoolOwn,
+}
+
+/// Settings one pool may give itself; `None` takes the server's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolOwn {
+    pub workers: Option<usize>,
+    pub worker_class: Option<WorkerClass>,
+    pub worker_threads: Option<usize>,
+    pub worker_connections: Option<usize>,
+    pub max_requests: Option<u64>,
+    pub max_requests_jitter: Option<u64>,
+    pub timeout: Option<std::time::Duration>,
+    pub python: Option<PathBuf>,
+    pub preload: Option<bool>,
+}
+
+/// One pool's settings: its own, else the server's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub workers: usize,
+    pub worker_class: WorkerClass,
+    pub worker_threads: usize,
+    pub worker_connections: usize,
+    pub max_requests: u64,
+    pub max_requests_jitter: u64,
+    pub timeout: std::time::Duration,
+    pub python: PathBuf,
+    pub preload: bool,
+}
+
+impl PoolSettings {
+    /// How many requests one WSGI worker serves at once.
+    pub fn capacity(&self) -> usize {
+        match self.worker_class {
+            WorkerClass::Sync => 1,
+            WorkerClass::Gthread => self.worker_threads,
+            WorkerClass::Gevent => self.worker_connections,
+        }
+    }
 }
 
 /// What a pool's workers run.
@@ -96,6 +138,7 @@ impl Config {
                 file,
                 callable: callable.to_string(),
             },
+            own: PoolOwn::default(),
         })
     }
 
@@ -136,6 +179,7 @@ impl Config {
                 args,
                 file,
             },
+            own: PoolOwn::default(),
         })
     }
 
@@ -184,16 +228,34 @@ impl Config {
                     file,
                     callable: "application".to_string(),
                 },
+                own: PoolOwn::default(),
             });
         }
     }
 
-    /// How many requests one WSGI worker serves at once.
-    pub fn worker_capacity(&self) -> usize {
-        match self.worker_class {
-            WorkerClass::Sync => 1,
-            WorkerClass::Gthread => self.worker_threads,
-            WorkerClass::Gevent => self.worker_connections,
+    /// `pool`'s settings: its own, else the server's flags. As in gunicorn, threads
+    /// with the sync class mean the threaded class.
+    pub fn settings(&self, pool: &PoolConfig) -> PoolSettings {
+        self.settings_with(&pool.own)
+    }
+
+    /// The settings of a pool that sets `own` for itself.
+    pub fn settings_with(&self, own: &PoolOwn) -> PoolSettings {
+        let worker_threads = own.worker_threads.unwrap_or(self.worker_threads);
+        let mut worker_class = own.worker_class.unwrap_or(self.worker_class);
+        if worker_class == WorkerClass::Sync && worker_threads > 1 {
+            worker_class = WorkerClass::Gthread;
+        }
+        PoolSettings {
+            workers: own.workers.unwrap_or(self.workers),
+            worker_class,
+            worker_threads,
+            worker_connections: own.worker_connections.unwrap_or(self.worker_connections),
+            max_requests: own.max_requests.unwrap_or(self.max_requests),
+            max_requests_jitter: own.max_requests_jitter.unwrap_or(self.max_requests_jitter),
+            timeout: own.timeout.unwrap_or(self.timeout),
+            python: own.python.clone().unwrap_or_else(|| self.python.clone()),
+            preload: own.preload.unwrap_or(self.preload),
         }
     }
 
@@ -220,8 +282,39 @@ impl Config {
                     self.python.display()
                 )
             })?;
-            if self.worker_class == WorkerClass::Gevent {
-                check_gevent(&self.python)?;
+        }
+        let mut gevent_checked: Vec<PathBuf> = Vec::new();
+        for i in 0..self.pools.len() {
+            let pool = &self.pools[i];
+            let name = pool.name.clone();
+            let is_wsgi = matches!(pool.app, PoolApp::Wsgi { .. });
+            let own = &pool.own;
+            if own.workers == Some(0) || own.worker_threads == Some(0) {
+                return Err(format!(
+                    "pool `{name}`: workers and worker_threads must be at least 1"
+                ));
+            }
+            if own.worker_connections == Some(0) {
+                return Err(format!(
+                    "pool `{name}`: worker_connections must be at least 1"
+                ));
+            }
+            if let Some(python) = own.python.clone().filter(|_| is_wsgi) {
+                let found = find_program(&python).ok_or_else(|| {
+                    format!(
+                        "pool `{name}`: python {}: not found; give the path of a Python",
+                        python.display()
+                    )
+                })?;
+                self.pools[i].own.python = Some(found);
+            }
+            let settings = self.settings(&self.pools[i]);
+            if is_wsgi
+                && settings.worker_class == WorkerClass::Gevent
+                && !gevent_checked.contains(&settings.python)
+            {
+                check_gevent(&settings.python)?;
+                gevent_checked.push(settings.python);
             }
         }
         Ok(())

@@ -37,28 +37,18 @@ pub struct Arbiter {
     pub events: Events,
     /// The private directory the workers' sockets are made in.
     pub dir: PathBuf,
-    /// `--timeout`: a busy worker past it (and a little more) is killed even if its
-    /// request thread did not say so.
-    pub timeout: Duration,
     pub next_id: u64,
     /// Set by [`PoolEvent::Stop`]: when the stragglers get SIGKILL.
     stop_at: Option<Instant>,
 }
 
 impl Arbiter {
-    pub fn new(
-        pools: Vec<PoolRun>,
-        inbox: Inbox,
-        events: Events,
-        dir: PathBuf,
-        timeout: Duration,
-    ) -> Arbiter {
+    pub fn new(pools: Vec<PoolRun>, inbox: Inbox, events: Events, dir: PathBuf) -> Arbiter {
         Arbiter {
             pools,
             inbox,
             events,
             dir,
-            timeout,
             next_id: 1,
             stop_at: None,
         }
@@ -195,15 +185,14 @@ impl Arbiter {
 
     /// Kills workers whose time is up; returns the next such deadline.
     fn murder_workers(&mut self) -> Option<Instant> {
-        let timeout = self.timeout;
         let mut next = None;
         for run in &mut self.pools {
             let name = &run.shared.name;
             let preloaders = run.preload.as_mut().and_then(|p| p.murder(name));
-            for t in [reap::murder(run, timeout), preloaders]
-                .into_iter()
-                .flatten()
-            {
+            // A busy worker past its pool's --timeout (and a little more) is killed even
+            // if its request thread did not say so.
+            let workers = reap::murder(run, run.shared.timeout);
+            for t in [workers, preloaders].into_iter().flatten() {
                 next = Some(next.map_or(t, |n: Instant| n.min(t)));
             }
         }

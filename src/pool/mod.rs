@@ -105,17 +105,19 @@ impl Pools {
         let mut runs = Vec::new();
         let mut pools = HashMap::new();
         for pool in &config.pools {
+            let settings = config.settings(pool);
             let shared = Arc::new(Shared::new(
                 &pool.name,
                 pool.app.file(),
-                config.workers.max(1),
-                (config.max_requests, config.max_requests_jitter),
+                settings.workers.max(1),
+                (settings.max_requests, settings.max_requests_jitter),
+                settings.timeout,
                 events.clone(),
             ));
             pools.insert(pool.name.clone(), shared.clone());
             let program = program::for_pool(pool, config, &worker);
             let preload = program::preloader(pool, config, &worker);
-            if config.preload && preload.is_none() {
+            if settings.preload && preload.is_none() {
                 eprintln!(
                     "pool {}: --preload is for WSGI pools; {} starts each worker itself",
                     pool.name,
@@ -127,7 +129,7 @@ impl Pools {
             runs.push(boot::PoolRun::new(shared, program, preload, capacity));
         }
         let dir_path = dir.path().to_path_buf();
-        let arbiter = arbiter::Arbiter::new(runs, inbox, events.clone(), dir_path, config.timeout);
+        let arbiter = arbiter::Arbiter::new(runs, inbox, events.clone(), dir_path);
         let handle = std::thread::Builder::new()
             .name("pool-arbiter".into())
             .spawn(move || arbiter.run())?;

@@ -12,10 +12,11 @@ use super::spawn::Program;
 /// The program every worker of `pool` starts as; `worker` is the WSGI worker's source.
 pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
     let env = config.site.extra.clone();
+    let settings = config.settings(pool);
     let dir = |file: &Path| file.parent().unwrap_or(Path::new("/")).to_path_buf();
     match &pool.app {
         PoolApp::Wsgi { file, callable } => Program {
-            program: config.python.clone(),
+            program: settings.python.clone(),
             // -u: the log gets lines as they are written.
             args: vec![
                 OsString::from("-u"),
@@ -23,11 +24,11 @@ pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
                 file.into(),
                 callable.into(),
                 "--worker-class".into(),
-                config.worker_class.as_str().into(),
+                settings.worker_class.as_str().into(),
                 "--threads".into(),
-                config.worker_threads.to_string().into(),
+                settings.worker_threads.to_string().into(),
                 "--worker-connections".into(),
-                config.worker_connections.to_string().into(),
+                settings.worker_connections.to_string().into(),
             ],
             env,
             dir: dir(file),
@@ -48,7 +49,7 @@ pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
 /// With `--preload`, what a WSGI pool's preloader runs: the worker, told to import the
 /// app and fork workers when asked. `None` for a pool that starts each worker itself.
 pub fn preloader(pool: &PoolConfig, config: &Config, worker: &Path) -> Option<Program> {
-    if !config.preload || !matches!(pool.app, PoolApp::Wsgi { .. }) {
+    if !config.settings(pool).preload || !matches!(pool.app, PoolApp::Wsgi { .. }) {
         return None;
     }
     let mut program = for_pool(pool, config, worker);
@@ -60,7 +61,7 @@ pub fn preloader(pool: &PoolConfig, config: &Config, worker: &Path) -> Option<Pr
 /// pool; one for any other FastCGI program (nothing says it could take more).
 pub fn capacity(pool: &PoolConfig, config: &Config) -> usize {
     match pool.app {
-        PoolApp::Wsgi { .. } => config.worker_capacity(),
+        PoolApp::Wsgi { .. } => config.settings(pool).capacity(),
         PoolApp::FastCgi { .. } => 1,
     }
 }

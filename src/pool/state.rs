@@ -62,6 +62,8 @@ pub struct Shared {
     pub name: String,
     /// The app file it serves: SCRIPT_FILENAME.
     pub file: std::path::PathBuf,
+    /// `--timeout` for its requests (its own, or the server's).
+    pub timeout: Duration,
     state: Mutex<State>,
     changed: Condvar,
     events: Events,
@@ -148,11 +150,13 @@ impl Shared {
         file: &std::path::Path,
         target: usize,
         (max_requests, max_requests_jitter): (u64, u64),
+        timeout: Duration,
         events: Events,
     ) -> Shared {
         Shared {
             name: name.to_string(),
             file: file.to_path_buf(),
+            timeout,
             state: Mutex::new(State {
                 status: Status::Running,
                 workers: Vec::new(),

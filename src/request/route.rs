@@ -48,25 +48,72 @@ pub fn split_target(target: &str) -> (&str, &str) {
     }
 }
 
-/// Chooses the dispatcher for a request target, refusing unsafe paths.
+/// What a server answers besides `/pool/NAME`: the lab's own routes (the index page,
+/// cgi-bin, the built-in apps), unless switched off, and pools mounted at prefixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub lab: bool,
+    /// Longest prefix first, so `/blog/admin` is found before `/blog`.
+    pub mounts: Vec<Mount>,
+}
+
+/// A pool answering at a prefix of its own (`/`, `/blog`), as written by
+/// [`crate::config::mounts::check_prefix`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub prefix: String,
+    pub pool: String,
+}
+
+impl Default for Table {
+    fn default() -> Table {
+        Table {
+            lab: true,
+            mounts: Vec::new(),
+        }
+    }
+}
+
+/// Makes the route for a target under a fixed prefix.
+type MakeRoute = fn(Target) -> Route;
+
+/// Chooses the dispatcher for a request target on a server with the lab's routes and no
+/// mounts, refusing unsafe paths.
 pub fn route(target: &str) -> Result<Route, RequestError> {
+    route_in(target, &Table::default())
+}
+
+/// Chooses the dispatcher for a request target in `table`, refusing unsafe paths: the
+/// fixed prefixes first, then the mounts, longest first; `/` is the index page unless a
+/// pool is mounted there.
+pub fn route_in(target: &str, table: &Table) -> Result<Route, RequestError> {
     let (raw_path, _) = split_target(target);
     let not_found = || RequestError::NotFound {
         path: raw_path.to_string(),
     };
-    if raw_path == "/" {
-        return Ok(Route::Index);
-    }
-    let (prefix, rest, make): (&str, &str, fn(Target) -> Route) =
-        if let Some(rest) = raw_path.strip_prefix(CGI_PREFIX) {
-            (CGI_PREFIX, rest, Route::Cgi)
-        } else if let Some(rest) = raw_path.strip_prefix(APP_PREFIX) {
-            (APP_PREFIX, rest, Route::App)
-        } else if let Some(rest) = raw_path.strip_prefix(POOL_PREFIX) {
-            (POOL_PREFIX, rest, Route::Pool)
-        } else {
-            return Err(not_found());
-        };
+    let fixed: &[(&str, MakeRoute)] = if table.lab {
+        &[
+            (CGI_PREFIX, Route::Cgi),
+            (APP_PREFIX, Route::App),
+            (POOL_PREFIX, Route::Pool),
+        ]
+    } else {
+        &[(POOL_PREFIX, Route::Pool)]
+    };
+    let found = fixed
+        .iter()
+        .find_map(|&(prefix, make)| Some((prefix, raw_path.strip_prefix(prefix)?, make)));
+    let Some((prefix, rest, make)) = found else {
+        for m in &table.mounts {
+            if let Some(rest) = under(raw_path, &m.prefix) {
+                return mounted(raw_path, rest, m);
+            }
+        }
+        if table.lab && raw_path == "/" {
+            return Ok(Route::Index);
+        }
+        return Err(not_found());
+    };
 
     let segments = decode_segments(raw_path, rest)?;
     let Some((name, info)) = segments.split_first() else {
@@ -87,6 +134,42 @@ pub fn route(target: &str) -> Result<Route, RequestError> {
         script_name: format!("{prefix}{name}"),
         name: name.clone(),
         path_info,
+    }))
+}
+
+/// What follows `prefix` in `path`, if `path` is under it: `/blog` is under `/blog` (with
+/// nothing after it) and `/blog/x`, never `/blogs`; every path is under `/`.
+fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    if prefix == "/" {
+        return path.starts_with('/').then_some(path);
+    }
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// A request for the pool mounted at `m`: `SCRIPT_NAME` is the prefix (empty for `/`),
+/// `PATH_INFO` the decoded rest (PEP 3333: together they make the whole path).
+fn mounted(raw_path: &str, rest: &str, m: &Mount) -> Result<Route, RequestError> {
+    let path_info = match rest.strip_prefix('/') {
+        None => String::new(),
+        Some(after) => {
+            decode_segments(raw_path, after)?
+                .iter()
+                .fold(String::new(), |mut acc, s| {
+                    acc.push('/');
+                    acc.push_str(s);
+                    acc
+                })
+        }
+    };
+    Ok(Route::Pool(Target {
+        name: m.pool.clone(),
+        path_info,
+        script_name: if m.prefix == "/" {
+            String::new()
+        } else {
+            m.prefix.clone()
+        },
     }))
 }
 
@@ -177,6 +260,68 @@ mod tests {
     fn malformed_escapes_are_bad_requests() {
         assert_eq!(route("/cgi-bin/a%zz").unwrap_err().status(), 400);
         assert_eq!(route("/cgi-bin/a%4").unwrap_err().status(), 400);
+    }
+
+    fn mounts(lab: bool, prefixes: &[(&str, &str)]) -> Table {
+        Table {
+            lab,
+            mounts: prefixes
+                .iter()
+                .map(|(p, n)| Mount {
+                    prefix: p.to_string(),
+                    pool: n.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn pool(name: &str, script_name: &str, path_info: &str) -> Route {
+        Route::Pool(Target {
+            name: name.into(),
+            path_info: path_info.into(),
+            script_name: script_name.into(),
+        })
+    }
+
+    /// PEP 3333: SCRIPT_NAME is where the app is mounted, PATH_INFO the rest; an app at
+    /// the root has an empty SCRIPT_NAME.
+    #[test]
+    fn a_mount_splits_script_name_from_path_info() {
+        let table = mounts(
+            false,
+            &[("/blog/admin", "admin"), ("/blog", "blog"), ("/", "site")],
+        );
+        let at = |t: &str| route_in(t, &table).unwrap();
+        assert_eq!(at("/blog"), pool("blog", "/blog", ""));
+        assert_eq!(at("/blog/"), pool("blog", "/blog", "/"));
+        assert_eq!(at("/blog/a%20b?x=1"), pool("blog", "/blog", "/a b"));
+        assert_eq!(
+            at("/blog/admin/login"),
+            pool("admin", "/blog/admin", "/login")
+        );
+        assert_eq!(at("/blogs"), pool("site", "", "/blogs"));
+        assert_eq!(at("/"), pool("site", "", "/"));
+        assert_eq!(
+            at("/pool/x/y"),
+            pool("x", "/pool/x", "/y"),
+            "/pool/NAME stays"
+        );
+        assert_eq!(
+            route_in("/blog/%2e%2e/x", &table).unwrap_err().status(),
+            403
+        );
+    }
+
+    #[test]
+    fn without_the_lab_only_pools_answer() {
+        let table = mounts(false, &[]);
+        for t in ["/", "/cgi-bin/hello.sh", "/app/hello"] {
+            assert_eq!(route_in(t, &table).unwrap_err().status(), 404, "{t}");
+        }
+        // With the lab, its routes come before a mount at `/`, except the index page.
+        let table = mounts(true, &[("/", "site")]);
+        assert_eq!(route_in("/", &table).unwrap(), pool("site", "", "/"));
+        assert_eq!(route_in("/cgi-bin/x.sh", &table).unwrap(), cgi("x.sh", ""));
     }
 
     #[test]

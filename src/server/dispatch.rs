@@ -97,7 +97,7 @@ fn dispatch(
     if let Err(e) = check_size(head) {
         return refuse(request, e, Mode::Server, timing);
     }
-    match route::route(&head.target) {
+    match route::route_in(&head.target, &ctx.config.routes) {
         Ok(Route::Index) => {
             let _turn = ctx.gate.enter();
             let scripts = script::list(&ctx.config.cgi_bin);
@@ -273,7 +273,7 @@ fn serve_pool(
         pool,
         env: &env,
         body: body.unwrap_or_else(Body::empty),
-        timeout: ctx.config.timeout,
+        timeout: pool.timeout,
     };
     let (outcome, worker) = pool::host::run(job, request, timing);
     let mut answered = match outcome {

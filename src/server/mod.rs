@@ -88,13 +88,24 @@ impl Server {
                 pools.send(event);
             }
         });
-        eprintln!(
-            "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
-            self.ctx.local,
-            self.ctx.config.cgi_bin.display(),
-            self.ctx.config.threads,
-            self.ctx.config.max_procs
-        );
+        let config = &self.ctx.config;
+        if config.routes.lab {
+            eprintln!(
+                "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
+                self.ctx.local,
+                config.cgi_bin.display(),
+                config.threads,
+                config.max_procs
+            );
+        } else {
+            eprintln!(
+                "cgilab: listening on http://{} (--no-lab: pools only, {} threads)",
+                self.ctx.local, config.threads
+            );
+        }
+        for m in &config.routes.mounts {
+            eprintln!("cgilab: pool {} mounted at {}", m.pool, m.prefix);
+        }
         if let Some(warning) = crate::process::keeper::warning() {
             eprintln!("cgilab: {warning}");
         }
@@ -105,7 +116,7 @@ impl Server {
                 class => format!(
                     "; WSGI workers are {}, {} requests at once each",
                     class.as_str(),
-                    config.worker_capacity()
+                    config.settings_with(&Default::default()).capacity()
                 ),
             };
             eprintln!(
@@ -113,6 +124,19 @@ impl Server {
                 pools.names().join(", "),
                 config.workers
             );
+            // A pool that sets its own says so.
+            for pool in config.pools.iter().filter(|p| p.own != Default::default()) {
+                let s = config.settings(pool);
+                eprintln!(
+                    "cgilab: pool {}: {} {} workers, {} at once each, --timeout {} s{}",
+                    pool.name,
+                    s.workers,
+                    s.worker_class.as_str(),
+                    s.capacity(),
+                    s.timeout.as_secs_f64(),
+                    if s.preload { ", --preload" } else { "" }
+                );
+            }
         }
         let running = self.start();
         // Until the first SIGINT or SIGTERM (the channel stays open: its sender lives in
@@ -193,7 +217,7 @@ impl Drop for Spawned {
 fn answer(ctx: &ServerState, request: tiny_http::Request) {
     // The ceiling: an answer with no routing, environ, dispatch or log line, so benches
     // can tell the cost of HTTP itself from the cost of a mode.
-    if request.url() == RAW_ROUTE && request.refusal().is_none() {
+    if request.url() == RAW_ROUTE && ctx.config.routes.lab && request.refusal().is_none() {
         let _turn = ctx.gate.enter();
         let headers = [("Content-Type".to_string(), "text/plain".to_string())];
         let _ = crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);

@@ -25,6 +25,7 @@ mod support;
 mod accounting;
 mod classes;
 mod cli;
+mod deploy;
 mod faults;
 mod foreign;
 mod framing;
