@@ -7,11 +7,11 @@
 # shared page among the processes that map it, so PSS summed over a server (its
 # preloader or master included) is what the whole server costs.
 # Needs: a release build, python3 with flask, gunicorn and gevent.
-# Usage: sh benches/wsgi/preload.sh [SECS]
+# Usage: sh benches/wsgi/preload.sh [SECS]   (CGILAB=PATH for another build of cgilab)
 set -eu
 secs=${1:-2}
 cd "$(dirname "$0")/../.."
-cgilab=target/release/cgilab
+cgilab=${CGILAB:-target/release/cgilab}
 export PYTHONDONTWRITEBYTECODE=1
 pids=""
 cleanup() {
@@ -68,7 +68,7 @@ for class in sync gevent; do
   done
 done
 for preload in "" --preload; do
-  start "gunicorn-sync${preload:+-preload}" gunicorn -w 4 $preload -b 127.0.0.1:$port \
+  start "gunicorn-sync${preload:+-preload}" python3 -m gunicorn -w 4 $preload -b 127.0.0.1:$port \
     --chdir benches/wsgi --log-level warning flask_hello:application
 done
 

@@ -354,7 +354,7 @@ pub fn scratch() -> tempfile::TempDir {
             None => copy_tree(&root.join(sub), &dir.path().join(sub)),
         }
     }
-    for sub in ["lessons", "src"] {
+    for sub in ["lessons", "src", "benches"] {
         copy_tree(&root.join(sub), &dir.path().join(sub));
     }
     for file in ["README.md", "Cargo.toml"] {
