@@ -158,11 +158,27 @@ fn wsgi_multithread_says_the_truth_for_each_class() {
 /// other request that worker holds: the log says so, as gunicorn's docs do.
 #[test]
 fn a_timeout_in_a_threaded_worker_takes_the_other_requests_with_it() {
-    let (site, server) = one_worker(
-        &["--worker-class", "gthread", "--worker-threads", "2"],
-        1,
-        &["--timeout", "2"],
+    timeout_takes_the_others(&["--worker-class", "gthread", "--worker-threads", "2"], &[]);
+}
+
+#[test]
+fn a_timeout_in_a_gevent_worker_forked_or_not_takes_the_other_requests_with_it() {
+    assert!(
+        gevent_installed(),
+        "gevent is not installed for python3 (.ci/run installs it)"
     );
+    timeout_takes_the_others(&["--worker-class", "gevent"], &[]);
+    timeout_takes_the_others(&["--worker-class", "gevent"], &["--preload"]);
+    timeout_takes_the_others(
+        &["--worker-class", "gthread", "--worker-threads", "2"],
+        &["--preload"],
+    );
+}
+
+fn timeout_takes_the_others(class: &[&str], extra: &[&str]) {
+    let mut extra = extra.to_vec();
+    extra.extend(["--timeout", "2"]);
+    let (site, server) = one_worker(class, 1, &extra);
     let addr = server.addr;
     let hang = thread::spawn(move || request(addr, &Req::get("/pool/t?hang")));
     wait_for("the first request to hang", || {
