@@ -64,6 +64,11 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_lab: bool,
 
+    /// Serve the files of DIR at PREFIX as they are (repeatable), with ETag and
+    /// Last-Modified, as nginx would in front of an app: `--static /static=./static`.
+    #[arg(long = "static", value_name = "PREFIX=DIR")]
+    pub statics: Vec<String>,
+
     /// Address to listen on; port 0 picks a free port (the log says which).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub listen: String,

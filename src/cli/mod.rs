@@ -74,6 +74,9 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
         })?),
         None => None,
     };
+    for spec in &args.statics {
+        config.add_static(spec)?;
+    }
     add_pools(&mut config, &args.pools, file.as_ref())?;
     Ok(config)
 }

@@ -67,6 +67,9 @@ enum Kind {
     Pairs,
     /// An array of strings: the flag once per string.
     List,
+    /// A table `{ "/prefix" = "dir" }`: the flag once per pair, as `PREFIX=DIR`, the
+    /// directory made absolute against the file's.
+    PathPairs,
 }
 
 /// Every top-level key, the flag it stands for, and its kind.
@@ -84,6 +87,7 @@ const SERVER_KEYS: &[(&str, &str, Kind)] = &[
     ("quiet", "--quiet", Kind::Switch),
     ("pass_auth", "--pass-auth", Kind::Switch),
     ("env", "--env", Kind::Pairs),
+    ("static", "--static", Kind::PathPairs),
     ("pass_env", "--pass-env", Kind::List),
     ("workers", "--workers", Kind::Value),
     ("worker_class", "--worker-class", Kind::Value),
@@ -241,7 +245,7 @@ struct PoolSpans {
 }
 
 /// The flags top-level `key` stands for.
-fn server_flags(key: &str, value: &Value, dir: &Path) -> Result<Vec<String>, String> {
+fn server_flags(key: &str, value: &Value, dir_of_file: &Path) -> Result<Vec<String>, String> {
     let Some(&(_, flag, kind)) = SERVER_KEYS.iter().find(|k| k.0 == key) else {
         let known: Vec<&str> = SERVER_KEYS.iter().map(|k| k.0).collect();
         return Err(format!(
@@ -254,7 +258,7 @@ fn server_flags(key: &str, value: &Value, dir: &Path) -> Result<Vec<String>, Str
         (Kind::Switch, Value::Boolean(on)) => Ok(if *on { vec![flag] } else { vec![] }),
         (Kind::NegatedSwitch, Value::Boolean(on)) => Ok(if *on { vec![] } else { vec![flag] }),
         (Kind::Switch | Kind::NegatedSwitch, _) => Err(format!("`{key}` is true or false")),
-        (Kind::Path, Value::String(s)) => Ok(vec![flag, absolute(dir, s)]),
+        (Kind::Path, Value::String(s)) => Ok(vec![flag, absolute(dir_of_file, s)]),
         (Kind::Value, v) => Ok(vec![flag, scalar(key, v)?]),
         (Kind::Pairs, Value::Table(pairs)) => {
             let mut out = Vec::new();
@@ -266,6 +270,20 @@ fn server_flags(key: &str, value: &Value, dir: &Path) -> Result<Vec<String>, Str
         }
         (Kind::Pairs, _) => Err(format!(
             "`{key}` is a table: {key} = {{ NAME = \"value\" }}"
+        )),
+        (Kind::PathPairs, Value::Table(pairs)) => {
+            let mut out = Vec::new();
+            for (prefix, v) in pairs {
+                let Value::String(dir) = v else {
+                    return Err(format!("[{key}] \"{prefix}\" is a directory, in quotes"));
+                };
+                out.push(flag.clone());
+                out.push(format!("{prefix}={}", absolute(dir_of_file, dir)));
+            }
+            Ok(out)
+        }
+        (Kind::PathPairs, _) => Err(format!(
+            "`{key}` is a section: [{key}] then \"/prefix\" = \"directory\" lines"
         )),
         (Kind::List, Value::Array(items)) => {
             let mut out = Vec::new();

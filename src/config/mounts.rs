@@ -5,25 +5,47 @@
 //! public ones.
 
 use super::Config;
-use crate::request::route::{APP_PREFIX, CGI_PREFIX, Mount, POOL_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, Mount, MountTo, POOL_PREFIX};
 
 impl Config {
-    /// Adds a mount from `PREFIX=NAME`.
+    /// Adds a pool's mount from `PREFIX=NAME`.
     pub fn add_mount(&mut self, spec: &str) -> Result<(), String> {
         let (prefix, pool) = spec
             .rsplit_once('=')
             .ok_or_else(|| format!("--mount {spec}: expected PREFIX=NAME, e.g. --mount /=blog"))?;
         let prefix = check_prefix(prefix).map_err(|e| format!("--mount {spec}: {e}"))?;
-        if let Some(other) = self.routes.mounts.iter().find(|m| m.prefix == prefix) {
+        self.push_mount("--mount", spec, prefix, MountTo::Pool(pool.to_string()))
+    }
+
+    /// Adds a directory of files from `PREFIX=DIR` (`--static`).
+    pub fn add_static(&mut self, spec: &str) -> Result<(), String> {
+        let (prefix, dir) = spec.split_once('=').ok_or_else(|| {
+            format!("--static {spec}: expected PREFIX=DIR, e.g. --static /static=./static")
+        })?;
+        let prefix = check_prefix(prefix).map_err(|e| format!("--static {spec}: {e}"))?;
+        let dir = std::path::Path::new(dir)
+            .canonicalize()
+            .ok()
+            .filter(|d| d.is_dir())
+            .ok_or_else(|| {
+                format!("--static {spec}: `{dir}` is not a directory; give one that exists")
+            })?;
+        self.push_mount("--static", spec, prefix, MountTo::Dir(dir))
+    }
+
+    fn push_mount(
+        &mut self,
+        flag: &str,
+        spec: &str,
+        prefix: String,
+        to: MountTo,
+    ) -> Result<(), String> {
+        if self.routes.mounts.iter().any(|m| m.prefix == prefix) {
             return Err(format!(
-                "--mount {spec}: `{prefix}` is already pool `{}`'s; one pool per prefix",
-                other.pool
+                "{flag} {spec}: `{prefix}` is mounted twice; one pool or directory per prefix"
             ));
         }
-        self.routes.mounts.push(Mount {
-            prefix,
-            pool: pool.to_string(),
-        });
+        self.routes.mounts.push(Mount { prefix, to });
         Ok(())
     }
 
@@ -31,10 +53,16 @@ impl Config {
     /// keeps for itself; orders them longest first.
     pub fn check_mounts(&mut self) -> Result<(), String> {
         for m in &self.routes.mounts {
-            if !self.pools.iter().any(|p| p.name == m.pool) {
+            let (flag, what) = match &m.to {
+                MountTo::Pool(pool) => ("--mount", pool.clone()),
+                MountTo::Dir(dir) => ("--static", dir.display().to_string()),
+            };
+            if let MountTo::Pool(pool) = &m.to
+                && !self.pools.iter().any(|p| &p.name == pool)
+            {
                 return Err(format!(
-                    "--mount {}={}: there is no pool `{}`; add it with --wsgi or --fastcgi",
-                    m.prefix, m.pool, m.pool
+                    "--mount {}={pool}: there is no pool `{pool}`; add it with --wsgi or --fastcgi",
+                    m.prefix
                 ));
             }
             let mut kept = vec![POOL_PREFIX];
@@ -44,9 +72,8 @@ impl Config {
             let with_slash = format!("{}/", m.prefix);
             if let Some(k) = kept.iter().find(|k| with_slash.starts_with(*k)) {
                 return Err(format!(
-                    "--mount {}={}: `{k}` is the server's own; choose another prefix{}",
+                    "{flag} {}={what}: `{k}` is the server's own; choose another prefix{}",
                     m.prefix,
-                    m.pool,
                     if *k == POOL_PREFIX {
                         ""
                     } else {

@@ -23,6 +23,8 @@ pub enum Mode {
     Pool,
     /// Answered by the server itself (index page, errors before dispatch).
     Server,
+    /// A file from a directory mounted with `--static`.
+    Static,
 }
 
 impl Mode {
@@ -32,6 +34,7 @@ impl Mode {
             Mode::Gateway => "gateway",
             Mode::Pool => "pool",
             Mode::Server => "server",
+            Mode::Static => "static",
         }
     }
 }

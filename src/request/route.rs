@@ -27,6 +27,12 @@ pub enum Route {
     App(Target),
     /// A worker pool.
     Pool(Target),
+    /// A file under a directory mounted with `--static`: the directory, and the decoded
+    /// path below it (empty or starting with `/`).
+    Static {
+        dir: std::path::PathBuf,
+        path: String,
+    },
 }
 
 /// A script or app name and what follows it in the path.
@@ -57,12 +63,20 @@ pub struct Table {
     pub mounts: Vec<Mount>,
 }
 
-/// A pool answering at a prefix of its own (`/`, `/blog`), as written by
-/// [`crate::config::mounts::check_prefix`].
+/// A prefix of its own (`/`, `/blog`), as written by
+/// [`crate::config::mounts::check_prefix`], and what answers there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
     pub prefix: String,
-    pub pool: String,
+    pub to: MountTo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountTo {
+    /// A worker pool, by name.
+    Pool(String),
+    /// A directory of files, served as they are (`--static`).
+    Dir(std::path::PathBuf),
 }
 
 impl Default for Table {
@@ -147,8 +161,8 @@ fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// A request for the pool mounted at `m`: `SCRIPT_NAME` is the prefix (empty for `/`),
-/// `PATH_INFO` the decoded rest (PEP 3333: together they make the whole path).
+/// A request for what is mounted at `m`. For a pool, `SCRIPT_NAME` is the prefix (empty
+/// for `/`), `PATH_INFO` the decoded rest (PEP 3333: together they make the whole path).
 fn mounted(raw_path: &str, rest: &str, m: &Mount) -> Result<Route, RequestError> {
     let path_info = match rest.strip_prefix('/') {
         None => String::new(),
@@ -162,15 +176,21 @@ fn mounted(raw_path: &str, rest: &str, m: &Mount) -> Result<Route, RequestError>
                 })
         }
     };
-    Ok(Route::Pool(Target {
-        name: m.pool.clone(),
-        path_info,
-        script_name: if m.prefix == "/" {
-            String::new()
-        } else {
-            m.prefix.clone()
-        },
-    }))
+    match &m.to {
+        MountTo::Dir(dir) => Ok(Route::Static {
+            dir: dir.clone(),
+            path: path_info,
+        }),
+        MountTo::Pool(pool) => Ok(Route::Pool(Target {
+            name: pool.clone(),
+            path_info,
+            script_name: if m.prefix == "/" {
+                String::new()
+            } else {
+                m.prefix.clone()
+            },
+        })),
+    }
 }
 
 /// Percent-decodes each `/`-separated segment once, refusing what could escape a directory.
@@ -269,7 +289,7 @@ mod tests {
                 .iter()
                 .map(|(p, n)| Mount {
                     prefix: p.to_string(),
-                    pool: n.to_string(),
+                    to: MountTo::Pool(n.to_string()),
                 })
                 .collect(),
         }

@@ -22,7 +22,7 @@ use crate::request::error::RequestError;
 use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::{self, Route, Target};
 use crate::server::gate::Gate;
-use crate::server::index;
+use crate::server::{index, static_files};
 
 /// Most local redirects (RFC 3875 §6.2.2) followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -124,6 +124,19 @@ fn dispatch(
         Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
         Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
         Ok(Route::Pool(target)) => serve_pool(ctx, request, head, &target, timing, redirects),
+        Ok(Route::Static { dir, path }) => {
+            let _turn = ctx.gate.enter();
+            let served = static_files::serve(request, head, &dir, &path, vec![timing.header()]);
+            Answered::new(
+                Sent {
+                    status: served.status,
+                    bytes: served.bytes,
+                    error: served.error,
+                    exit: None,
+                },
+                Mode::Static,
+            )
+        }
         Err(e) => refuse(request, e, Mode::Server, timing),
     }
 }

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod in_flight;
 pub mod index;
 pub mod shutdown;
+pub mod static_files;
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
@@ -104,7 +105,14 @@ impl Server {
             );
         }
         for m in &config.routes.mounts {
-            eprintln!("cgilab: pool {} mounted at {}", m.pool, m.prefix);
+            match &m.to {
+                crate::request::route::MountTo::Pool(pool) => {
+                    eprintln!("cgilab: pool {pool} mounted at {}", m.prefix)
+                }
+                crate::request::route::MountTo::Dir(dir) => {
+                    eprintln!("cgilab: files of {} served at {}", dir.display(), m.prefix)
+                }
+            }
         }
         if let Some(warning) = crate::process::keeper::warning() {
             eprintln!("cgilab: {warning}");

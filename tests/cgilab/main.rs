@@ -40,3 +40,4 @@ mod limits;
 mod response;
 mod routing;
 mod signals;
+mod static_files;

@@ -219,3 +219,27 @@ fn a_bad_mount_is_one_line_that_says_what_to_do() {
         assert!(err.contains(says), "{mount}: {err}");
     }
 }
+
+/// `[static]` in the file mounts a directory, relative to the file; beside a pool at `/`,
+/// the longer prefix wins.
+#[test]
+fn a_config_file_mounts_static_files_beside_a_pool_at_the_root() {
+    let site = site_with(
+        "lab = false\n\n[static]\n\"/assets\" = \"assets\"\n\n[pool.site]\napp = \"app.py\"\nmount = \"/\"\n",
+    );
+    std::fs::create_dir(site.path("assets")).unwrap();
+    std::fs::write(site.path("assets/app.js"), "let x = 1;\n").unwrap();
+    let server = serve_config(&site, &[]);
+    let res = get(&server, "/assets/app.js");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.text(), "let x = 1;\n");
+    assert_eq!(
+        res.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(
+        get(&server, "/assetsx")
+            .text()
+            .contains("path_info='/assetsx'")
+    );
+}
