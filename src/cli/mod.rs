@@ -64,7 +64,8 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     Ok(config)
 }
 
-/// The pools of `--wsgi`, `--fastcgi`, `--workers` and `--python`, or the default ones.
+/// The pools of `--wsgi`, `--fastcgi`, `--workers`, `--python`, `--chdir`,
+/// `--pythonpath` and `--pool-env`, or the default ones.
 fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     config.workers = args.workers;
     config.worker_class = args.worker_class;
@@ -74,6 +75,13 @@ fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     if let Some(python) = &args.python {
         config.set_python(python)?;
     }
+    // The pools' defaults first: each pool takes them when it is added.
+    if let Some(dir) = &args.chdir {
+        config.set_chdir(dir)?;
+    }
+    for dirs in &args.pythonpath {
+        config.set_pythonpath(dirs)?;
+    }
     for spec in &args.wsgi {
         config.add_wsgi(spec)?;
     }
@@ -82,6 +90,9 @@ fn add_pools(config: &mut Config, args: &args::PoolArgs) -> Result<(), String> {
     }
     config.check_pools()?;
     config.add_default_pools();
+    for spec in &args.pool_env {
+        config.add_pool_env(spec)?;
+    }
     Ok(())
 }
 
@@ -102,6 +113,15 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     }
     if pools.preload {
         out.push("--preload".to_string());
+    }
+    if let Some(dir) = &pools.chdir {
+        out.extend(["--chdir".to_string(), dir.to_string_lossy().into_owned()]);
+    }
+    for dirs in &pools.pythonpath {
+        out.extend(["--pythonpath".to_string(), dirs.clone()]);
+    }
+    for spec in &pools.pool_env {
+        out.extend(["--pool-env".to_string(), spec.clone()]);
     }
     if pools.worker_class != crate::config::pools::WorkerClass::Sync || pools.worker_threads > 1 {
         out.extend([

@@ -34,7 +34,6 @@ pub mod worker;
 
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -55,7 +54,8 @@ pub const WSGI_WORKER: &str = include_str!("wsgi_worker.py");
 #[derive(Debug, Clone)]
 pub struct PoolView {
     pub name: String,
-    pub file: PathBuf,
+    /// What it runs: the app's file, or `module:callable`.
+    pub app: String,
     pub status: Status,
     /// With `--preload`: the process new workers are forked from, and its memory.
     pub preloader: Option<(u32, Option<crate::process::memory::Memory>)>,
@@ -105,7 +105,7 @@ impl Pools {
         for pool in &config.pools {
             let shared = Arc::new(Shared::new(
                 &pool.name,
-                pool.app.file(),
+                &pool.app.describe(),
                 config.workers.max(1),
                 config.max_requests,
                 events.clone(),
@@ -179,7 +179,7 @@ impl Pools {
                 workers.sort_by_key(|w| std::cmp::Reverse(w.age));
                 PoolView {
                     name: name.clone(),
-                    file: pool.file.clone(),
+                    app: pool.app.clone(),
                     status: state.status.clone(),
                     preloader: state
                         .preloader

@@ -57,8 +57,8 @@ pub struct State {
 /// One pool, as everyone sees it.
 pub struct Shared {
     pub name: String,
-    /// The app file it serves: SCRIPT_FILENAME.
-    pub file: std::path::PathBuf,
+    /// What it runs, as SCRIPT_FILENAME: the app's file, or `module:callable`.
+    pub app: String,
     state: Mutex<State>,
     changed: Condvar,
     events: Events,
@@ -140,16 +140,10 @@ impl State {
 }
 
 impl Shared {
-    pub fn new(
-        name: &str,
-        file: &std::path::Path,
-        target: usize,
-        max_requests: u64,
-        events: Events,
-    ) -> Shared {
+    pub fn new(name: &str, app: &str, target: usize, max_requests: u64, events: Events) -> Shared {
         Shared {
             name: name.to_string(),
-            file: file.to_path_buf(),
+            app: app.to_string(),
             state: Mutex::new(State {
                 status: Status::Running,
                 workers: Vec::new(),
