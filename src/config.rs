@@ -11,6 +11,7 @@
 //! The checking steps ([`Config::new`], [`Config::add_env`], [`Config::pass_env`]) are
 //! where every startup error gets a message that says what to do.
 
+pub mod app_spec;
 pub mod file;
 pub mod mounts;
 pub mod pools;
@@ -66,6 +67,10 @@ pub struct Config {
     pub preload: bool,
     /// The Python that runs WSGI workers.
     pub python: PathBuf,
+    /// `--chdir`: where every pool's workers work, unless a pool has its own.
+    pub chdir: Option<PathBuf>,
+    /// `--pythonpath`: directories every WSGI pool puts first on `sys.path`.
+    pub pythonpath: Vec<PathBuf>,
 }
 
 /// Workers per pool when `--workers` is not given.
@@ -100,6 +105,8 @@ impl Default for Config {
             max_requests_jitter: 0,
             preload: false,
             python: PathBuf::from("python3"),
+            chdir: None,
+            pythonpath: Vec::new(),
             site: Site {
                 software: crate::http::response::SERVER.to_string(),
                 document_root: PathBuf::from("."),

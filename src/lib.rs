@@ -39,7 +39,8 @@
 //!    its RFC 3875 meta-variables, built once for every mode ([`request::environ`]), the
 //!    error enum, the outcome a host returns, and the CGI response header-block parser.
 //! 7. [`config`]: what the server runs with, a plain [`config::Config`] that a program can
-//!    build without the command line ([`config::pools`] checks the pool flags).
+//!    build without the command line ([`config::pools`] checks the pool flags,
+//!    [`config::app_spec`] reads how an app is named).
 
 pub mod bench;
 pub mod cgi;

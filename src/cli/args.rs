@@ -88,7 +88,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
     pub graceful_timeout: Duration,
 
-    /// An extra variable every script gets (repeatable), e.g. --env GIT_PROJECT_ROOT=/srv/git.
+    /// An extra variable every script, app and pool worker gets, and that printenv shows
+    /// (repeatable), e.g. --env GIT_PROJECT_ROOT=/srv/git; a pool's secrets go in --pool-env.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
 
@@ -143,10 +144,12 @@ pub struct ServeArgs {
 /// Worker pools: `cgilab serve` runs them, `cgilab bench` passes them to the server it starts.
 #[derive(Debug, Clone, Default, Args)]
 pub struct PoolArgs {
-    /// A pool of Python workers serving a WSGI app at /pool/NAME (repeatable); CALLABLE
-    /// defaults to `application`. Without --wsgi or --fastcgi, cgi-bin's NAME_wsgi.py
-    /// twins each get a pool.
-    #[arg(long = "wsgi", value_name = "NAME=FILE[:CALLABLE]")]
+    /// A pool of Python workers serving a WSGI app at /pool/NAME (repeatable), from a
+    /// FILE (a path with `/` or ending in .py) or a MODULE imported as gunicorn does
+    /// (mysite.wsgi). CALLABLE defaults to `application`; a factory is called with
+    /// literal arguments: flaskr:create_app(). Without --wsgi or --fastcgi, cgi-bin's
+    /// NAME_wsgi.py twins each get a pool.
+    #[arg(long = "wsgi", value_name = "NAME=FILE|MODULE[:CALLABLE]")]
     pub wsgi: Vec<String>,
 
     /// Also serve pool NAME at PREFIX (repeatable): `--mount /=blog` gives it the whole
@@ -182,6 +185,23 @@ pub struct PoolArgs {
     /// Requests one gevent worker serves at once (gunicorn's --worker-connections).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub worker_connections: usize,
+
+    /// The directory every pool's workers work in (gunicorn's --chdir); a WSGI worker
+    /// also puts it on sys.path. By default the app file's directory, and for a MODULE
+    /// the directory cgilab was started in.
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// Directories put first on every WSGI worker's sys.path, separated by commas
+    /// (gunicorn's --pythonpath; repeatable); relative ones are taken from --chdir.
+    #[arg(long, value_name = "DIRS")]
+    pub pythonpath: Vec<String>,
+
+    /// A variable only pool NAME's workers get (repeatable): KEY=VALUE, or KEY alone to
+    /// copy it from cgilab's own environment. For secrets: unlike --env, no request's
+    /// variables carry it and no route shows it.
+    #[arg(long = "pool-env", value_name = "NAME:KEY[=VALUE]")]
+    pub pool_env: Vec<String>,
 
     /// Import each WSGI app once, in a preloader, and fork its workers from it
     /// (gunicorn's --preload): they share its memory until they write to it. SIGHUP

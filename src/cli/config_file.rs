@@ -82,8 +82,23 @@ pub fn add_pools(config: &mut Config, file: &ConfigFile) -> Result<(), String> {
             AppSpec::FastCgi(spec) => config.add_fastcgi(&format!("{name}={spec}")),
         };
         added.map_err(|e| format!("[pool.{name}]: {e}"))?;
+        for (key, value) in &section.env {
+            config.add_pool_env(&format!("{name}:{key}={value}"))?;
+        }
         if let Some(pool) = config.pools.iter_mut().find(|p| &p.name == name) {
             pool.own = section.own.clone();
+            if let Some(dir) = &section.chdir {
+                if !dir.is_dir() {
+                    return Err(format!(
+                        "[pool.{name}] chdir {}: not a directory; give one that exists",
+                        dir.display()
+                    ));
+                }
+                pool.chdir = dir.clone();
+            }
+            if !section.pythonpath.is_empty() {
+                pool.pythonpath = section.pythonpath.clone();
+            }
         }
         if let Some(prefix) = &section.mount {
             config.add_mount(&format!("{prefix}={name}"))?;

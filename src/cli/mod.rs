@@ -81,8 +81,9 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     Ok(config)
 }
 
-/// The pools of `--wsgi`, `--fastcgi`, a config file's sections, `--workers` and
-/// `--python`, or the default ones; and `--mount`.
+/// The pools of `--wsgi`, `--fastcgi`, a config file's sections, `--workers`,
+/// `--python`, `--chdir`, `--pythonpath` and `--pool-env`, or the default ones; and
+/// `--mount`.
 fn add_pools(
     config: &mut Config,
     args: &args::PoolArgs,
@@ -95,6 +96,13 @@ fn add_pools(
     config.preload = args.preload;
     if let Some(python) = &args.python {
         config.set_python(python)?;
+    }
+    // The pools' defaults first: each pool takes them when it is added.
+    if let Some(dir) = &args.chdir {
+        config.set_chdir(dir)?;
+    }
+    for dirs in &args.pythonpath {
+        config.set_pythonpath(dirs)?;
     }
     for spec in &args.wsgi {
         config.add_wsgi(spec)?;
@@ -111,6 +119,9 @@ fn add_pools(
     config.check_pools()?;
     if config.routes.lab {
         config.add_default_pools();
+    }
+    for spec in &args.pool_env {
+        config.add_pool_env(spec)?;
     }
     config.check_mounts()
 }
@@ -132,6 +143,15 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     }
     if pools.preload {
         out.push("--preload".to_string());
+    }
+    if let Some(dir) = &pools.chdir {
+        out.extend(["--chdir".to_string(), dir.to_string_lossy().into_owned()]);
+    }
+    for dirs in &pools.pythonpath {
+        out.extend(["--pythonpath".to_string(), dirs.clone()]);
+    }
+    for spec in &pools.pool_env {
+        out.extend(["--pool-env".to_string(), spec.clone()]);
     }
     if pools.worker_class != crate::config::pools::WorkerClass::Sync || pools.worker_threads > 1 {
         out.extend([

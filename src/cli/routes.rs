@@ -6,7 +6,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::cgi::script;
 use crate::config::Config;
-use crate::config::pools::PoolApp;
+use crate::config::pools::{PoolApp, WsgiSource};
 use crate::gateway::Apps;
 use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
 
@@ -62,19 +62,30 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
+        // A module by its name; never the pool's env.
+        let source = |source: &WsgiSource| match source {
+            WsgiSource::File(file) => name(file),
+            WsgiSource::Module(module) => module.clone(),
+        };
         let settings = config.settings(pool);
         let runs = match &pool.app {
-            PoolApp::Wsgi { file, callable } if settings.preload => format!(
+            PoolApp::Wsgi {
+                source: s,
+                callable,
+            } if settings.preload => format!(
                 "{} workers forked from one preloader: {} wsgi_worker.py --preload {}:{callable}",
                 settings.workers,
                 name(&settings.python),
-                name(file)
+                source(s)
             ),
-            PoolApp::Wsgi { file, callable } => format!(
+            PoolApp::Wsgi {
+                source: s,
+                callable,
+            } => format!(
                 "{} workers: {} wsgi_worker.py {}:{callable}",
                 settings.workers,
                 name(&settings.python),
-                name(file)
+                source(s)
             ),
             PoolApp::FastCgi { program, args, .. } => {
                 let args: Vec<String> = args.iter().map(|a| name(a)).collect();
@@ -89,7 +100,10 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
         // The same file run as CGI (when it is in cgi-bin), and the in-process twin.
         let mut twins: Vec<String> = scripts
             .iter()
-            .filter(|s| Some(s.as_str()) == pool.app.file().file_name().and_then(|n| n.to_str()))
+            .filter(|s| {
+                let file = pool.app.file().and_then(|f| f.file_name());
+                Some(s.as_str()) == file.and_then(|n| n.to_str())
+            })
             .map(|s| format!("{CGI_PREFIX}{s}"))
             .collect();
         if apps.get(&pool.name).is_some() {

@@ -44,6 +44,12 @@ pub struct PoolSection {
     pub own: PoolOwn,
     /// Where it answers besides `/pool/NAME`.
     pub mount: Option<String>,
+    /// Its workers' directory, absolute (gunicorn's `chdir`).
+    pub chdir: Option<PathBuf>,
+    /// Put first on `sys.path`, absolute, in this order (gunicorn's `pythonpath`).
+    pub pythonpath: Vec<PathBuf>,
+    /// Variables only its workers get: the place for its secrets.
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +119,9 @@ const POOL_KEYS: &[&str] = &[
     "python",
     "preload",
     "mount",
+    "chdir",
+    "pythonpath",
+    "env",
 ];
 
 /// The flag a top-level key stands for (`cgi_bin` is `--cgi-bin`).
@@ -336,6 +345,9 @@ fn pool_section(
     let mut own = PoolOwn::default();
     let mut app = None;
     let mut mount = None;
+    let mut chdir = None;
+    let mut pythonpath = Vec::new();
+    let mut env = Vec::new();
     let what = |key: &str| format!("[pool.{name}] {key}");
     for (key, value) in keys {
         let result: Result<(), String> = (|| {
@@ -392,6 +404,34 @@ fn pool_section(
                     Value::Boolean(b) => own.preload = Some(*b),
                     _ => return Err(format!("{} is true or false", what(key))),
                 },
+                "chdir" => match value {
+                    Value::String(s) => chdir = Some(PathBuf::from(absolute(dir, s))),
+                    _ => return Err(format!("{} is a directory, in quotes", what(key))),
+                },
+                "pythonpath" => {
+                    let items = match value {
+                        Value::Array(items) => items.clone(),
+                        Value::String(_) => vec![value.clone()],
+                        _ => return Err(format!("{} is a list of directories", what(key))),
+                    };
+                    for item in items {
+                        let Value::String(s) = item else {
+                            return Err(format!("{} is a list of directories", what(key)));
+                        };
+                        pythonpath.push(PathBuf::from(absolute(dir, &s)));
+                    }
+                }
+                "env" => {
+                    let Value::Table(pairs) = value else {
+                        return Err(format!(
+                            "{} is a table: env = {{ NAME = \"value\" }}",
+                            what(key)
+                        ));
+                    };
+                    for (name, v) in pairs {
+                        env.push((name.clone(), scalar(&what(&format!("env.{name}")), v)?));
+                    }
+                }
                 "mount" => match value {
                     Value::String(s) => {
                         mount = Some(
@@ -436,6 +476,9 @@ fn pool_section(
         app,
         own,
         mount,
+        chdir,
+        pythonpath,
+        env,
     })
 }
 
@@ -443,9 +486,8 @@ fn pool_section(
 /// `DIR/app.py:app`. A spec with no `/` and no `.py` is a module name, left as it is.
 fn absolute_spec(dir: &Path, spec: &str) -> String {
     let file_part = spec.split(':').next().unwrap_or(spec);
-    let is_file = file_part.contains('/')
-        || file_part.ends_with(".py")
-        || Path::new(file_part).extension().is_some();
+    // The rule of `--wsgi` ([`super::app_spec`]): a file has a `/` or ends in `.py`.
+    let is_file = file_part.contains('/') || file_part.ends_with(".py");
     if is_file && !Path::new(file_part).is_absolute() {
         format!("{}{}", absolute(dir, file_part), &spec[file_part.len()..])
     } else {

@@ -1,15 +1,18 @@
-//! The worker pools a server runs, checked: `--wsgi NAME=FILE[:CALLABLE]`,
-//! `--fastcgi NAME=FILE`, `--workers`, `--max-requests`, `--python`, and the default pools
-//! for the `*_wsgi.py` twins in cgi-bin.
+//! The worker pools a server runs, checked: `--wsgi NAME=FILE[:CALLABLE]` or
+//! `NAME=MODULE[:CALLABLE]`, `--fastcgi NAME=FILE`, `--workers`, `--max-requests`,
+//! `--python`, `--chdir`, `--pythonpath`, `--pool-env`, and the default pools for the
+//! `*_wsgi.py` twins in cgi-bin.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::Config;
+pub use super::app_spec::{DEFAULT_CALLABLE, WsgiSource};
 use crate::process::interpreter::{self, find as find_program};
 
-/// One pool, as configured.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One pool, as configured: what its workers run, where, and with what environment.
+/// [`Config::pool`] makes one with the server-wide flags as its defaults.
+#[derive(Clone, PartialEq, Eq)]
 pub struct PoolConfig {
     /// The name in `/pool/NAME`.
     pub name: String,
@@ -17,6 +20,31 @@ pub struct PoolConfig {
     /// What it sets for itself (its `[pool.NAME]` section of a config file); the rest
     /// comes from the server's flags ([`Config::settings`]).
     pub own: PoolOwn,
+    /// The directory its workers work in (gunicorn's `--chdir`): by default the app
+    /// file's own, and for a module the server's working directory, as gunicorn's.
+    pub chdir: PathBuf,
+    /// Directories a WSGI worker puts first on `sys.path`, in this order (gunicorn's
+    /// `--pythonpath`); the working directory follows them.
+    pub pythonpath: Vec<PathBuf>,
+    /// Variables only this pool's workers get, on top of PATH, HOME, the locale and
+    /// `--env` ([`crate::pool::program`]). They are the place for a pool's secrets: no
+    /// request's meta-variables carry them, and no route shows them.
+    pub env: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for PoolConfig {
+    /// The env's names, never its values: a secret must not reach a log by `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("PoolConfig")
+            .field("name", &self.name)
+            .field("app", &self.app)
+            .field("chdir", &self.chdir)
+            .field("pythonpath", &self.pythonpath)
+            .field("env", &names)
+            .field("own", &self.own)
+            .finish()
+    }
 }
 
 /// Settings one pool may give itself; `None` takes the server's.
@@ -61,8 +89,13 @@ impl PoolSettings {
 /// What a pool's workers run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PoolApp {
-    /// A WSGI callable in a Python file, run by cgilab's own worker.
-    Wsgi { file: PathBuf, callable: String },
+    /// A WSGI app, run by cgilab's own worker: `callable` is the name of the callable in
+    /// `source`, or a call of a factory that returns it, with literal arguments
+    /// (`create_app()`, `create_app("prod", debug=False)`), as gunicorn's APP_MODULE.
+    Wsgi {
+        source: WsgiSource,
+        callable: String,
+    },
     /// A FastCGI responder: `program` with `args` (the interpreter and the file, or the
     /// file itself); `file` is its SCRIPT_FILENAME.
     FastCgi {
@@ -73,10 +106,30 @@ pub enum PoolApp {
 }
 
 impl PoolApp {
-    /// The file the pool serves.
-    pub fn file(&self) -> &Path {
+    /// The app's file, when it has one (a module is found only by Python, at import).
+    pub fn file(&self) -> Option<&Path> {
         match self {
-            PoolApp::Wsgi { file, .. } | PoolApp::FastCgi { file, .. } => file,
+            PoolApp::Wsgi {
+                source: WsgiSource::File(file),
+                ..
+            }
+            | PoolApp::FastCgi { file, .. } => Some(file),
+            PoolApp::Wsgi { .. } => None,
+        }
+    }
+
+    /// What the pool runs, as its SCRIPT_FILENAME and on the index page: the app's file,
+    /// or `module:callable` (as a gateway app's is its name).
+    pub fn describe(&self) -> String {
+        match self {
+            PoolApp::Wsgi {
+                source: WsgiSource::Module(module),
+                callable,
+            } => format!("{module}:{callable}"),
+            _ => self
+                .file()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }
     }
 }
@@ -123,23 +176,103 @@ impl std::str::FromStr for WorkerClass {
 pub const WSGI_TWIN_SUFFIX: &str = "_wsgi.py";
 
 impl Config {
-    /// Adds a WSGI pool from `NAME=FILE[:CALLABLE]`.
+    /// Adds a WSGI pool from `NAME=FILE[:CALLABLE]` or `NAME=MODULE[:CALLABLE]`
+    /// ([`PoolApp::wsgi`] says how the two are told apart).
     pub fn add_wsgi(&mut self, spec: &str) -> Result<(), String> {
-        let (name, rest) = split_spec(spec, "--wsgi", "NAME=FILE[:CALLABLE]")?;
-        // A `:` followed by a Python name ends the file; any other `:` is part of it.
-        let (file, callable) = match rest.rsplit_once(':') {
-            Some((file, callable)) if is_identifier(callable) => (file, callable),
-            _ => (rest, "application"),
+        let form = "NAME=FILE[:CALLABLE] or NAME=MODULE[:CALLABLE]";
+        let (name, rest) = split_spec(spec, "--wsgi", form)?;
+        let app = PoolApp::wsgi(rest).map_err(|e| format!("--wsgi {spec}: {e}"))?;
+        let pool = self.pool(name, app);
+        self.add_pool(pool)
+    }
+
+    /// A pool called `name` running `app`, with the server-wide settings as its own:
+    /// `--chdir` (else the default: the app file's directory, or for a module the
+    /// server's working directory) and `--pythonpath`. A config file's section changes
+    /// them afterwards.
+    pub fn pool(&self, name: &str, app: PoolApp) -> PoolConfig {
+        let chdir = match (&self.chdir, app.file()) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(file)) => file.parent().unwrap_or(Path::new("/")).to_path_buf(),
+            (None, None) => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         };
-        let file = existing_file(file, "--wsgi", name)?;
-        self.add_pool(PoolConfig {
+        PoolConfig {
             name: name.to_string(),
-            app: PoolApp::Wsgi {
-                file,
-                callable: callable.to_string(),
-            },
+            app,
+            chdir,
+            pythonpath: self.pythonpath.clone(),
+            env: Vec::new(),
             own: PoolOwn::default(),
-        })
+        }
+    }
+
+    /// `--chdir DIR`: where every pool's workers work, unless a pool says otherwise.
+    /// Set before the pools are added.
+    pub fn set_chdir(&mut self, dir: &Path) -> Result<(), String> {
+        self.chdir = Some(existing_dir(dir, Path::new("."), "--chdir")?);
+        Ok(())
+    }
+
+    /// `--pythonpath DIRS`: directories, separated by commas as gunicorn's, put first on
+    /// every WSGI pool's `sys.path`; relative ones are taken from `--chdir`, as gunicorn
+    /// does (it changes directory first), else from the server's working directory. Set
+    /// after `--chdir` and before the pools are added.
+    pub fn set_pythonpath(&mut self, dirs: &str) -> Result<(), String> {
+        let base = self.chdir.clone().unwrap_or_else(|| PathBuf::from("."));
+        for dir in dirs.split(',').filter(|d| !d.is_empty()) {
+            let dir = existing_dir(Path::new(dir), &base, "--pythonpath")?;
+            if !self.pythonpath.contains(&dir) {
+                self.pythonpath.push(dir);
+            }
+        }
+        Ok(())
+    }
+
+    /// `--pool-env NAME:KEY=VALUE` gives pool NAME's workers a variable of their own;
+    /// `--pool-env NAME:KEY` copies KEY from the server's environment (so that a secret
+    /// need not be written on a command line, where `ps` shows it).
+    pub fn add_pool_env(&mut self, spec: &str) -> Result<(), String> {
+        let form = "expected NAME:KEY=VALUE or NAME:KEY, e.g. --pool-env mysite:DJANGO_SECRET_KEY";
+        let (name, pair) = spec
+            .split_once(':')
+            .ok_or_else(|| format!("--pool-env {spec}: {form}"))?;
+        let (key, value) = match pair.split_once('=') {
+            Some((key, value)) => (key, Some(value.to_string())),
+            None => (pair, None),
+        };
+        super::check_name(key, "--pool-env")?;
+        let names: Vec<String> = self.pools.iter().map(|p| p.name.clone()).collect();
+        let Some(pool) = self.pools.iter_mut().find(|p| p.name == name) else {
+            return Err(format!(
+                "--pool-env {name}:{key}: there is no pool `{name}`; the pools are: {}",
+                if names.is_empty() {
+                    "none (add one with --wsgi or --fastcgi)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ));
+        };
+        let value = match value {
+            Some(value) => value,
+            None => match std::env::var(key) {
+                Ok(value) => value,
+                Err(_) => {
+                    eprintln!(
+                        "cgilab: warning: --pool-env {name}:{key}: not set in the server's \
+                         environment; pool {name} will not get it"
+                    );
+                    return Ok(());
+                }
+            },
+        };
+        if value.contains('\0') {
+            return Err(format!(
+                "--pool-env {name}:{key}: the value contains a NUL byte"
+            ));
+        }
+        pool.env.retain(|(k, _)| k != key);
+        pool.env.push((key.to_string(), value));
+        Ok(())
     }
 
     /// Adds a FastCGI pool from `NAME=FILE`; FILE's interpreter is chosen as for a
@@ -172,15 +305,15 @@ impl Config {
             })?;
             (found, vec![file.clone()])
         };
-        self.add_pool(PoolConfig {
-            name: name.to_string(),
-            app: PoolApp::FastCgi {
+        let pool = self.pool(
+            name,
+            PoolApp::FastCgi {
                 program,
                 args,
                 file,
             },
-            own: PoolOwn::default(),
-        })
+        );
+        self.add_pool(pool)
     }
 
     /// Sets the Python that runs WSGI workers (a path, or a name looked up on PATH).
@@ -222,14 +355,12 @@ impl Config {
         };
         self.python = python;
         for (name, file) in twins {
-            self.pools.push(PoolConfig {
-                name,
-                app: PoolApp::Wsgi {
-                    file,
-                    callable: "application".to_string(),
-                },
-                own: PoolOwn::default(),
-            });
+            let app = PoolApp::Wsgi {
+                source: WsgiSource::File(file),
+                callable: DEFAULT_CALLABLE.to_string(),
+            };
+            let pool = self.pool(&name, app);
+            self.pools.push(pool);
         }
     }
 
@@ -385,10 +516,34 @@ pub fn is_pool_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
-fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+/// A directory that exists, canonical; a relative one is taken from `base`.
+fn existing_dir(dir: &Path, base: &Path, flag: &str) -> Result<PathBuf, String> {
+    let shown = dir.display();
+    let canonical = base.join(dir).canonicalize().map_err(|e| {
+        format!(
+            "{flag} {shown}: {}; pass an existing directory",
+            os_reason(&e)
+        )
+    })?;
+    if !canonical.is_dir() {
+        return Err(format!("{flag} {shown}: not a directory; pass a directory"));
+    }
+    if flag == "--pythonpath" && canonical.to_string_lossy().contains(',') {
+        return Err(format!(
+            "{flag} {shown}: the path holds a `,`, which separates directories; link it \
+             from a path without one"
+        ));
+    }
+    Ok(canonical)
+}
+
+/// "no such directory", "permission denied": an I/O error as a reader wants it.
+fn os_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -437,6 +592,45 @@ mod tests {
         c.add_wsgi(&app).unwrap();
         assert!(c.add_wsgi(&app).unwrap_err().contains("twice"));
         assert!(c.add_fastcgi(&app).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_file_works_in_its_directory_a_module_in_the_servers_and_chdir_moves_both() {
+        let (dir, mut c) = config();
+        let app = dir.path().join("app.py");
+        c.add_wsgi(&format!("f={}", app.display())).unwrap();
+        c.add_wsgi("m=mysite.wsgi").unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        assert_eq!(c.pools[0].chdir, real);
+        assert_eq!(c.pools[1].chdir, std::env::current_dir().unwrap());
+        let (_, mut c) = config();
+        c.set_chdir(dir.path()).unwrap();
+        c.set_pythonpath(&format!(".,{}", dir.path().display()))
+            .unwrap();
+        c.add_wsgi("m=mysite.wsgi").unwrap();
+        assert_eq!(c.pools[0].chdir, real);
+        assert_eq!(c.pools[0].pythonpath, [real], "once, however named");
+        let err = c.set_chdir(&dir.path().join("app.py")).unwrap_err();
+        assert!(err.contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_pools_env_is_its_own_and_hidden_from_debug() {
+        let (_, mut c) = config();
+        c.add_wsgi("a=mod").unwrap();
+        c.add_wsgi("b=mod").unwrap();
+        c.add_pool_env("a:TOKEN=first").unwrap();
+        c.add_pool_env("a:TOKEN=s3cret").unwrap();
+        assert_eq!(c.pools[0].env, [("TOKEN".into(), "s3cret".into())]);
+        assert!(c.pools[1].env.is_empty());
+        let shown = format!("{:?}", c.pools[0]);
+        assert!(
+            shown.contains("TOKEN") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        let err = c.add_pool_env("c:TOKEN=x").unwrap_err();
+        assert!(err.contains("the pools are: a, b"), "{err}");
+        assert!(c.add_pool_env("a:TOKEN=x\0y").unwrap_err().contains("NUL"));
     }
 
     #[test]

@@ -250,7 +250,11 @@ impl PoolRun {
                 return false;
             }
             Err(e) => {
-                let reason = format!("cannot start {}: {e}", self.program.program.display());
+                let reason = format!(
+                    "cannot start {} in {}: {e}",
+                    self.program.program.display(),
+                    self.program.dir.display()
+                );
                 let mut state = shared.lock();
                 self.boot_failed(&mut state, "a worker could not be started", reason);
                 return false;

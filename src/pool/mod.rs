@@ -34,7 +34,6 @@ pub mod worker;
 
 use std::collections::HashMap;
 use std::io;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -55,7 +54,8 @@ pub const WSGI_WORKER: &str = include_str!("wsgi_worker.py");
 #[derive(Debug, Clone)]
 pub struct PoolView {
     pub name: String,
-    pub file: PathBuf,
+    /// What it runs: the app's file, or `module:callable`.
+    pub app: String,
     pub status: Status,
     /// With `--preload`: the process new workers are forked from, and its memory.
     pub preloader: Option<(u32, Option<crate::process::memory::Memory>)>,
@@ -108,7 +108,7 @@ impl Pools {
             let settings = config.settings(pool);
             let shared = Arc::new(Shared::new(
                 &pool.name,
-                pool.app.file(),
+                &pool.app.describe(),
                 settings.workers.max(1),
                 (settings.max_requests, settings.max_requests_jitter),
                 settings.timeout,
@@ -184,7 +184,7 @@ impl Pools {
                 workers.sort_by_key(|w| std::cmp::Reverse(w.age));
                 PoolView {
                     name: name.clone(),
-                    file: pool.file.clone(),
+                    app: pool.app.clone(),
                     status: state.status.clone(),
                     preloader: state
                         .preloader

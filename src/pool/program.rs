@@ -1,47 +1,65 @@
 //! What a pool's workers run: the command line, environment and directory, from the
 //! pool's one description in the configuration ([`crate::config::pools::PoolConfig`]).
+//!
+//! A worker's environment is built, never inherited: PATH, HOME and the locale (LANG,
+//! LANGUAGE, LC_*) from the server's own, then `--env` and `--pass-env` (what every script
+//! gets, and what every request's meta-variables carry anyway), then the pool's own `env`,
+//! which wins. Nothing else of the server's environment reaches it: not its PYTHONPATH
+//! (`--pythonpath` says what a pool imports from), not another pool's secrets. The
+//! locale is kept because systemd gives a service just these (from locale.conf), and
+//! Python decodes file names and standard streams by it.
 
 use std::ffi::OsString;
 use std::path::Path;
 
 use crate::config::Config;
-use crate::config::pools::{PoolApp, PoolConfig};
+use crate::config::pools::{PoolApp, PoolConfig, WsgiSource};
 
 use super::spawn::Program;
 
 /// The program every worker of `pool` starts as; `worker` is the WSGI worker's source.
 pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
-    let env = config.site.extra.clone();
     let settings = config.settings(pool);
-    let dir = |file: &Path| file.parent().unwrap_or(Path::new("/")).to_path_buf();
     match &pool.app {
-        PoolApp::Wsgi { file, callable } => Program {
-            program: settings.python.clone(),
+        PoolApp::Wsgi { source, callable } => {
+            let source: OsString = match source {
+                WsgiSource::File(file) => file.into(),
+                WsgiSource::Module(module) => module.into(),
+            };
             // -u: the log gets lines as they are written.
-            args: vec![
+            let mut args = vec![
                 OsString::from("-u"),
                 worker.into(),
-                file.into(),
+                source,
                 callable.into(),
+                "--chdir".into(),
+                pool.chdir.clone().into(),
+            ];
+            for dir in &pool.pythonpath {
+                args.extend(["--pythonpath".into(), dir.into()]);
+            }
+            args.extend([
                 "--worker-class".into(),
                 settings.worker_class.as_str().into(),
                 "--threads".into(),
                 settings.worker_threads.to_string().into(),
                 "--worker-connections".into(),
                 settings.worker_connections.to_string().into(),
-            ],
-            env,
-            dir: dir(file),
-        },
-        PoolApp::FastCgi {
-            program,
-            args,
-            file,
-        } => Program {
+            ]);
+            Program {
+                program: settings.python.clone(),
+                args,
+                env: worker_env(pool, config, Vec::new()),
+                // The worker changes to `pool.chdir` itself, as gunicorn does: a directory
+                // it cannot enter is then its own last line, the reason the pool gives.
+                dir: "/".into(),
+            }
+        }
+        PoolApp::FastCgi { program, args, .. } => Program {
             program: program.clone(),
             args: args.iter().map(OsString::from).collect(),
-            env: fastcgi_env(program).into_iter().chain(env).collect(),
-            dir: dir(file),
+            env: worker_env(pool, config, fastcgi_env(program)),
+            dir: pool.chdir.clone(),
         },
     }
 }
@@ -66,6 +84,36 @@ pub fn capacity(pool: &PoolConfig, config: &Config) -> usize {
     }
 }
 
+/// The whole environment of `pool`'s workers (see the module's docs); `program_env` is
+/// what the program itself needs, before the pool's own.
+fn worker_env(
+    pool: &PoolConfig,
+    config: &Config,
+    program_env: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let inherited = std::env::vars_os().filter_map(|(name, value)| {
+        let (name, value) = (name.into_string().ok()?, value.into_string().ok()?);
+        inherited(&name).then_some((name, value))
+    });
+    let mut env: Vec<(String, String)> = Vec::new();
+    let layers = inherited
+        .chain(config.site.extra.iter().cloned())
+        .chain(program_env)
+        .chain(pool.env.iter().cloned());
+    for (name, value) in layers {
+        // A later layer wins.
+        env.retain(|(n, _)| *n != name);
+        env.push((name, value));
+    }
+    env
+}
+
+/// Whether a worker keeps variable `name` of the server's own environment (PATH comes
+/// with `--env`'s, from the configuration).
+fn inherited(name: &str) -> bool {
+    matches!(name, "HOME" | "LANG" | "LANGUAGE") || name.starts_with("LC_")
+}
+
 /// What a FastCGI program needs in its own environment besides PATH and `--env`.
 fn fastcgi_env(program: &Path) -> Vec<(String, String)> {
     let php = program
@@ -76,5 +124,53 @@ fn fastcgi_env(program: &Path) -> Vec<(String, String)> {
         vec![("PHP_FCGI_MAX_REQUESTS".to_string(), "0".to_string())]
     } else {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_keeps_home_and_the_locale_of_the_servers_environment_and_nothing_else() {
+        for name in [
+            "HOME",
+            "LANG",
+            "LANGUAGE",
+            "LC_ALL",
+            "LC_CTYPE",
+            "LC_MESSAGES",
+        ] {
+            assert!(inherited(name), "{name}");
+        }
+        for name in [
+            "PYTHONPATH",
+            "USER",
+            "SHELL",
+            "DJANGO_SECRET_KEY",
+            "LD_PRELOAD",
+        ] {
+            assert!(!inherited(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn the_pools_own_env_comes_last_and_so_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.py"), "").unwrap();
+        let mut config = Config::new("127.0.0.1:0", dir.path()).unwrap();
+        config.add_env("SHARED=every").unwrap();
+        config
+            .add_wsgi(&format!("a={}", dir.path().join("app.py").display()))
+            .unwrap();
+        config.add_pool_env("a:SHARED=mine").unwrap();
+        let program = for_pool(&config.pools[0], &config, Path::new("w.py"));
+        let shared: Vec<&str> = program
+            .env
+            .iter()
+            .filter(|(k, _)| k == "SHARED")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(shared, ["mine"]);
     }
 }

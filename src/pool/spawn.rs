@@ -34,7 +34,7 @@ pub struct Program {
     pub args: Vec<OsString>,
     /// The whole environment: nothing of the server's own leaks in.
     pub env: Vec<(String, String)>,
-    /// The working directory: the app file's own.
+    /// The directory it starts in (a WSGI worker then enters its pool's `chdir` itself).
     pub dir: PathBuf,
 }
 

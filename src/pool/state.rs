@@ -60,8 +60,8 @@ pub struct State {
 /// One pool, as everyone sees it.
 pub struct Shared {
     pub name: String,
-    /// The app file it serves: SCRIPT_FILENAME.
-    pub file: std::path::PathBuf,
+    /// What it runs, as SCRIPT_FILENAME: the app's file, or `module:callable`.
+    pub app: String,
     /// `--timeout` for its requests (its own, or the server's).
     pub timeout: Duration,
     state: Mutex<State>,
@@ -147,7 +147,7 @@ impl State {
 impl Shared {
     pub fn new(
         name: &str,
-        file: &std::path::Path,
+        app: &str,
         target: usize,
         (max_requests, max_requests_jitter): (u64, u64),
         timeout: Duration,
@@ -155,7 +155,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             name: name.to_string(),
-            file: file.to_path_buf(),
+            app: app.to_string(),
             timeout,
             state: Mutex::new(State {
                 status: Status::Running,

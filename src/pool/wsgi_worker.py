@@ -2,13 +2,21 @@
 
 Usage (cgilab starts it; you need not):
 
-    python3 wsgi_worker.py FILE [CALLABLE] [--worker-class sync|gthread|gevent]
-                           [--threads N] [--worker-connections N] [--preload]
+    python3 wsgi_worker.py APP [CALLABLE] [--chdir DIR] [--pythonpath DIRS]
+                           [--worker-class sync|gthread|gevent] [--threads N]
+                           [--worker-connections N] [--preload]
 
 Read it next to PEP 3333 (https://peps.python.org/pep-3333/) and gunicorn's workers
 (workers/sync.py, workers/gthread.py, workers/ggevent.py). The life of this process:
 
-  1. Import FILE once and find its WSGI callable (default ``application``).
+  1. Change to --chdir, put it on sys.path, with --pythonpath's directories before it
+     (comma-separated, as gunicorn's), then import APP once and find its WSGI callable.
+     APP is a file if it holds a ``/`` or ends in ``.py`` (imported by its path, its
+     directory on sys.path), else a module imported by name (``mysite.wsgi``, as
+     gunicorn's APP_MODULE: a package's relative imports work). CALLABLE is a name in it
+     (default ``application``) or a call of a factory with literal arguments
+     (``create_app()``, ``create_app("prod", debug=False)``), read as gunicorn's
+     util.import_app reads it: parsed by ``ast``, never evaluated.
   2. Accept a connection on descriptor 0, the listening socket the server gave us
      (FastCGI's FCGI_LISTENSOCK_FILENO).
   3. Read one request from it as FastCGI records: BEGIN_REQUEST, PARAMS (the CGI
@@ -33,7 +41,12 @@ requests than its capacity. A connection beyond it waits to be accepted; none is
 It stops when told (SIGTERM: it stops accepting, finishes every request in hand, then
 exits) and when the server is gone (its parent process changes).
 
-With --preload (gunicorn's --preload, uWSGI's default), this process imports FILE once
+Its own environment (os.environ) is the one the server built for its pool: PATH, HOME
+and the locale, the server's --env, and the pool's own variables (its secrets), nothing
+else. A request's variables come in PARAMS and go only into that request's environ, never
+into os.environ, so no request sees another's and no pool another's secrets.
+
+With --preload (gunicorn's --preload, uWSGI's default), this process imports APP once
 and becomes the pool's preloader instead: descriptor 0 is then a connection to the
 server, which asks it to fork each worker (see Preloader below). The workers share the
 pages of the imported app with it, copy-on-write, until they write to them.
@@ -44,8 +57,9 @@ import sys
 
 # --- The command line, read first: gevent must patch before anything else ---------
 
-USAGE = ("usage: wsgi_worker.py FILE [CALLABLE] [--worker-class sync|gthread|gevent]"
-         " [--threads N] [--worker-connections N] [--preload]")
+USAGE = ("usage: wsgi_worker.py APP [CALLABLE] [--chdir DIR] [--pythonpath DIRS]"
+         " [--worker-class sync|gthread|gevent] [--threads N] [--worker-connections N]"
+         " [--preload]")
 WORKER_CLASSES = ("sync", "gthread", "gevent")
 
 
@@ -59,9 +73,11 @@ class Options:
     ``--threads=4``; 1000 worker connections)."""
 
     def __init__(self, argv):
-        given = {"--worker-class": "sync", "--threads": "1", "--worker-connections": "1000"}
+        given = {"--worker-class": "sync", "--threads": "1", "--worker-connections": "1000",
+                 "--chdir": ""}
         positional = []
         self.preload = False
+        self.pythonpath = []
         args = iter(argv)
         for arg in args:
             if not arg.startswith("--"):
@@ -71,13 +87,18 @@ class Options:
                 self.preload = True
                 continue
             name, eq, value = arg.partition("=")
+            if name == "--pythonpath":  # repeatable, each a comma-separated list
+                value = value if eq else next(args, "")
+                self.pythonpath.extend(d for d in value.split(",") if d)
+                continue
             if name not in given:
                 usage("unknown option %s" % name)
             given[name] = value if eq else next(args, "")
         if len(positional) not in (1, 2):
-            usage("FILE, and at most a CALLABLE after it")
-        self.path = positional[0]
-        self.name = positional[1] if len(positional) == 2 else "application"
+            usage("APP, and at most a CALLABLE after it")
+        self.app = positional[0]
+        self.callable = positional[1] if len(positional) == 2 else "application"
+        self.chdir = given["--chdir"]
         self.worker_class = given["--worker-class"]
         if self.worker_class not in WORKER_CLASSES:
             usage("--worker-class is one of %s, not %r" % (", ".join(WORKER_CLASSES),
@@ -117,6 +138,8 @@ if __name__ == "__main__":
         patch_for_gevent()
 
 # The rest of the imports come after gevent's patching, on purpose.
+import ast
+import importlib
 import importlib.util
 import io
 import os
@@ -694,22 +717,126 @@ class GeventWorker(Worker):
             pool.spawn(self.serve_alongside, conn)
 
 
-def load_application(path, name):
-    """Imports FILE as a module (not as __main__, so its CGI entry point stays quiet)
-    and returns its WSGI callable."""
+# --- Loading the application, as gunicorn's util.import_app --------------------------
+
+
+class AppImportError(Exception):
+    """The app cannot be found as APP and CALLABLE say; the message says what to do."""
+
+
+SEARCHED = []  # the directories enter() put first on sys.path, for a module not found
+
+
+def enter(directory, pythonpath):
+    """--chdir and --pythonpath: gunicorn changes to its --chdir and puts it first on
+    sys.path, then puts each --pythonpath directory before it."""
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as e:
+            raise AppImportError("cannot change directory to %s (--chdir): %s"
+                                 % (directory, e.strerror))
+    SEARCHED[:] = [os.path.abspath(p) for p in pythonpath] + [os.getcwd()]
+    sys.path[:0] = SEARCHED  # in the order given, then the directory
+
+
+def is_file(app):
+    return "/" in app or app.endswith(".py")
+
+
+def load_application(app, expression):
+    """Imports APP (a file or a module) and returns its WSGI callable: the name that
+    ``expression`` is, or what the factory it calls returns."""
     # No bytecode cache: its key is the file's size and mtime in whole seconds, so an
     # edit within the same second could be shadowed by the old code after a reload.
     sys.dont_write_bytecode = True
+    name, args, kwargs = parse_callable(expression)  # before any of the app's code runs
+    module = import_file(app) if is_file(app) else import_module(app)
+    try:
+        application = getattr(module, name)
+    except AttributeError:
+        raise AppImportError("%s has no `%s`; name its WSGI callable after a `:`, e.g. %s:app"
+                             % (app, name, app))
+    if args is not None:
+        factory = application
+        try:
+            application = factory(*args, **kwargs)
+        except TypeError as e:
+            if not called_with_wrong_args(factory):
+                raise  # raised inside the factory: its own traceback says where
+            raise AppImportError("wrong arguments for the factory: %s" % e)
+        if application is None:
+            raise AppImportError("%s returned None, not a WSGI application; does it end "
+                                 "with `return app`?" % expression)
+    if not callable(application):
+        raise AppImportError("`%s` in %s is a %s, not a WSGI callable"
+                             % (expression, app, type(application).__name__))
+    return application
+
+
+def parse_callable(expression):
+    """CALLABLE as (name, args, kwargs): args is None for a plain name. Only a name or a
+    call of a name, with literal arguments (strings, numbers, tuples, lists, dicts, sets,
+    booleans, None): a command line must not run code, so nothing is evaluated."""
+    try:
+        node = ast.parse(expression.strip(), mode="eval").body
+    except SyntaxError:
+        node = None
+    if isinstance(node, ast.Name):
+        return node.id, None, None
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise AppImportError("`%s` is neither a name nor a call of one; write `application` "
+                             "or `create_app()`" % expression)
+    try:
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords if kw.arg}
+        if any(kw.arg is None for kw in node.keywords):
+            raise ValueError("**")
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise AppImportError("the arguments of %s must be literals (strings, numbers, "
+                             "tuples, lists, dicts, True, False, None), as in gunicorn"
+                             % expression)
+    return node.func.id, args, kwargs
+
+
+def called_with_wrong_args(factory):
+    """True when the TypeError being handled came from the call itself (wrong arguments),
+    not from inside the factory: its traceback never reached the factory's code."""
+    code = getattr(factory, "__code__", None)
+    tb = sys.exc_info()[2]
+    try:
+        while tb is not None:
+            if tb.tb_frame.f_code is code:
+                return False
+            tb = tb.tb_next
+        return True
+    finally:
+        del tb  # a traceback holds frames: do not keep a cycle
+
+
+def import_file(path):
+    """Imports FILE as a module (not as __main__, so its CGI entry point stays quiet),
+    with its directory first on sys.path for what it imports."""
     module_name = os.path.splitext(os.path.basename(path))[0]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
-    application = getattr(module, name, None)
-    if not callable(application):
-        raise LookupError("%s has no callable `%s`" % (path, name))
-    return application
+    return module
+
+
+def import_module(name):
+    """Imports a module by name from sys.path; when it is the module itself (not
+    something it imports) that is missing, says where it was looked for."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not (name == e.name or name.startswith(e.name + ".")):
+            raise
+        raise AppImportError("no module `%s` in %s; pass --chdir with the directory that "
+                             "holds it, or add that directory with --pythonpath (for a "
+                             "file, write ./FILE)" % (e.name, " or ".join(SEARCHED)))
 
 
 def serve(options, application, listener):
@@ -864,13 +991,19 @@ class Preloader:
 
 
 def main(options):
+    shown = options.app if options.callable == "application" else "%s:%s" % (
+        options.app, options.callable)
     try:
-        application = load_application(options.path, options.name)
+        enter(options.chdir, options.pythonpath)
+        application = load_application(options.app, options.callable)
+    except AppImportError as e:
+        # The last line is what the server shows when the app cannot boot.
+        print("cannot load %s: %s" % (shown, e), file=sys.stderr)
+        sys.exit(4)  # gunicorn's exit code for "the app could not be loaded"
     except BaseException as e:
         traceback.print_exc(file=sys.stderr)
-        # The last line is what the server shows when the app cannot boot.
-        print("cannot load %s: %s: %s" % (options.path, type(e).__name__, e), file=sys.stderr)
-        sys.exit(4)  # gunicorn's exit code for "the app could not be loaded"
+        print("cannot load %s: %s: %s" % (shown, type(e).__name__, e), file=sys.stderr)
+        sys.exit(4)
     if options.threads > 1 and options.worker_class != "gthread":
         # gunicorn would quietly switch a sync worker to gthread; here the class asked
         # for is the class run, and says so.

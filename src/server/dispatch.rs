@@ -281,7 +281,7 @@ fn serve_pool(
         Err(e) => return refuse(request, e, Mode::Pool, timing),
     };
     let turn = ctx.gate.enter();
-    let env = environ_for(ctx, head, target, &pool.file.to_string_lossy(), &body);
+    let env = environ_for(ctx, head, target, &pool.app, &body);
     let job = pool::host::Job {
         pool,
         env: &env,

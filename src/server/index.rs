@@ -142,7 +142,7 @@ fn workers(html: &mut String, pools: &[PoolView]) {
              <tr><th>pid</th><th>state</th><th>requests</th><th>age</th>\
              <th>RSS MiB</th><th>PSS MiB</th><th>USS MiB</th></tr>\n",
             escape(&pool.name),
-            escape(&pool.file.display().to_string()),
+            escape(&pool.app),
             escape(&status)
         );
         if let Some((pid, memory)) = pool.preloader {

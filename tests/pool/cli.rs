@@ -39,3 +39,45 @@ fn bad_pool_flags_are_one_line_that_says_what_to_do() {
     let err = error_of(&site, &["--fastcgi", &txt]);
     assert!(err.contains("interpreter"), "{err}");
 }
+
+/// Loading flags that are wrong on their face: an empty spec or callable, a name that is
+/// neither a module nor a file, a callable that is not a name or a call, a `--chdir` or
+/// `--pythonpath` that does not exist, a `--pool-env` for no pool or without a name.
+#[test]
+fn bad_loading_flags_are_one_line_that_says_what_to_do() {
+    let site = Site::new().file("app.py", PID_APP).file("not-a-dir", "");
+    let app = site.wsgi("t", "app.py");
+    let cases: [(&[&str], &str); 11] = [
+        (&["--wsgi", "t="], "NAME=MODULE"),
+        (&["--wsgi", "t=pkg.wsgi:"], "nothing follows the `:`"),
+        (&["--wsgi", "t=my-site.wsgi"], "./my-site.wsgi"),
+        (&["--wsgi", "t=pkg:create_app(x"], "factory call"),
+        (&["--wsgi", "t=pkg:app.attr"], "factory call"),
+        (
+            &["--chdir", "no-such-dir", "--wsgi", "t=pkg"],
+            "--chdir no-such-dir: no such directory",
+        ),
+        (
+            &["--chdir", "not-a-dir", "--wsgi", "t=pkg"],
+            "not a directory",
+        ),
+        (
+            &["--pythonpath", "lib,no-such-dir", "--wsgi", "t=pkg"],
+            "--pythonpath no-such-dir",
+        ),
+        (
+            &["--wsgi", &app, "--pool-env", "x:KEY=v"],
+            "no pool `x`; the pools are: t",
+        ),
+        (&["--wsgi", &app, "--pool-env", "KEY=v"], "NAME:KEY=VALUE"),
+        (
+            &["--wsgi", &app, "--pool-env", "t:1KEY=v"],
+            "not a variable name",
+        ),
+    ];
+    std::fs::create_dir(site.path("lib")).unwrap();
+    for (args, says) in cases {
+        let err = error_of(&site, args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

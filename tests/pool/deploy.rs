@@ -243,3 +243,49 @@ fn a_config_file_mounts_static_files_beside_a_pool_at_the_root() {
             .contains("path_info='/assetsx'")
     );
 }
+
+/// Flask's tutorial app from a config file as it would be deployed: its factory, its
+/// directory, a secret of its own, mounted at `/` with no lab routes, and its static
+/// files served by the server. Its links and redirects are the public ones.
+#[test]
+fn flaskr_deployed_from_a_config_file_at_the_root() {
+    assert!(crate::loading::has_module("flask"));
+    let site = Site::new();
+    let vendored =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/flaskr/flaskr");
+    crate::loading::copy_dir(&vendored, &site.path("app/flaskr"));
+    let init = Command::new("python3")
+        .args(["-m", "flask", "--app", "flaskr", "init-db"])
+        .current_dir(site.path("app"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    std::fs::write(
+        site.path("cgilab.toml"),
+        "lab = false\n\n[static]\n\"/static\" = \"app/flaskr/static\"\n\n\
+         [pool.flaskr]\napp = \"flaskr:create_app()\"\nchdir = \"app\"\nmount = \"/\"\n\
+         workers = 1\nenv = { FLASKR_NOTE = \"kept from every route\" }\n",
+    )
+    .unwrap();
+    let server = serve_config(&site, &[]);
+    let index = get(&server, "/");
+    assert_eq!(index.status, 200, "{}", index.text());
+    assert!(
+        index.text().contains(r#"href="/auth/register""#),
+        "{}",
+        index.text()
+    );
+    let css = get(&server, "/static/style.css");
+    assert_eq!(css.status, 200);
+    assert!(
+        css.header("etag").is_some(),
+        "served by the server, not the app"
+    );
+    let form = cgilab::client::http::Req::post("/auth/register", b"username=ada&password=pw")
+        .header("Content-Type", "application/x-www-form-urlencoded");
+    let res = server.request(&form).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status, 302, "{}", res.text());
+    assert_eq!(res.header("location"), Some("/auth/login"));
+    assert_eq!(get(&server, "/pool/flaskr/hello").text(), "Hello, World!");
+}

@@ -18,6 +18,9 @@
 //! - [`foreign`]: FastCGI programs nobody here wrote: php-cgi and flup.
 //! - [`framing`]: the app's framing is law: declared lengths, HEAD, cuts, split
 //!   headers, escaped logs; a FastCGI program that streams, lies or closes.
+//! - [`loading`]: apps loaded as gunicorn loads them (`MODULE:CALLABLE`, factories,
+//!   `--chdir`, `--pythonpath`), the worker's environment and a pool's secrets, apps that
+//!   cannot be loaded, flaskr and a Django project.
 //! - [`cli`]: bad pool flags are one line that says what to do.
 
 mod support;
@@ -30,6 +33,7 @@ mod faults;
 mod foreign;
 mod framing;
 mod lifecycle;
+mod loading;
 mod preload;
 mod serving;
 mod supervision;

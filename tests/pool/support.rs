@@ -53,9 +53,12 @@ impl Site {
         Site { dir }
     }
 
-    /// Writes `source` to `name` in the site (before any server starts).
+    /// Writes `source` to `name` in the site (before any server starts); `name` may
+    /// name a folder, which is made.
     pub fn file(self, name: &str, source: &str) -> Site {
-        std::fs::write(self.dir.path().join(name), source).unwrap();
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, source).unwrap();
         self
     }
 
