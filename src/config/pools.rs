@@ -169,7 +169,7 @@ impl Config {
         }
         twins.sort();
         let Some(python) = find_program(&self.python) else {
-            eprintln!(
+            crate::log!(
                 "cgilab: {} not found; the {} twins run only as CGI (no pools)",
                 self.python.display(),
                 WSGI_TWIN_SUFFIX

@@ -73,7 +73,7 @@ impl PoolRun {
         self.failures = (self.failures + 1).min(START_ATTEMPTS);
         self.last_failure = Some(Instant::now());
         let name = &self.shared.name;
-        eprintln!(
+        crate::log!(
             "pool {name}: {what} (boot failure {} of {START_ATTEMPTS}): {reason}",
             self.failures
         );
@@ -90,10 +90,10 @@ impl PoolRun {
             .filter(|w| w.ready_at.is_some() && !w.is_stopping())
             .collect();
         if serving.is_empty() {
-            eprintln!("pool {name}: FAILED, send SIGHUP to try again: {reason}");
+            crate::log!("pool {name}: FAILED, send SIGHUP to try again: {reason}");
             state.status = Status::Failed(reason);
         } else {
-            eprintln!(
+            crate::log!(
                 "pool {name}: HELD: new workers cannot start; the {} that serve go on \
                  serving until SIGHUP: {reason}",
                 serving.len()
@@ -116,7 +116,7 @@ impl PoolRun {
     fn start_refused(&mut self, state: &mut State, e: &io::Error) {
         self.refusals += 1;
         let wait = backoff(self.refusals);
-        eprintln!(
+        crate::log!(
             "pool {}: cannot start a worker: {e}; the machine is out of resources, \
              trying again in {:.2} s",
             self.shared.name,
@@ -163,9 +163,10 @@ impl PoolRun {
             0 => String::new(),
             n => format!("; {n} still starting from the last reload were stopped"),
         };
-        eprintln!(
+        crate::log!(
             "pool {}: reload: starting {} new workers; {old} old ones retire when idle{under_way}",
-            shared.name, state.target
+            shared.name,
+            state.target
         );
     }
 
@@ -318,7 +319,7 @@ impl PoolRun {
                 ends.discard();
                 if !out_of_resources(&e) {
                     // It cannot fork: it is of no use, and its failure is counted here.
-                    eprintln!("pool {name}: preloader {} cannot fork: {e}", preloader.pid);
+                    crate::log!("pool {name}: preloader {} cannot fork: {e}", preloader.pid);
                     preloader.stop(libc::SIGKILL);
                 }
                 Err(e)

@@ -91,7 +91,7 @@ impl WorkerGroup {
             && let Err(e) = cgroup.kill_and_remove(KILL_WAIT)
         {
             // Left for the keeper, which removes every cgroup of the server at its end.
-            eprintln!("cgilab: what a worker left could not be removed: {e}");
+            crate::log!("cgilab: what a worker left could not be removed: {e}");
         }
         let one: u64 = 1;
         // SAFETY: an 8-byte write to an eventfd we own.

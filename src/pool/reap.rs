@@ -49,7 +49,7 @@ pub fn reap(run: &mut PoolRun) {
             _ => None,
         };
         let Some(what) = failed_start else {
-            eprintln!(
+            crate::log!(
                 "pool {}: worker {} {how}{}",
                 shared.name,
                 w.pid,
@@ -73,7 +73,7 @@ pub fn reap(run: &mut PoolRun) {
         && !state.workers.iter().any(|w| !w.is_stopping())
     {
         let reason = reason.clone();
-        eprintln!(
+        crate::log!(
             "pool {}: FAILED, send SIGHUP to try again: {reason}",
             shared.name
         );

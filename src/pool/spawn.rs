@@ -222,7 +222,7 @@ pub fn read_log(log: impl Read, mut line: impl FnMut(&str)) {
 pub fn follow_log(pool: String, pid: u32, log: WorkerLog, tail: std::sync::Arc<LastLine>) {
     std::thread::spawn(move || {
         read_log(log, |line| {
-            eprintln!("pool {pool} pid {pid}: {line}");
+            crate::log!("pool {pool} pid {pid}: {line}");
             tail.set(line);
         });
         tail.close();

@@ -281,10 +281,11 @@ impl Shared {
                     // Recycle: a successor starts first; until it is up this one serves
                     // only when no other worker is idle (see `take_idle`).
                     worker.leaving = Some(Leaving::Recycled);
-                    eprintln!(
+                    crate::log!(
                         "pool {}: worker {} served its {max_requests} requests (--max-requests): \
                          recycled once its successor is ready",
-                        self.name, worker.pid
+                        self.name,
+                        worker.pid
                     );
                 }
                 let leaving = worker.leaving.is_some();

@@ -307,7 +307,7 @@ impl Worker {
         let memory = memory::of(self.pid)
             .map(|m| format!("; {m}"))
             .unwrap_or_default();
-        eprintln!(
+        crate::log!(
             "pool {pool}: worker {} started ({} ms to ready{memory})",
             self.pid,
             (now - self.started).as_millis()
@@ -385,7 +385,7 @@ impl Worker {
                 1 => " (the other request it was serving fails with it)".to_string(),
                 n => format!(" (the {n} other requests it was serving fail with it)"),
             };
-            eprintln!("pool {pool}: worker {} killed: {cause}{others}", self.pid);
+            crate::log!("pool {pool}: worker {} killed: {cause}{others}", self.pid);
         }
         self.life = Life::Stopping {
             cause,
