@@ -20,7 +20,7 @@ use super::events::{Events, PoolEvent};
 use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, backoff};
 use super::preload::pidfd_open;
 use super::preloaders::Preloaders;
-use super::spawn::{self, Ends, Program};
+use super::spawn::{self, Ends, LastLine, Program};
 use super::state::{Shared, State, Status};
 use super::worker::{Born, Cause, Leaving, Process, Worker};
 
@@ -265,20 +265,18 @@ impl PoolRun {
                 return false;
             }
         };
+        let last_line = Arc::new(LastLine::default());
+        let log = spawn::follow_log(shared.name.clone(), pid, ends.log, last_line.clone());
         let born = Born {
             process,
             pidfd,
             conn: Connection::new(ends.conn),
             socket: ends.socket.into(),
             group: ends.group,
+            log,
+            last_line,
         };
         let worker = Worker::new(id, self.capacity, born);
-        spawn::follow_log(
-            shared.name.clone(),
-            worker.pid,
-            ends.log,
-            worker.last_line.clone(),
-        );
         let events = events.clone();
         let probe = ends.probe;
         thread::spawn(move || {

@@ -18,6 +18,7 @@
 //! - [`foreign`]: FastCGI programs nobody here wrote: php-cgi and flup.
 //! - [`framing`]: the app's framing is law: declared lengths, HEAD, cuts, split
 //!   headers, escaped logs; a FastCGI program that streams, lies or closes.
+//! - [`logs`]: what a worker writes about a request comes before its access line.
 //! - [`cli`]: bad pool flags are one line that says what to do.
 
 mod support;
@@ -29,6 +30,7 @@ mod faults;
 mod foreign;
 mod framing;
 mod lifecycle;
+mod logs;
 mod preload;
 mod serving;
 mod supervision;
