@@ -20,7 +20,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::log::access_file::Destination;
+use crate::measure::access_format::AccessFormat;
 use crate::request::environ::Site;
+use crate::request::forwarded::ProxyTrust;
 
 /// The server's settings.
 #[derive(Debug, Clone)]
@@ -43,8 +46,14 @@ pub struct Config {
     pub queue_timeout: Duration,
     /// Most requests answered at once.
     pub threads: usize,
-    /// No access log lines.
+    /// No access lines in the server's log (an `access_log` still gets its lines).
     pub quiet: bool,
+    /// The peers whose proxy headers count (`--forwarded-allow-ips`).
+    pub forwarded_allow: ProxyTrust,
+    /// `--access-log`: where a line per request in `access_log_format` goes, if anywhere.
+    pub access_log: Option<Destination>,
+    /// `--access-log-format`.
+    pub access_log_format: AccessFormat,
     /// What every environment is built with.
     pub site: Site,
     /// The lab's routes (on or off) and the pools mounted at prefixes of their own.
@@ -96,6 +105,9 @@ impl Default for Config {
             threads: 64,
             quiet: false,
             routes: Default::default(),
+            forwarded_allow: ProxyTrust::default(), // gunicorn's: 127.0.0.1 and ::1
+            access_log: None,
+            access_log_format: AccessFormat::default(), // gunicorn's: combined
             pools: Vec::new(),
             workers: DEFAULT_WORKERS,
             worker_class: pools::WorkerClass::Sync,
@@ -175,9 +187,43 @@ impl Config {
         check_name(name, "--pass-env")?;
         match std::env::var(name) {
             Ok(value) => self.site.extra.push((name.to_string(), value)),
-            Err(_) => eprintln!(
+            Err(_) => crate::log!(
                 "cgilab: warning: --pass-env {name}: not set in the server's environment; scripts will not get it"
             ),
+        }
+        Ok(())
+    }
+
+    /// Trusts the proxies of `list` (`--forwarded-allow-ips`): addresses and networks
+    /// separated by commas, or `*`.
+    pub fn set_forwarded_allow_ips(&mut self, list: &str) -> Result<(), String> {
+        self.forwarded_allow = ProxyTrust::parse(list)?;
+        Ok(())
+    }
+
+    /// Writes an access log to `destination` (`-`: standard output) in `format`
+    /// (`common`, `combined` or a format string; combined when `None`). A format with no
+    /// destination is an error: it would have nothing to format.
+    pub fn set_access_log(
+        &mut self,
+        destination: Option<&str>,
+        format: Option<&str>,
+    ) -> Result<(), String> {
+        if let Some(format) = format {
+            if destination.is_none() {
+                return Err(format!(
+                    "--access-log-format {format} needs --access-log FILE (or - for standard output); the server's own log keeps its line with timings"
+                ));
+            }
+            self.access_log_format = AccessFormat::parse(format)?;
+        }
+        if let Some(destination) = destination {
+            if destination.is_empty() {
+                return Err(
+                    "--access-log is empty; pass a FILE, or - for standard output".to_string(),
+                );
+            }
+            self.access_log = Some(Destination::parse(destination));
         }
         Ok(())
     }

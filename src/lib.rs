@@ -36,11 +36,14 @@
 //! 6. [`http`]: the front on tiny_http, reading the request (its head, its size checked,
 //!    its body read in full) and writing the response (status, headers, streaming).
 //!    [`request`]: the request as every host sees it: where it goes ([`request::route`]),
-//!    its RFC 3875 meta-variables, built once for every mode ([`request::environ`]), the
-//!    error enum, the outcome a host returns, and the CGI response header-block parser.
+//!    its RFC 3875 meta-variables, built once for every mode ([`request::environ`]), what
+//!    a trusted proxy says about it ([`request::forwarded`]), the error enum, the outcome
+//!    a host returns, and the CGI response header-block parser.
 //! 7. [`config`]: what the server runs with, a plain [`config::Config`] that a program can
 //!    build without the command line ([`config::pools`] checks the pool flags,
 //!    [`config::app_spec`] reads how an app is named).
+//! 8. [`log`](mod@log): the server's log, every line stamped with the time in RFC 3339, UTC
+//!    (the `log!` macro), and the `--access-log` file that SIGUSR1 reopens.
 
 pub mod bench;
 pub mod cgi;
@@ -51,6 +54,7 @@ pub mod fastcgi;
 pub mod gateway;
 pub mod http;
 pub mod lessons;
+pub mod log;
 pub mod measure;
 pub mod pool;
 pub mod process;

@@ -58,6 +58,7 @@ pub fn sample_environ(script: &Script) -> Environ {
         raw_values: Vec::new(),
         remote: "127.0.0.1:40000".parse().unwrap(),
         local: "127.0.0.1:8000".parse().unwrap(),
+        forwarded: Default::default(),
     };
     let filename = script.path.to_string_lossy();
     let script_name = format!("{CGI_PREFIX}{}", script.name);

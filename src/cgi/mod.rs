@@ -267,6 +267,8 @@ fn pass_through(mut run: Run<'_>, request: Request) -> Outcome {
         bytes,
         error,
         exit: settled.exit,
+        // The script wrote its head itself; the server did not read it.
+        headers: Vec::new(),
     })
 }
 

@@ -133,9 +133,26 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_secs)]
     pub read_timeout: Duration,
 
-    /// Write no access log lines (errors and script stderr are still logged).
+    /// Write no access lines to the server's log (errors and script stderr are still
+    /// logged; an --access-log still gets its lines).
     #[arg(long)]
     pub quiet: bool,
+
+    /// The proxies trusted to say, in X-Forwarded-Proto and X-Forwarded-For, that a
+    /// request came over HTTPS and from whom (gunicorn's --forwarded-allow-ips):
+    /// addresses and networks separated by commas, * for every peer, '' for none.
+    #[arg(long, value_name = "IPS", default_value = crate::request::forwarded::DEFAULT_ALLOW)]
+    pub forwarded_allow_ips: String,
+
+    /// Also write one line per request to FILE (- for standard output) in
+    /// --access-log-format; SIGUSR1 reopens it.
+    #[arg(long, value_name = "FILE|-")]
+    pub access_log: Option<String>,
+
+    /// The format of --access-log: common, combined (the default), or gunicorn's atoms,
+    /// e.g. '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'.
+    #[arg(long, value_name = "FORMAT")]
+    pub access_log_format: Option<String>,
 
     #[command(flatten)]
     pub pools: PoolArgs,

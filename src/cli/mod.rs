@@ -58,6 +58,11 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
     config.site.pass_auth = args.pass_auth;
     config.threads = args.threads;
     config.quiet = args.quiet;
+    config.set_forwarded_allow_ips(&args.forwarded_allow_ips)?;
+    config.set_access_log(
+        args.access_log.as_deref(),
+        args.access_log_format.as_deref(),
+    )?;
     config.check_limits()?;
     for name in &args.pass_env {
         config.pass_env(name)?;

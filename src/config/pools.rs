@@ -257,7 +257,7 @@ impl Config {
             None => match std::env::var(key) {
                 Ok(value) => value,
                 Err(_) => {
-                    eprintln!(
+                    crate::log!(
                         "cgilab: warning: --pool-env {name}:{key}: not set in the server's \
                          environment; pool {name} will not get it"
                     );
@@ -346,7 +346,7 @@ impl Config {
         }
         twins.sort();
         let Some(python) = find_program(&self.python) else {
-            eprintln!(
+            crate::log!(
                 "cgilab: {} not found; the {} twins run only as CGI (no pools)",
                 self.python.display(),
                 WSGI_TWIN_SUFFIX

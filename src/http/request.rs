@@ -62,6 +62,8 @@ pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
             .copied()
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
         local,
+        // Known once the peer is checked against --forwarded-allow-ips.
+        forwarded: Default::default(),
     }
 }
 

@@ -1,7 +1,15 @@
-//! The access log: one line per request, with the same phases as `Server-Timing`.
+//! The access log: one line per request, with the same phases as `Server-Timing`, in
+//! the server's log; and, with `--access-log`, one in a log tool's format
+//! ([`crate::measure::access_format`]).
+//!
+//! The line's first field is the client: the peer's address and port, or, behind a proxy
+//! trusted by `--forwarded-allow-ips`, the address its `X-Forwarded-For` names, with the
+//! proxy in a `proxy=` field.
 
+use crate::log::clock::Utc;
+use crate::measure::access_format::{AccessFormat, Entry};
 use crate::measure::timing::{Mode, Timing};
-use crate::request::environ::RequestHead;
+use crate::request::environ::{Environ, RequestHead};
 use crate::request::error::RequestError;
 use crate::request::outcome::Sent;
 
@@ -21,6 +29,10 @@ pub struct Answered {
     pub ran: Option<String>,
     /// The pool, and the pid of the worker that answered, for a pool request.
     pub pool: Option<(String, Option<u32>)>,
+    /// The response's header fields.
+    pub headers: Vec<(String, String)>,
+    /// The request's meta-variables, if it got as far as having them.
+    pub environ: Option<Environ>,
 }
 
 impl Answered {
@@ -35,6 +47,8 @@ impl Answered {
             redirects: Vec::new(),
             ran: None,
             pool: None,
+            headers: sent.headers,
+            environ: None,
         }
     }
 
@@ -44,22 +58,38 @@ impl Answered {
         self
     }
 
+    /// With the meta-variables the request was answered with.
+    pub fn with_environ(mut self, environ: Environ) -> Answered {
+        self.environ = Some(environ);
+        self
+    }
+
     /// The log line: who asked what, the status, bytes, mode, phases, and what went wrong.
     pub fn line(&self, head: &RequestHead, timing: &Timing) -> String {
-        let mut line = format!(
-            "{} {} {} {} {}B mode={}{}",
-            head.remote,
+        use std::fmt::Write as _;
+        let mut line = String::with_capacity(160);
+        let _ = match head.forwarded.client {
+            Some(ip) => write!(line, "{ip}"),
+            None => write!(line, "{}", head.remote),
+        };
+        let _ = write!(
+            line,
+            " {} {} {} {}B mode={}",
             head.method,
             head.target.escape_debug(),
             self.status,
             self.bytes,
             self.mode.as_str(),
-            match &self.pool {
-                Some((pool, Some(pid))) => format!(" pool={pool} worker={pid}"),
-                Some((pool, None)) => format!(" pool={pool}"),
-                None => String::new(),
-            } + &timing.log_fields()
         );
+        let _ = match &self.pool {
+            Some((pool, Some(pid))) => write!(line, " pool={pool} worker={pid}"),
+            Some((pool, None)) => write!(line, " pool={pool}"),
+            None => Ok(()),
+        };
+        if head.forwarded.client.is_some() {
+            let _ = write!(line, " proxy={}", head.remote);
+        }
+        line.push_str(&timing.log_fields());
         if let Some(exit) = &self.exit {
             line.push(' ');
             line.push_str(exit);
@@ -75,5 +105,18 @@ impl Answered {
             line.push_str(&format!(" error=\"{}\"", e.to_string().escape_debug()));
         }
         line
+    }
+
+    /// The line `format` makes of this request, for `--access-log`.
+    pub fn formatted(&self, format: &AccessFormat, head: &RequestHead, timing: &Timing) -> String {
+        let entry = Entry {
+            head,
+            status: self.status,
+            bytes: self.bytes,
+            elapsed: timing.elapsed(),
+            headers: &self.headers,
+            environ: self.environ.as_ref(),
+        };
+        format.render(&entry, &Utc::now())
     }
 }

@@ -63,7 +63,7 @@ impl AppLog {
     pub fn finish(&mut self) {
         self.log_line();
         if self.dropped > 0 {
-            eprintln!(
+            crate::log!(
                 "{}: {} more bytes dropped (at most {} KiB of stderr is logged per request)",
                 self.prefix,
                 std::mem::take(&mut self.dropped),
@@ -78,28 +78,12 @@ impl AppLog {
         }
         self.logged += self.line.len() + 1;
         let text = escape(self.line.strip_suffix(b"\r").unwrap_or(&self.line));
-        eprintln!("{}: {text}", self.prefix);
+        crate::log!("{}: {text}", self.prefix);
         self.line.clear();
     }
 }
 
-/// A line as the log shows it: invalid UTF-8 replaced, control characters escaped
-/// (`\r`, `\u{1b}`); everything else, quotes included, as it was written.
-pub fn escape(line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
-    if !text.chars().any(char::is_control) {
-        return text.into_owned();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use crate::log::escape;
 
 #[cfg(test)]
 mod tests {

@@ -93,7 +93,7 @@ impl Arbiter {
             next = [murder, self.next_start()].into_iter().flatten().min();
         }
         for run in &self.pools {
-            eprintln!("pool {}: stopped", run.shared.name);
+            crate::log!("pool {}: stopped", run.shared.name);
         }
     }
 

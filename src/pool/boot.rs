@@ -20,7 +20,7 @@ use super::events::{Events, PoolEvent};
 use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, backoff};
 use super::preload::pidfd_open;
 use super::preloaders::Preloaders;
-use super::spawn::{self, Ends, Program};
+use super::spawn::{self, Ends, LastLine, Program};
 use super::state::{Shared, State, Status};
 use super::worker::{Born, Cause, Leaving, Process, Worker};
 
@@ -73,7 +73,7 @@ impl PoolRun {
         self.failures = (self.failures + 1).min(START_ATTEMPTS);
         self.last_failure = Some(Instant::now());
         let name = &self.shared.name;
-        eprintln!(
+        crate::log!(
             "pool {name}: {what} (boot failure {} of {START_ATTEMPTS}): {reason}",
             self.failures
         );
@@ -90,10 +90,10 @@ impl PoolRun {
             .filter(|w| w.ready_at.is_some() && !w.is_stopping())
             .collect();
         if serving.is_empty() {
-            eprintln!("pool {name}: FAILED, send SIGHUP to try again: {reason}");
+            crate::log!("pool {name}: FAILED, send SIGHUP to try again: {reason}");
             state.status = Status::Failed(reason);
         } else {
-            eprintln!(
+            crate::log!(
                 "pool {name}: HELD: new workers cannot start; the {} that serve go on \
                  serving until SIGHUP: {reason}",
                 serving.len()
@@ -116,7 +116,7 @@ impl PoolRun {
     fn start_refused(&mut self, state: &mut State, e: &io::Error) {
         self.refusals += 1;
         let wait = backoff(self.refusals);
-        eprintln!(
+        crate::log!(
             "pool {}: cannot start a worker: {e}; the machine is out of resources, \
              trying again in {:.2} s",
             self.shared.name,
@@ -163,9 +163,10 @@ impl PoolRun {
             0 => String::new(),
             n => format!("; {n} still starting from the last reload were stopped"),
         };
-        eprintln!(
+        crate::log!(
             "pool {}: reload: starting {} new workers; {old} old ones retire when idle{under_way}",
-            shared.name, state.target
+            shared.name,
+            state.target
         );
     }
 
@@ -274,12 +275,16 @@ impl PoolRun {
                 return false;
             }
         };
+        let last_line = Arc::new(LastLine::default());
+        let log = spawn::follow_log(shared.name.clone(), pid, ends.log, last_line.clone());
         let born = Born {
             process,
             pidfd,
             conn: Connection::new(ends.conn),
             socket: ends.socket.into(),
             group: ends.group,
+            log,
+            last_line,
         };
         let mut worker = Worker::new(id, self.capacity, born);
         {
@@ -288,12 +293,6 @@ impl PoolRun {
                 worker.max_requests = state.max_requests + jitter(state.max_requests_jitter);
             }
         }
-        spawn::follow_log(
-            shared.name.clone(),
-            worker.pid,
-            ends.log,
-            worker.last_line.clone(),
-        );
         let events = events.clone();
         let probe = ends.probe;
         thread::spawn(move || {
@@ -334,7 +333,7 @@ impl PoolRun {
                 ends.discard();
                 if !out_of_resources(&e) {
                     // It cannot fork: it is of no use, and its failure is counted here.
-                    eprintln!("pool {name}: preloader {} cannot fork: {e}", preloader.pid);
+                    crate::log!("pool {name}: preloader {} cannot fork: {e}", preloader.pid);
                     preloader.stop(libc::SIGKILL);
                 }
                 Err(e)

@@ -59,6 +59,9 @@ impl WorkerGroup {
             log_end: log_end.clone(),
             ended: false,
         };
+        // Non-blocking: a request reads what is there before its access line
+        // ([`crate::pool::spawn::CopiedLog::catch_up`]), and never waits for more.
+        poll::set_nonblocking(pipe.as_raw_fd());
         let log = WorkerLog {
             pipe,
             end: log_end,
@@ -91,7 +94,7 @@ impl WorkerGroup {
             && let Err(e) = cgroup.kill_and_remove(KILL_WAIT)
         {
             // Left for the keeper, which removes every cgroup of the server at its end.
-            eprintln!("cgilab: what a worker left could not be removed: {e}");
+            crate::log!("cgilab: what a worker left could not be removed: {e}");
         }
         let one: u64 = 1;
         // SAFETY: an 8-byte write to an eventfd we own.
@@ -112,43 +115,72 @@ impl Drop for WorkerGroup {
 }
 
 impl WorkerLog {
-    fn pipe_fd(&self) -> RawFd {
+    /// The pipe's descriptor, to wait on with [`WorkerLog::end_fd`] while the log itself
+    /// is held elsewhere (the copier keeps it behind a lock that a wait must not hold).
+    pub fn pipe_fd(&self) -> RawFd {
         self.pipe.as_raw_fd()
     }
+
+    /// Readable once the worker's group has ended.
+    pub fn end_fd(&self) -> Arc<OwnedFd> {
+        self.end.clone()
+    }
+
+    /// What the pipe holds now, without waiting: `Ok(0)` at end-of-file, or once the
+    /// group has ended ([`WorkerLog::ended`]) and the pipe is drained; `WouldBlock` when
+    /// nothing has come yet.
+    pub fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(left) = self.draining else {
+            return self.pipe.read(buf);
+        };
+        // What is in the pipe now, and then the end.
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
+        }
+        match self.pipe.read(&mut buf[..want]) {
+            Ok(n) => {
+                self.draining = Some(left - n);
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True once the worker's group has ended: from then on the log reads what the pipe
+    /// still holds, and then ends, even if an escaped process keeps it open. Asked when
+    /// the pipe is empty, so lines already written come first.
+    pub fn ended(&mut self) -> bool {
+        if self.draining.is_none() {
+            let mut end = [poll::want(self.end.as_raw_fd(), libc::POLLIN)];
+            if poll::poll(&mut end, Some(Duration::ZERO)) > 0 {
+                self.draining = Some(DRAIN_LIMIT);
+            }
+        }
+        self.draining.is_some()
+    }
+}
+
+/// Waits until the pipe `pipe` has something to read or `end` says the group ended.
+pub fn wait_for_log(pipe: RawFd, end: &OwnedFd) {
+    let mut fds = [
+        poll::want(pipe, libc::POLLIN),
+        poll::want(end.as_raw_fd(), libc::POLLIN),
+    ];
+    poll::poll(&mut fds, None);
 }
 
 impl Read for WorkerLog {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if let Some(left) = self.draining {
-                // What is in the pipe now, and then the end, without waiting.
-                let want = buf.len().min(left);
-                if want == 0 {
-                    return Ok(0);
-                }
-                return match self.pipe.read(&mut buf[..want]) {
-                    Ok(n) => {
-                        self.draining = Some(left - n);
-                        Ok(n)
+            match self.read_now(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.ended() {
+                        wait_for_log(self.pipe_fd(), &self.end);
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
-                    Err(e) => Err(e),
-                };
-            }
-            let mut fds = [
-                poll::want(self.pipe_fd(), libc::POLLIN),
-                poll::want(self.end.as_raw_fd(), libc::POLLIN),
-            ];
-            if poll::poll(&mut fds, None) == 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // Lines already written come first, before the end is heeded.
-            if fds[0].revents != 0 {
-                return self.pipe.read(buf);
-            }
-            if fds[1].revents != 0 {
-                poll::set_nonblocking(self.pipe_fd());
-                self.draining = Some(DRAIN_LIMIT);
+                }
+                other => return other,
             }
         }
     }

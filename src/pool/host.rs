@@ -9,7 +9,8 @@
 //!    [`crate::request::environ::build`] as CGI), the body as STDIN.
 //! 3. Read STDOUT until the header block is complete and parse it with the CGI rules
 //!    ([`crate::request::cgi_response`]).
-//! 4. Stream the body as STDOUT records arrive; STDERR goes to the log, line by line.
+//! 4. Stream the body as STDOUT records arrive; STDERR goes to the log, line by line,
+//!    and so does, before the access line, what the worker wrote to its own stderr.
 //! 5. END_REQUEST: the worker is idle again. If anything went wrong on the way (the
 //!    worker closed, sent a malformed record or something after its END_REQUEST, ran
 //!    past the timeout) the request gets 502 or 504 and the worker is replaced; an app
@@ -87,6 +88,9 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
     };
     let outcome = serve(&mut run, job, request, timing);
     run.log.finish();
+    // What the worker wrote to its own stderr (a traceback, the app's prints) goes to
+    // the log before this request's access line does.
+    run.lease.catch_up_log();
     (outcome, Some(pid))
 }
 

@@ -118,7 +118,7 @@ impl Pools {
             let program = program::for_pool(pool, config, &worker);
             let preload = program::preloader(pool, config, &worker);
             if settings.preload && preload.is_none() {
-                eprintln!(
+                crate::log!(
                     "pool {}: --preload is for WSGI pools; {} starts each worker itself",
                     pool.name,
                     program.program.display()

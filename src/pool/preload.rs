@@ -269,14 +269,14 @@ impl Preloader {
                 Some(Message::Ready) if self.stage == Stage::Importing => {
                     self.stage = Stage::Ready;
                     became_ready = true;
-                    eprintln!(
+                    crate::log!(
                         "pool {pool}: preloader {} imported the app ({} ms); workers are \
                          forked from it",
                         self.pid,
                         self.started.elapsed().as_millis()
                     );
                 }
-                Some(Message::Unknown(text)) => eprintln!(
+                Some(Message::Unknown(text)) => crate::log!(
                     "pool {pool}: preloader {}: unexpected message {text:?}",
                     self.pid
                 ),

@@ -52,7 +52,7 @@ impl Preloaders {
                 log,
                 preloader.last_line.clone(),
             );
-            eprintln!(
+            crate::log!(
                 "pool {pool}: preloader {} started: it imports the app once",
                 preloader.pid
             );
@@ -104,7 +104,7 @@ impl Preloaders {
                 Some(status) => {
                     let mut old = self.old.swap_remove(i);
                     old.group.kill_rest();
-                    eprintln!(
+                    crate::log!(
                         "pool {pool}: old preloader {} {}",
                         old.pid,
                         describe(status)
@@ -132,14 +132,14 @@ impl Preloaders {
             };
             match what {
                 None if matches!(current.stage, Stage::Stopping { .. }) => {
-                    eprintln!("pool {pool}: preloader {} {how}", current.pid);
+                    crate::log!("pool {pool}: preloader {} {how}", current.pid);
                 }
                 Some(what) => {
                     let line = current.last_line.wait(LAST_WORDS);
                     let reason = if line.trim().is_empty() { how } else { line };
                     failed = Some(Failed { what, reason });
                 }
-                None => eprintln!(
+                None => crate::log!(
                     "pool {pool}: preloader {} {how}; the workers forked from it die with it",
                     current.pid
                 ),
@@ -153,7 +153,7 @@ impl Preloaders {
     pub fn retire(&mut self, pool: &str, forked_from: impl Fn(&Arc<super::preload::Link>) -> bool) {
         for old in &mut self.old {
             if old.stage == Stage::Ready && !forked_from(&old.link) {
-                eprintln!(
+                crate::log!(
                     "pool {pool}: old preloader {} leaves: its workers are gone",
                     old.pid
                 );
@@ -174,7 +174,7 @@ impl Preloaders {
                 _ => continue,
             };
             if deadline <= now {
-                eprintln!(
+                crate::log!(
                     "pool {pool}: preloader {} killed: {}",
                     p.pid,
                     match p.stage {

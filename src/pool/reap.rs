@@ -48,7 +48,7 @@ pub fn reap(run: &mut PoolRun) {
             _ => None,
         };
         let Some(what) = failed_start else {
-            eprintln!("pool {}: worker {} {how}{}", shared.name, w.pid, after(&w));
+            crate::log!("pool {}: worker {} {how}{}", shared.name, w.pid, after(&w));
             continue;
         };
         // Its log thread may still hold its last words: wait for them unlocked.
@@ -67,7 +67,7 @@ pub fn reap(run: &mut PoolRun) {
         && !state.workers.iter().any(|w| !w.is_stopping())
     {
         let reason = reason.clone();
-        eprintln!(
+        crate::log!(
             "pool {}: FAILED, send SIGHUP to try again: {reason}",
             shared.name
         );

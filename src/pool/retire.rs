@@ -12,9 +12,10 @@ use super::worker::{Cause, Leaving, Phase};
 pub fn add_worker(run: &mut PoolRun) {
     let mut state = run.shared.lock();
     state.target += 1;
-    eprintln!(
+    crate::log!(
         "pool {}: {} workers (SIGTTIN)",
-        run.shared.name, state.target
+        run.shared.name,
+        state.target
     );
 }
 
@@ -23,12 +24,13 @@ pub fn remove_worker(run: &mut PoolRun) {
     let mut state = run.shared.lock();
     if state.target > 1 {
         state.target -= 1;
-        eprintln!(
+        crate::log!(
             "pool {}: {} workers (SIGTTOU)",
-            run.shared.name, state.target
+            run.shared.name,
+            state.target
         );
     } else {
-        eprintln!(
+        crate::log!(
             "pool {}: keeping its last worker (SIGTTOU)",
             run.shared.name
         );

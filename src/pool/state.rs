@@ -16,7 +16,7 @@ use crate::fastcgi::{Connection, Idle};
 
 use super::events::{Events, PoolEvent};
 use super::policy::BOOT_TIMEOUT;
-use super::spawn::connect_again;
+use super::spawn::{CopiedLog, connect_again};
 use super::worker::{Cause, Leaving, Worker};
 
 /// The pool as a whole (after supervisord's BACKOFF and FATAL, which it keeps per
@@ -102,6 +102,8 @@ pub struct Lease {
     since: Instant,
     /// How long the request waited for it.
     pub queued: Duration,
+    /// The worker's log, which the request catches up with before its access line.
+    log: Arc<CopiedLog>,
 }
 
 impl State {
@@ -211,6 +213,7 @@ impl Shared {
                 state.queue.pop_front();
                 let worker = &state.workers[at];
                 let (id, pid, socket) = (worker.id, worker.pid, worker.socket.clone());
+                let log = worker.log.clone();
                 if !state.queue.is_empty() && state.take_free().is_some() {
                     self.changed.notify_all(); // the next in line may go too
                 }
@@ -222,6 +225,7 @@ impl Shared {
                     conn: Some(conn),
                     since,
                     queued: arrived.elapsed(),
+                    log,
                 });
             }
             // Before the pool's first worker is up, a request waits for that boot too.
@@ -289,10 +293,11 @@ impl Shared {
                     // Recycle: a successor starts first; until it is up this one serves
                     // only when no other worker is idle (see `take_idle`).
                     worker.leaving = Some(Leaving::Recycled);
-                    eprintln!(
+                    crate::log!(
                         "pool {}: worker {} served its {limit} requests (--max-requests): \
                          recycled once its successor is ready",
-                        self.name, worker.pid
+                        self.name,
+                        worker.pid
                     );
                 }
                 let leaving = worker.leaving.is_some();
@@ -346,6 +351,12 @@ impl Lease {
     /// True once the worker was given back.
     pub fn is_given_back(&self) -> bool {
         self.conn.is_none()
+    }
+
+    /// Logs what the worker has written to its log so far (a traceback, what the app
+    /// printed), so it comes before the request's access line.
+    pub fn catch_up_log(&self) {
+        self.log.catch_up();
     }
 }
 

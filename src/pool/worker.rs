@@ -30,7 +30,7 @@ use crate::process::memory::{self, Memory};
 
 use super::group::WorkerGroup;
 use super::preload::Link;
-use super::spawn::{self, LastLine};
+use super::spawn::{self, CopiedLog, LastLine};
 
 /// Where a worker is in its life, with what only that state has.
 pub enum Life {
@@ -170,6 +170,9 @@ pub struct Born {
     pub conn: Connection,
     pub socket: Arc<Path>,
     pub group: WorkerGroup,
+    /// Its log, copied into the server's; its last line kept in `last_line`.
+    pub log: Arc<CopiedLog>,
+    pub last_line: Arc<LastLine>,
 }
 
 /// One worker process.
@@ -196,6 +199,8 @@ pub struct Worker {
     pub socket: Arc<Path>,
     /// The last line it wrote to its log: why it failed, if it did.
     pub last_line: Arc<LastLine>,
+    /// Its log on its way into the server's: a request it answered catches up with it.
+    pub log: Arc<CopiedLog>,
     /// What it starts (its cgroup) and its log, ended once it is reaped.
     pub group: WorkerGroup,
     pub life: Life,
@@ -217,7 +222,8 @@ impl Worker {
             memory_at_stop: None,
             capacity: capacity.max(1),
             socket: born.socket,
-            last_line: Arc::new(LastLine::default()),
+            last_line: born.last_line,
+            log: born.log,
             group: born.group,
             life: Life::Starting { conn: born.conn },
         }
@@ -310,7 +316,7 @@ impl Worker {
         let memory = memory::of(self.pid)
             .map(|m| format!("; {m}"))
             .unwrap_or_default();
-        eprintln!(
+        crate::log!(
             "pool {pool}: worker {} started ({} ms to ready{memory})",
             self.pid,
             (now - self.started).as_millis()
@@ -388,7 +394,7 @@ impl Worker {
                 1 => " (the other request it was serving fails with it)".to_string(),
                 n => format!(" (the {n} other requests it was serving fail with it)"),
             };
-            eprintln!("pool {pool}: worker {} killed: {cause}{others}", self.pid);
+            crate::log!("pool {pool}: worker {} killed: {cause}{others}", self.pid);
         }
         self.life = Life::Stopping {
             cause,

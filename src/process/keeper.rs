@@ -204,10 +204,10 @@ pub fn keep(args: &[OsString]) -> Result<(), String> {
     }
     let left = cgroup.pids().len();
     if let Err(e) = cgroup.kill_and_remove(KILL_WAIT) {
-        eprintln!("cgilab: keeper: {e}");
+        crate::log!("cgilab: keeper: {e}");
     } else if left > 0 {
         let processes = if left == 1 { "process" } else { "processes" };
-        eprintln!(
+        crate::log!(
             "cgilab: keeper: the server (pid {}) is gone; killed the {left} {processes} it left",
             server.pid
         );

@@ -1,4 +1,4 @@
-//! The server's signals: INT, TERM, HUP, TTIN and TTOU, each handed to [`handle`]'s
+//! The server's signals: INT, TERM, HUP, TTIN, TTOU and USR1, each handed to [`handle`]'s
 //! callback on a thread of their own. The callback only passes them on (the server stops
 //! on its main thread; the pool supervisor reloads and resizes in its loop), as gunicorn's
 //! handlers only queue the signal for the arbiter.
@@ -12,7 +12,7 @@
 
 use std::thread;
 
-use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU};
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGTTIN, SIGTTOU, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 /// A signal the server acts on, as the signal thread reports it.
@@ -26,14 +26,16 @@ pub enum Signal {
     MoreWorkers,
     /// SIGTTOU: one worker fewer per pool.
     FewerWorkers,
+    /// SIGUSR1: reopen the log files (logrotate renamed them), as nginx and gunicorn do.
+    ReopenLogs,
 }
 
-/// Catches INT, TERM, HUP, TTIN and TTOU and hands each to `on_signal` on a thread of
+/// Catches INT, TERM, HUP, TTIN, TTOU and USR1 and hands each to `on_signal` on a thread of
 /// their own, so handling them needs no async-signal-safe code. Call it once, at startup.
 pub fn handle(mut on_signal: impl FnMut(Signal) + Send + 'static) {
     default_what_was_ignored();
-    let started =
-        Signals::new([SIGINT, SIGTERM, SIGHUP, SIGTTIN, SIGTTOU]).and_then(|mut signals| {
+    let started = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1]).and_then(
+        |mut signals| {
             thread::Builder::new()
                 .name("signals".into())
                 .spawn(move || {
@@ -42,15 +44,17 @@ pub fn handle(mut on_signal: impl FnMut(Signal) + Send + 'static) {
                             SIGHUP => Signal::Reload,
                             SIGTTIN => Signal::MoreWorkers,
                             SIGTTOU => Signal::FewerWorkers,
+                            SIGUSR1 => Signal::ReopenLogs,
                             _ => Signal::Stop(raw),
                         };
                         on_signal(signal);
                     }
                 })
                 .map(drop)
-        });
+        },
+    );
     if let Err(e) = started {
-        eprintln!("cgilab: cannot catch signals: {e}; Ctrl-C will leave scripts running");
+        crate::log!("cgilab: cannot catch signals: {e}; Ctrl-C will leave scripts running");
     }
 }
 
@@ -80,13 +84,14 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn hup_ttin_and_ttou_reach_the_callback() {
+    fn hup_ttin_ttou_and_usr1_reach_the_callback() {
         let (tx, heard) = std::sync::mpsc::channel();
         handle(move |signal| tx.send(signal).unwrap());
         for (raw, expected) in [
             (SIGHUP, Signal::Reload),
             (SIGTTIN, Signal::MoreWorkers),
             (SIGTTOU, Signal::FewerWorkers),
+            (SIGUSR1, Signal::ReopenLogs),
         ] {
             signal_hook::low_level::raise(raw).unwrap();
             assert_eq!(heard.recv_timeout(Duration::from_secs(5)), Ok(expected));

@@ -103,6 +103,7 @@ pub fn relay(request: Request, reply: Reply, source: &mut dyn Source) -> Sent {
     let mut body = Body {
         out,
         status: head.status,
+        headers: head.headers,
         declared,
         sent: 0,
         error: None,
@@ -153,6 +154,8 @@ pub fn relay(request: Request, reply: Reply, source: &mut dyn Source) -> Sent {
 struct Body {
     out: BodyWriter,
     status: u16,
+    /// The head's fields, kept for the access log.
+    headers: Vec<(String, String)>,
     declared: Option<u64>,
     sent: u64,
     error: Option<RequestError>,
@@ -230,6 +233,7 @@ impl Body {
             bytes,
             error,
             exit,
+            headers: self.headers,
         }
     }
 }

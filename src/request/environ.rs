@@ -8,6 +8,8 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::request::forwarded::Forwarded;
+
 /// The request as the server saw it, independent of the HTTP library.
 #[derive(Debug, Clone)]
 pub struct RequestHead {
@@ -27,6 +29,9 @@ pub struct RequestHead {
     pub remote: SocketAddr,
     /// The address the server listens on.
     pub local: SocketAddr,
+    /// What a trusted proxy said about the request (`--forwarded-allow-ips`); nothing
+    /// when the peer is not one.
+    pub forwarded: Forwarded,
 }
 
 impl RequestHead {
@@ -152,7 +157,13 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
 
     // Extensions that real programs (PHP, git http-backend, ...) rely on.
     env.push("REQUEST_URI", req.target.clone());
-    env.push("REQUEST_SCHEME", "http");
+    // HTTPS as Apache sets it for a TLS request; here a trusted proxy's word.
+    if req.forwarded.https {
+        env.push("REQUEST_SCHEME", "https");
+        env.push("HTTPS", "on");
+    } else {
+        env.push("REQUEST_SCHEME", "http");
+    }
     env.push("SCRIPT_FILENAME", inv.script_filename);
     env.push("REMOTE_PORT", req.remote.port().to_string());
     env.push("SERVER_ADDR", req.local.ip().to_string());
@@ -267,6 +278,7 @@ mod tests {
             raw_values: Vec::new(),
             remote: "127.0.0.1:5555".parse().unwrap(),
             local: "127.0.0.1:8000".parse().unwrap(),
+            forwarded: Forwarded::default(),
         }
     }
 
@@ -332,6 +344,19 @@ mod tests {
             Some("[::1]")
         );
         assert_eq!(env_of(&head(&[])).get("SERVER_NAME"), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn https_is_set_only_when_a_trusted_proxy_said_so() {
+        let env = env_of(&head(&[("X-Forwarded-Proto", "https")]));
+        assert_eq!(env.get("HTTPS"), None, "a header alone is only a header");
+        assert_eq!(env.get("REQUEST_SCHEME"), Some("http"));
+        assert_eq!(env.get("HTTP_X_FORWARDED_PROTO"), Some("https"));
+        let mut req = head(&[("X-Forwarded-Proto", "https")]);
+        req.forwarded.https = true;
+        let env = env_of(&req);
+        assert_eq!(env.get("HTTPS"), Some("on"));
+        assert_eq!(env.get("REQUEST_SCHEME"), Some("https"));
     }
 
     #[test]

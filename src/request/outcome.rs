@@ -14,6 +14,9 @@ pub struct Sent {
     pub error: Option<RequestError>,
     /// How a script ended, for the log: `exit=N` or `signal=NAME`.
     pub exit: Option<String>,
+    /// The response's header fields as the host gave them (the front adds `Date` and
+    /// `Server`), for an access log that shows one.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Nothing was sent; the caller answers with the error's status.

@@ -1,5 +1,6 @@
-//! One request, start to finish: check its size, route it, read its body, build its
-//! environ, hand it to the CGI host, the gateway or a pool, and write one access log line.
+//! One request, start to finish: check its size, hear what a trusted proxy says about it,
+//! route it, read its body, build its environ, hand it to the CGI host, the gateway or a
+//! pool, and write its access log line (and its `--access-log` line).
 
 use std::net::SocketAddr;
 
@@ -12,6 +13,7 @@ use crate::gateway::{self, Apps};
 use crate::http::body::Body;
 use crate::http::request::{check_size, read_body, request_head};
 use crate::http::response;
+use crate::log::access_file::AccessFile;
 use crate::measure::access_log::Answered;
 use crate::measure::stats::Stats;
 use crate::measure::timing::{Mode, Timing};
@@ -19,6 +21,7 @@ use crate::pool::{self, Pools};
 use crate::process::slots::Slots;
 use crate::request::environ::{self, Invocation, RequestHead};
 use crate::request::error::RequestError;
+use crate::request::forwarded;
 use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::{self, Route, Target};
 use crate::server::gate::Gate;
@@ -40,11 +43,14 @@ pub struct ServerState {
     pub local: SocketAddr,
     /// The requests being answered: a graceful stop waits for them.
     pub in_flight: super::in_flight::InFlight,
+    /// `--access-log`, open.
+    pub access_log: Option<AccessFile>,
 }
 
 impl ServerState {
     pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: SocketAddr) -> ServerState {
         ServerState {
+            access_log: None,
             pools,
             gate: Gate::new(config.threads),
             slots: Slots::new(config.max_procs),
@@ -60,7 +66,7 @@ impl ServerState {
 /// Answers one request and logs it.
 pub fn handle(ctx: &ServerState, request: Request) {
     let mut timing = Timing::start();
-    let head = request_head(&request, ctx.local);
+    let mut head = request_head(&request, ctx.local);
     let served = match request.refusal() {
         // A head the front refused is answered and logged here like any other request;
         // its clock starts at the head's first byte (a 408 took that long).
@@ -75,16 +81,26 @@ pub fn handle(ctx: &ServerState, request: Request) {
             let _turn = ctx.gate.enter();
             refuse(request, error, Mode::Server, &timing)
         }
-        None => dispatch(ctx, request, &head, &mut timing, 0),
+        None => match forwarded::read(&head.headers, head.remote.ip(), &ctx.config.forwarded_allow)
+        {
+            Ok(said) => {
+                head.forwarded = said;
+                dispatch(ctx, request, &head, &mut timing, 0)
+            }
+            Err(e) => refuse(request, e, Mode::Server, &timing),
+        },
     };
     if let Some(ran) = &served.ran {
         ctx.stats
             .record(ran, served.mode, served.status, timing.elapsed());
     }
+    if let Some(access) = &ctx.access_log {
+        access.write_line(&served.formatted(&ctx.config.access_log_format, &head, &timing));
+    }
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
-    eprintln!("{}", served.line(&head, &timing));
+    crate::log!("{}", served.line(&head, &timing));
 }
 
 fn dispatch(
@@ -117,6 +133,7 @@ fn dispatch(
                     bytes,
                     error: None,
                     exit: None,
+                    headers,
                 },
                 Mode::Server,
             )
@@ -133,6 +150,7 @@ fn dispatch(
                     bytes: served.bytes,
                     error: served.error,
                     exit: None,
+                    headers: served.headers,
                 },
                 Mode::Static,
             )
@@ -192,7 +210,9 @@ fn serve_cgi(
         timeout: ctx.config.timeout,
     };
     match cgi::run(job, request, slot, timing) {
-        Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi).ran(&target.script_name),
+        Outcome::Sent(sent) => Answered::new(sent, Mode::Cgi)
+            .ran(&target.script_name)
+            .with_environ(env),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Cgi, timing),
         Outcome::LocalRedirect { location, request } => {
             // The redirect's target takes a turn of its own.
@@ -257,7 +277,9 @@ fn serve_app(
         timeout: ctx.config.timeout,
     };
     match gateway::serve(call, request, timing) {
-        Ok(sent) => Answered::new(sent, Mode::Gateway).ran(&target.script_name),
+        Ok(sent) => Answered::new(sent, Mode::Gateway)
+            .ran(&target.script_name)
+            .with_environ(env),
         Err(Failed { error, request }) => refuse(request, error, Mode::Gateway, timing),
     }
 }
@@ -290,7 +312,9 @@ fn serve_pool(
     };
     let (outcome, worker) = pool::host::run(job, request, timing);
     let mut answered = match outcome {
-        Outcome::Sent(sent) => Answered::new(sent, Mode::Pool).ran(&target.script_name),
+        Outcome::Sent(sent) => Answered::new(sent, Mode::Pool)
+            .ran(&target.script_name)
+            .with_environ(env),
         Outcome::Failed(Failed { error, request }) => refuse(request, error, Mode::Pool, timing),
         Outcome::LocalRedirect { location, request } => {
             drop(turn);
@@ -356,6 +380,7 @@ fn refuse(request: Request, error: RequestError, mode: Mode, timing: &Timing) ->
             bytes,
             error: Some(error),
             exit: None,
+            headers,
         },
         mode,
     )

@@ -60,8 +60,15 @@ impl Server {
         set_socket_options(&listener, config.read_timeout)
             .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let access_log = config
+            .access_log
+            .clone()
+            .map(crate::log::access_file::AccessFile::open)
+            .transpose()?;
         let pools = start_pools(&config)?;
-        let ctx = Arc::new(ServerState::new(config, apps, pools, local));
+        let mut state = ServerState::new(config, apps, pools, local);
+        state.access_log = access_log;
+        let ctx = Arc::new(state);
         Ok(Server { listener, ctx })
     }
 
@@ -71,7 +78,8 @@ impl Server {
     }
 
     /// Answers requests until SIGTERM (a graceful stop: see [`shutdown`]) or SIGINT, then
-    /// exits. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them.
+    /// exits. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them; SIGUSR1 reopens
+    /// the access log.
     pub fn run(self) -> ! {
         let ctx = self.ctx.clone();
         let (stops, stopped) = std::sync::mpsc::channel();
@@ -84,6 +92,10 @@ impl Server {
                 Signal::Reload => PoolEvent::Reload,
                 Signal::MoreWorkers => PoolEvent::AddWorker,
                 Signal::FewerWorkers => PoolEvent::RemoveWorker,
+                Signal::ReopenLogs => {
+                    reopen_logs(&ctx);
+                    return;
+                }
             };
             if let Some(pools) = &ctx.pools {
                 pools.send(event);
@@ -91,7 +103,7 @@ impl Server {
         });
         let config = &self.ctx.config;
         if config.routes.lab {
-            eprintln!(
+            crate::log!(
                 "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
                 self.ctx.local,
                 config.cgi_bin.display(),
@@ -99,23 +111,24 @@ impl Server {
                 config.max_procs
             );
         } else {
-            eprintln!(
+            crate::log!(
                 "cgilab: listening on http://{} (--no-lab: pools only, {} threads)",
-                self.ctx.local, config.threads
+                self.ctx.local,
+                config.threads
             );
         }
         for m in &config.routes.mounts {
             match &m.to {
                 crate::request::route::MountTo::Pool(pool) => {
-                    eprintln!("cgilab: pool {pool} mounted at {}", m.prefix)
+                    crate::log!("cgilab: pool {pool} mounted at {}", m.prefix)
                 }
                 crate::request::route::MountTo::Dir(dir) => {
-                    eprintln!("cgilab: files of {} served at {}", dir.display(), m.prefix)
+                    crate::log!("cgilab: files of {} served at {}", dir.display(), m.prefix)
                 }
             }
         }
         if let Some(warning) = crate::process::keeper::warning() {
-            eprintln!("cgilab: {warning}");
+            crate::log!("cgilab: {warning}");
         }
         if let Some(pools) = &self.ctx.pools {
             let config = &self.ctx.config;
@@ -127,7 +140,7 @@ impl Server {
                     config.settings_with(&Default::default()).capacity()
                 ),
             };
-            eprintln!(
+            crate::log!(
                 "cgilab: worker pools at /pool/NAME: {} ({} workers each{class})",
                 pools.names().join(", "),
                 config.workers
@@ -135,7 +148,7 @@ impl Server {
             // A pool that sets its own says so.
             for pool in config.pools.iter().filter(|p| p.own != Default::default()) {
                 let s = config.settings(pool);
-                eprintln!(
+                crate::log!(
                     "cgilab: pool {}: {} {} workers, {} at once each, --timeout {} s{}",
                     pool.name,
                     s.workers,
@@ -238,7 +251,26 @@ fn answer(ctx: &ServerState, request: tiny_http::Request) {
         dispatch::handle(ctx, request)
     }));
     if outcome.is_err() {
-        eprintln!("cgilab: a request handler panicked; answered 500");
+        crate::log!("cgilab: a request handler panicked; answered 500");
+    }
+}
+
+/// SIGUSR1: opens the access log file again by its name. The server's own log is its
+/// stderr, which belongs to whoever started it (a supervisor rotates that one).
+fn reopen_logs(ctx: &ServerState) {
+    use crate::log::access_file::Destination;
+    match &ctx.access_log {
+        Some(log) if *log.destination() != Destination::Stdout => match log.reopen() {
+            Ok(()) => crate::log!(
+                "cgilab: SIGUSR1: reopened the access log {}",
+                log.destination()
+            ),
+            Err(e) => crate::log!(
+                "cgilab: SIGUSR1: cannot reopen the access log {}: {e}; its lines go on into the file it had",
+                log.destination()
+            ),
+        },
+        _ => crate::log!("cgilab: SIGUSR1: no --access-log file to reopen"),
     }
 }
 
@@ -263,7 +295,7 @@ fn work(http: &tiny_http::Server, ctx: &ServerState, stopping: &AtomicBool) {
             Err(_) if stopping.load(Ordering::SeqCst) => return,
             Err(e) => {
                 if last_accept_log.elapsed() > Duration::from_secs(1) {
-                    eprintln!(
+                    crate::log!(
                         "cgilab: accept failed: {e}; shedding load until descriptors free up"
                     );
                     last_accept_log = Instant::now();
@@ -288,7 +320,7 @@ pub fn one_line_panics() {
         }
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("?");
-        eprintln!(
+        crate::log!(
             "cgilab: panic in {name} at {place}: {}",
             message.escape_debug()
         );

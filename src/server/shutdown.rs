@@ -28,7 +28,7 @@ pub fn stop(
     if graceful {
         let secs = ctx.config.graceful_timeout.as_secs_f64();
         let now = ctx.in_flight.count();
-        eprintln!(
+        crate::log!(
             "cgilab: {name}: no new connections; {now} requests in flight get up to \
              {secs:.0} s to finish (--graceful-timeout)"
         );
@@ -36,7 +36,7 @@ pub fn stop(
         let hurry = ctx.clone();
         std::thread::spawn(move || {
             if more.recv().is_ok() {
-                eprintln!("cgilab: a second signal: stopping now");
+                crate::log!("cgilab: a second signal: stopping now");
                 hurry.in_flight.hurry();
             }
         });
@@ -44,7 +44,7 @@ pub fn stop(
             .in_flight
             .wait_idle(Instant::now() + ctx.config.graceful_timeout);
         if left > 0 {
-            eprintln!("cgilab: {left} requests still in flight are cut");
+            crate::log!("cgilab: {left} requests still in flight are cut");
         }
     }
     let grace: Duration = if graceful {
@@ -56,6 +56,6 @@ pub fn stop(
         pools.stop(grace);
     }
     crate::process::child::kill_all_groups();
-    eprintln!("cgilab: stopped on {name}; scripts still running were killed");
+    crate::log!("cgilab: stopped on {name}; scripts still running were killed");
     128 + first
 }

@@ -24,6 +24,8 @@ pub struct Served {
     pub status: u16,
     pub bytes: u64,
     pub error: Option<RequestError>,
+    /// The header fields sent, for an access log that shows them.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Answers `request` with the file at `path` (decoded, empty or starting with `/`) under
@@ -64,6 +66,7 @@ pub fn serve(
             status: 304,
             bytes: 0,
             error: None,
+            headers,
         };
     }
     headers.push(("Content-Type".into(), content_type(&file).into()));
@@ -89,6 +92,7 @@ pub fn serve(
                     status: 200,
                     bytes: w.abort(),
                     error: Some(error),
+                    headers,
                 };
             }
             Ok(n) => n,
@@ -98,6 +102,7 @@ pub fn serve(
                 status: 200,
                 bytes: w.abort(),
                 error: Some(cut("the client went away".into())),
+                headers,
             };
         }
         left -= n as u64;
@@ -106,6 +111,7 @@ pub fn serve(
         status: 200,
         bytes: w.finish().unwrap_or(len),
         error: None,
+        headers,
     }
 }
 
@@ -240,6 +246,7 @@ fn text(
         status,
         bytes,
         error: Some(error),
+        headers,
     }
 }
 

@@ -20,7 +20,7 @@ use cgilab::client::http::{Req, Response};
 use cgilab::process::cgroup::Cgroup;
 use cgilab::process::private_dir::{self, MARKER, Owner};
 
-use crate::support::{Site, WAIT, spawn, write_file};
+use crate::support::{Site, WAIT, message, spawn, write_file};
 
 /// What the server logs when it cannot be contained.
 const UNCONTAINED: &str = "no writable cgroup v2";
@@ -220,7 +220,8 @@ fn read_pid(path: &Path) -> Proc {
 fn reaped(server: &ServerProcess, pid: u32) -> bool {
     let worker = format!("pool t: worker {pid} ");
     server.log().iter().any(|l| {
-        l.starts_with(&worker) && (l.contains(" exited with ") || l.contains(" killed by signal"))
+        message(l).starts_with(&worker)
+            && (l.contains(" exited with ") || l.contains(" killed by signal"))
     })
 }
 
@@ -316,7 +317,7 @@ fn a_recycled_workers_setsid_child_goes_with_it_and_costs_no_thread_or_descripto
         let lines = server.log();
         lines
             .iter()
-            .filter(|l| l.starts_with("pool t: worker") && l.contains(" started "))
+            .filter(|l| message(l).starts_with("pool t: worker") && l.contains(" started "))
             .count()
             >= n
     };
@@ -494,7 +495,7 @@ fn without_a_cgroup_the_server_says_so_once_and_still_ends_each_workers_log() {
         server
             .log()
             .iter()
-            .filter(|l| l.starts_with("pool t: worker") && l.contains(" started "))
+            .filter(|l| message(l).starts_with("pool t: worker") && l.contains(" started "))
             .count()
             >= n
     };

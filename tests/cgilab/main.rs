@@ -20,6 +20,10 @@
 //!   disconnect or stall, request size limits, leaks under load, descriptor exhaustion.
 //! - [`limits`]: what a misbehaving script cannot do: outrun --timeout, hold a slot or a
 //!   response after it exits, look complete after a crash; uploads and the queue.
+//! - [`logs`]: the time on every line, stderr before the access line, `--access-log` and
+//!   its formats, SIGUSR1 reopening it, escaped control bytes.
+//! - [`proxy`]: `--forwarded-allow-ips`: X-Forwarded-Proto and X-Forwarded-For count from
+//!   a trusted proxy only, in every mode.
 //! - [`signals`]: scripts start with default dispositions, whatever the server's
 //!   launcher ignored; signals that must not stop the server.
 //! - [`cli`]: startup errors.
@@ -37,6 +41,8 @@ mod flask;
 mod graceful;
 mod lifecycle;
 mod limits;
+mod logs;
+mod proxy;
 mod response;
 mod routing;
 mod signals;

@@ -69,6 +69,8 @@ pub struct Site {
     /// Shell commands run before the server is exec'd (`ulimit`, `trap`), as a launcher
     /// would.
     launcher: Vec<String>,
+    /// Where the server's standard output goes (by default nowhere).
+    stdout: Option<PathBuf>,
 }
 
 impl Default for Site {
@@ -91,6 +93,7 @@ impl Site {
             args: Vec::new(),
             server_env: Vec::new(),
             launcher: Vec::new(),
+            stdout: None,
         }
     }
 
@@ -144,6 +147,12 @@ impl Site {
         self
     }
 
+    /// Sends the server's standard output to the file `path`.
+    pub fn stdout_to(mut self, path: &Path) -> Site {
+        self.stdout = Some(path.to_path_buf());
+        self
+    }
+
     /// Starts the server under `ulimit -n LIMIT`.
     pub fn fd_limit(mut self, limit: u32) -> Site {
         self.launcher.push(format!("ulimit -n {limit}"));
@@ -183,10 +192,14 @@ impl Site {
                 .arg(bin);
             cmd
         };
+        let stdout = match &self.stdout {
+            Some(path) => Stdio::from(fs::File::create(path).expect("the stdout file")),
+            None => Stdio::null(),
+        };
         cmd.args(&args)
             .envs(self.server_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped());
         let child = spawn(&mut cmd);
         let process = ServerProcess::watch(child, WAIT)
@@ -263,8 +276,18 @@ impl Server {
         conn.response()
     }
 
-    /// Every line the server has written to stderr so far.
+    /// Every line the server has written to stderr so far, without the time each one
+    /// starts with; a line without one fails the test.
     pub fn log(&self) -> Vec<String> {
+        self.process
+            .log()
+            .iter()
+            .map(|l| message(l).to_string())
+            .collect()
+    }
+
+    /// Every line the server has written to stderr so far, as written.
+    pub fn timed_log(&self) -> Vec<String> {
         self.process.log()
     }
 
@@ -296,6 +319,15 @@ impl Server {
         self.wait_log(&format!("for `{method} {target}`"), |l| {
             l.starts_with("127.0.0.1:") && l.contains(&needle) && l.contains(" mode=")
         })
+    }
+}
+
+/// A line of the server's log without the RFC 3339 time it starts with; panics if it has
+/// none, since every line must.
+pub fn message(line: &str) -> &str {
+    match cgilab::log::clock::split_time(line) {
+        Some((_, message)) => message,
+        None => panic!("a log line without its time: {line:?}"),
     }
 }
 
@@ -351,7 +383,11 @@ impl Conn {
 
     /// Connects, or says why not.
     pub fn try_open(addr: SocketAddr) -> io::Result<Conn> {
-        let stream = TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT)?;
+        Conn::from_stream(TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT)?)
+    }
+
+    /// A connection opened some other way (from another local address, say).
+    pub fn from_stream(stream: TcpStream) -> io::Result<Conn> {
         stream.set_read_timeout(Some(CLIENT_TIMEOUT))?;
         stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
         Ok(Conn {

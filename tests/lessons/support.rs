@@ -118,6 +118,10 @@ pub fn normalise(line: &str, port: &str) -> String {
     if s.starts_with("Date: ") && s.ends_with(" GMT") {
         return "Date: [date]".to_string();
     }
+    // A log line's time, as a page shows one and as the server wrote it.
+    if let Some((_, message)) = cgilab::log::clock::split_time(&s) {
+        s = format!("[time] {message}");
+    }
     for key in ["dur=", "REMOTE_PORT=", "pid "] {
         s = number_after(&s, key, decimal, |_| false);
     }

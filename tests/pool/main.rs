@@ -21,6 +21,7 @@
 //! - [`loading`]: apps loaded as gunicorn loads them (`MODULE:CALLABLE`, factories,
 //!   `--chdir`, `--pythonpath`), the worker's environment and a pool's secrets, apps that
 //!   cannot be loaded, flaskr and a Django project.
+//! - [`logs`]: what a worker writes about a request comes before its access line.
 //! - [`cli`]: bad pool flags are one line that says what to do.
 
 mod support;
@@ -34,6 +35,7 @@ mod foreign;
 mod framing;
 mod lifecycle;
 mod loading;
+mod logs;
 mod preload;
 mod serving;
 mod supervision;

@@ -60,7 +60,7 @@ fn fields(server: &ServerProcess, target: &str) -> [u32; 4] {
 /// The pid of the preloader the log says imported the app, the `nth` one (from 1).
 fn preloader(server: &ServerProcess, nth: usize) -> u32 {
     let lines = wait_for_log(server, nth, &["pool t: preloader", "imported the app"]);
-    lines[nth - 1]
+    message(&lines[nth - 1])
         .split_whitespace()
         .nth(3)
         .and_then(|p| p.parse().ok())

@@ -135,7 +135,7 @@ pub fn wait_for_log(server: &ServerProcess, n: usize, words: &[&str]) -> Vec<Str
             let log = server.log();
             let log: Vec<String> = log
                 .into_iter()
-                .filter(|l| !l.starts_with("127.0.0.1:"))
+                .filter(|l| !message(l).starts_with("127.0.0.1:"))
                 .collect();
             let tail = log[log.len().saturating_sub(40)..].join("\n");
             panic!("timed out waiting for {n} log lines with {words:?}; the log ends:\n{tail}");
@@ -143,6 +143,12 @@ pub fn wait_for_log(server: &ServerProcess, n: usize, words: &[&str]) -> Vec<Str
         std::thread::sleep(Duration::from_millis(25));
     }
     log_lines(server, words)
+}
+
+/// A line of the server's log without the RFC 3339 time it starts with (the whole line
+/// if it has none).
+pub fn message(line: &str) -> &str {
+    cgilab::log::clock::split_time(line).map_or(line, |(_, message)| message)
 }
 
 /// Returns once the supervisor has run `n` whole turns of its loop from now on (each
