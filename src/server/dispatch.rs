@@ -1,8 +1,6 @@
 //! One request, start to finish: check its size, route it, read its body, build its
 //! environ, hand it to the CGI host, the gateway or a pool, and write one access log line.
 
-use std::net::SocketAddr;
-
 use tiny_http::Request;
 
 use crate::cgi;
@@ -10,6 +8,7 @@ use crate::cgi::script;
 use crate::config::Config;
 use crate::gateway::{self, Apps};
 use crate::http::body::Body;
+use crate::http::endpoint::Endpoint;
 use crate::http::request::{check_size, read_body, request_head};
 use crate::http::response;
 use crate::measure::access_log::Answered;
@@ -37,13 +36,13 @@ pub struct ServerState {
     pub gate: Gate,
     pub slots: Slots,
     pub stats: Stats,
-    pub local: SocketAddr,
+    pub local: Endpoint,
     /// The requests being answered: a graceful stop waits for them.
     pub in_flight: super::in_flight::InFlight,
 }
 
 impl ServerState {
-    pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: SocketAddr) -> ServerState {
+    pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: Endpoint) -> ServerState {
         ServerState {
             pools,
             gate: Gate::new(config.threads),
@@ -60,7 +59,7 @@ impl ServerState {
 /// Answers one request and logs it.
 pub fn handle(ctx: &ServerState, request: Request) {
     let mut timing = Timing::start();
-    let head = request_head(&request, ctx.local);
+    let head = request_head(&request, &ctx.local);
     let served = match request.refusal() {
         // A head the front refused is answered and logged here like any other request;
         // its clock starts at the head's first byte (a 408 took that long).
