@@ -49,7 +49,12 @@ fn check(bin: &common::CgiBin, path: &str, make: impl Fn() -> Request) {
 
 fn ctx(bin: &common::CgiBin) -> ServerState {
     let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-    ServerState::new(common::config(&bin.path), common::apps(), None, local)
+    ServerState::new(
+        common::config(&bin.path),
+        common::apps(),
+        None,
+        local.into(),
+    )
 }
 
 fn hello(c: &mut Criterion) {

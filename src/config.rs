@@ -20,6 +20,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::http::endpoint::Endpoint;
 use crate::log::access_file::Destination;
 use crate::measure::access_format::AccessFormat;
 use crate::request::environ::Site;
@@ -28,8 +29,11 @@ use crate::request::forwarded::ProxyTrust;
 /// The server's settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Where to listen; port 0 picks a free port.
-    pub listen: SocketAddr,
+    /// Where to listen: an address (port 0 picks a free port) or a unix socket. A socket
+    /// systemd passes (socket activation) takes its place.
+    pub listen: Endpoint,
+    /// `--pid FILE`: the server's process id, written once it listens.
+    pub pid_file: Option<PathBuf>,
     /// The scripts' directory, canonical.
     pub cgi_bin: PathBuf,
     /// Wall-clock limit for one script or app call.
@@ -94,7 +98,8 @@ impl Default for Config {
     fn default() -> Config {
         let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
         Config {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            listen: Endpoint::Tcp(SocketAddr::from(([127, 0, 0, 1], 8000))),
+            pid_file: None,
             cgi_bin: PathBuf::from("./cgi-bin"),
             timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(15),
@@ -130,8 +135,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The defaults, listening on `listen` (`HOST:PORT`) and serving the scripts in
-    /// `cgi_bin`, which must exist.
+    /// The defaults, listening on `listen` (`HOST:PORT` or `unix:PATH`) and serving the
+    /// scripts in `cgi_bin`, which must exist.
     pub fn new(listen: &str, cgi_bin: impl AsRef<Path>) -> Result<Config, String> {
         let cgi_bin = cgi_bin.as_ref();
         let mut config = Config::without_lab(listen)?;
@@ -154,17 +159,9 @@ impl Config {
     }
 
     /// The defaults with the lab's routes off (no index page, built-in apps, /raw or
-    /// cgi-bin, and no cgi-bin needed), listening on `listen` (`HOST:PORT`).
+    /// cgi-bin, and no cgi-bin needed), listening on `listen` (`HOST:PORT` or `unix:PATH`).
     pub fn without_lab(listen: &str) -> Result<Config, String> {
-        let listen = listen
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut addrs| addrs.next())
-            .ok_or_else(|| {
-                format!(
-                    "--listen {listen}: not an address to listen on; pass HOST:PORT, e.g. 127.0.0.1:8000"
-                )
-            })?;
+        let listen = parse_listen(listen)?;
         let mut config = Config {
             listen,
             ..Config::default()
@@ -240,6 +237,33 @@ impl Config {
         self.site.extra.push((name.to_string(), value.to_string()));
         Ok(())
     }
+}
+
+/// `--listen`: `unix:PATH`, or `HOST:PORT` (a name is looked up).
+fn parse_listen(listen: &str) -> Result<Endpoint, String> {
+    if let Some(path) = listen.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err("--listen unix: needs a path, e.g. unix:/run/cgilab.sock".into());
+        }
+        if path.starts_with('@') {
+            return Err(format!(
+                "--listen {listen}: an abstract socket cannot be bound here; pass a path \
+                 (a socket systemd passes may be abstract)"
+            ));
+        }
+        return Ok(Endpoint::Unix(PathBuf::from(path)));
+    }
+    listen
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .map(Endpoint::Tcp)
+        .ok_or_else(|| {
+            format!(
+                "--listen {listen}: not an address to listen on; pass HOST:PORT (e.g. \
+                 127.0.0.1:8000) or unix:PATH"
+            )
+        })
 }
 
 /// An environment variable name: letters, digits and `_`, not starting with a digit.

@@ -14,8 +14,9 @@
 //!    ([`bench::report`]), and draws it ([`bench::chart`]). [`lessons`] lists the course in `lessons/` and
 //!    checks its exercises. Both look at a server from outside through [`client`]: a
 //!    `cgilab serve` process of their own, and one HTTP response reader.
-//! 3. [`server`] accepts connections on tiny_http (one request of a connection at a
-//!    time) and answers each on its connection's thread; [`server::dispatch`] takes it from start to finish (route, body, environ,
+//! 3. [`server`] listens on a TCP address, a unix socket or a socket systemd passed
+//!    ([`server::listener`], [`server::systemd`]), accepts connections on tiny_http (one
+//!    request of a connection at a time) and answers each on its connection's thread; [`server::dispatch`] takes it from start to finish (route, body, environ,
 //!    host, access log line), and [`server::index`] renders the page at `/`.
 //! 4. The hosts, one folder each. [`cgi`]: a process per request, one walk through RFC
 //!    3875 (find the script with [`cgi::script`], spawn, feed stdin, read the header

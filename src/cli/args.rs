@@ -69,9 +69,15 @@ pub struct ServeArgs {
     #[arg(long = "static", value_name = "PREFIX=DIR")]
     pub statics: Vec<String>,
 
-    /// Address to listen on; port 0 picks a free port (the log says which).
+    /// Address to listen on, HOST:PORT (port 0 picks a free port; the log says which) or
+    /// unix:PATH (a socket of mode 0660). A socket systemd passes takes its place.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub listen: String,
+
+    /// Write the server's process id to FILE once it listens, and remove it at exit
+    /// (gunicorn's -p); refuse to start while FILE names a running process.
+    #[arg(long, value_name = "FILE")]
+    pub pid: Option<PathBuf>,
 
     /// Directory of CGI scripts, served at /cgi-bin/NAME.
     #[arg(long, value_name = "DIR", default_value = "./cgi-bin")]

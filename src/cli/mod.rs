@@ -14,11 +14,13 @@ use args::{BenchArgs, FormatArg, LessonsCommand, ServeArgs};
 pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
+            // First: no child may see systemd's variables or inherit its socket.
+            let systemd = crate::server::systemd::take()?;
             let config = serve_config(&args)?;
             // Before any thread: everything the server starts is born in its cgroup.
             crate::process::keeper::contain();
             crate::server::one_line_panics();
-            let server = crate::server::Server::bind(config)?;
+            let server = crate::server::Server::bind_for(config, systemd)?;
             server.run()
         }
         Command::Routes(args) => {
@@ -63,6 +65,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config, String> {
         args.access_log.as_deref(),
         args.access_log_format.as_deref(),
     )?;
+    config.pid_file = args.pid.clone();
     config.check_limits()?;
     for name in &args.pass_env {
         config.pass_env(name)?;

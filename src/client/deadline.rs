@@ -1,19 +1,44 @@
-//! A TCP connection whose reads and writes end at a deadline. A plain read timeout is
-//! not enough: each byte restarts it, so a server that sends one byte now and then, or a
-//! body that never ends, would hold the client forever.
+//! A connection (TCP, or a unix socket) whose reads and writes end at a deadline. A
+//! plain read timeout is not enough: each byte restarts it, so a server that sends one
+//! byte now and then, or a body that never ends, would hold the client forever.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::time::Instant;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+/// A stream socket whose reads and writes can time out.
+pub trait Socket: Read + Write {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+}
+
+impl Socket for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+}
+
+impl Socket for UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, timeout)
+    }
+}
 
 /// A connection that fails every read or write with `TimedOut` once `until` has passed.
-pub struct Deadline {
-    stream: TcpStream,
+pub struct Deadline<S = TcpStream> {
+    stream: S,
     until: Instant,
 }
 
-impl Deadline {
-    pub fn new(stream: TcpStream, until: Instant) -> Deadline {
+impl<S: Socket> Deadline<S> {
+    pub fn new(stream: S, until: Instant) -> Deadline<S> {
         Deadline { stream, until }
     }
 
@@ -23,7 +48,7 @@ impl Deadline {
     }
 
     /// The time left, or `TimedOut` if there is none.
-    fn left(&self) -> io::Result<std::time::Duration> {
+    fn left(&self) -> io::Result<Duration> {
         let left = self.until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             Err(late())
@@ -48,14 +73,14 @@ fn timed_out(e: io::Error) -> io::Error {
     }
 }
 
-impl Read for Deadline {
+impl<S: Socket> Read for Deadline<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream.set_read_timeout(Some(self.left()?))?;
         self.stream.read(buf).map_err(timed_out)
     }
 }
 
-impl Write for Deadline {
+impl<S: Socket> Write for Deadline<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.stream.set_write_timeout(Some(self.left()?))?;
         self.stream.write(buf).map_err(timed_out)
@@ -70,7 +95,6 @@ impl Write for Deadline {
 mod tests {
     use super::*;
     use std::net::TcpListener;
-    use std::time::Duration;
 
     /// A peer that sends a byte at a time until the reader goes away.
     fn trickle() -> (TcpStream, std::thread::JoinHandle<()>) {

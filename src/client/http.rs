@@ -1,16 +1,19 @@
-//! A small HTTP/1.1 client: one request on a fresh connection ([`request`]), and the one
-//! response reader ([`read_response`]) that the load generator, the lesson checks, the
-//! benches and the tests all use. Every read is bounded: line length, header count and
-//! body size. A size a server declares is checked, never allocated: a body is read in
-//! pieces no larger than the reader's buffer, and kept or only counted.
+//! A small HTTP/1.1 client: one request on a fresh connection ([`request`], or
+//! [`request_unix`] over a unix socket), and the one response reader
+//! ([`read_response`]) that the load generator, the lesson checks, the benches and the
+//! tests all use. Every read is bounded: line length, header count and body size. A
+//! size a server declares is checked, never allocated: a body is read in pieces no
+//! larger than the reader's buffer, and kept or only counted.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::num::IntErrorKind;
 use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::client::deadline::Deadline;
+use crate::client::deadline::{Deadline, Socket};
 
 /// How long one request may take, in all, before the client gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -304,14 +307,40 @@ pub fn request(addr: SocketAddr, req: &Req<'_>) -> Result<Response, String> {
     let what = format!("{} {}", req.method, req.target);
     let until = Instant::now() + REQUEST_TIMEOUT;
     let stream = connect(addr, req.from).map_err(|e| format!("{what}: cannot connect: {e}"))?;
-    let mut stream = Deadline::new(stream, until);
+    exchange(Deadline::new(stream, until), &addr.to_string(), req)
+}
+
+/// Sends `req` over the unix socket at `path` (`@NAME` for one in the abstract
+/// namespace), as [`request`] does over TCP (`Host` is `localhost` unless `req` names
+/// one).
+pub fn request_unix(path: &Path, req: &Req<'_>) -> Result<Response, String> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    let what = format!("{} {}", req.method, req.target);
+    let until = Instant::now() + REQUEST_TIMEOUT;
+    let stream = match path.as_os_str().as_bytes() {
+        [b'@', name @ ..] => std::os::unix::net::SocketAddr::from_abstract_name(name)
+            .and_then(|addr| UnixStream::connect_addr(&addr)),
+        _ => UnixStream::connect(path),
+    }
+    .map_err(|e| format!("{what}: cannot connect to {}: {e}", path.display()))?;
+    exchange(Deadline::new(stream, until), "localhost", req)
+}
+
+/// Writes `req` on `stream` and reads the response.
+fn exchange<S: Socket>(
+    mut stream: Deadline<S>,
+    host: &str,
+    req: &Req<'_>,
+) -> Result<Response, String> {
+    let what = format!("{} {}", req.method, req.target);
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
     if !req
         .headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("Host"))
     {
-        head.push_str(&format!("Host: {addr}\r\n"));
+        head.push_str(&format!("Host: {host}\r\n"));
     }
     head.push_str("User-Agent: cgilab-lessons\r\nConnection: close\r\n");
     for (name, value) in &req.headers {

@@ -8,5 +8,5 @@ pub mod http;
 pub mod server_process;
 
 pub use deadline::Deadline;
-pub use http::{Body, Req, Response, read_response, read_response_with, request};
+pub use http::{Body, Req, Response, read_response, read_response_with, request, request_unix};
 pub use server_process::ServerProcess;

@@ -1,6 +1,7 @@
 //! A `cgilab serve` (or any server that prints cgilab's listening line) started as a
-//! process of its own: wait for `listening on http://ADDR`, keep its log, and kill it
-//! when done. `cgilab bench`, the lesson checks and the tests all start servers this way.
+//! process of its own: wait for `listening on http://ADDR` (or `listening on unix:PATH`),
+//! keep its log, and kill it when done. `cgilab bench`, the lesson checks and the tests
+//! all start servers this way.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
@@ -10,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use crate::http::endpoint::Endpoint;
 
 /// Log lines kept from a server, the most recent ones: room for a few seconds of a load
 /// test logging every request, so that the lines around it are still there to check.
@@ -26,7 +29,10 @@ struct Log {
 /// A server process; killed (with its process group, if it leads one) when dropped.
 pub struct ServerProcess {
     child: Child,
+    /// Its TCP address (`127.0.0.1:0` if it listens on a unix socket).
     pub addr: SocketAddr,
+    /// Where it listens, TCP or a unix socket.
+    pub endpoint: Endpoint,
     log: Arc<Mutex<Log>>,
 }
 
@@ -79,14 +85,19 @@ impl ServerProcess {
                 log.lines.push_back(line);
             }
         });
+        let unknown = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         let mut server = ServerProcess {
             child,
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            addr: unknown,
+            endpoint: Endpoint::Tcp(unknown),
             log,
         };
         match rx.recv_timeout(wait) {
-            Ok(addr) => {
-                server.addr = addr;
+            Ok(endpoint) => {
+                if let Endpoint::Tcp(addr) = &endpoint {
+                    server.addr = *addr;
+                }
+                server.endpoint = endpoint;
                 Ok(server)
             }
             Err(e) => {
@@ -104,7 +115,7 @@ impl ServerProcess {
                     said
                 };
                 Err(format!(
-                    "{when} `listening on http://...`; it said:\n{said}"
+                    "{when} `listening on http://...` (or `unix:...`); it said:\n{said}"
                 ))
             }
         }
@@ -118,6 +129,21 @@ impl ServerProcess {
     /// True while it has not exited.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits up to `within` for it to exit (after a signal, say): its exit status, or
+    /// `None` if it still runs.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => return None,
+            }
+        }
     }
 
     /// What the server has logged so far.
@@ -153,7 +179,10 @@ impl ServerProcess {
 
     /// Sends one request and reads the whole response.
     pub fn request(&self, req: &super::http::Req<'_>) -> Result<super::http::Response, String> {
-        super::http::request(self.addr, req)
+        match &self.endpoint {
+            Endpoint::Tcp(addr) => super::http::request(*addr, req),
+            Endpoint::Unix(path) => super::http::request_unix(path, req),
+        }
     }
 }
 
@@ -172,10 +201,22 @@ impl Drop for ServerProcess {
     }
 }
 
-/// `cgilab: listening on http://127.0.0.1:40211 (...)` -> the address.
-pub fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let rest = line.split("listening on http://").nth(1)?;
-    rest.split_whitespace().next()?.parse().ok()
+/// `cgilab: listening on http://127.0.0.1:40211 (...)` -> the address;
+/// `cgilab: listening on unix:/run/cgilab.sock (...)` -> the socket (its path ends
+/// before ` (`).
+pub fn listening_addr(line: &str) -> Option<Endpoint> {
+    let rest = line.split_once("listening on ")?.1;
+    if let Some(addr) = rest.strip_prefix("http://") {
+        return addr
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+            .map(Endpoint::Tcp);
+    }
+    let path = rest.strip_prefix("unix:")?;
+    let path = path.split_once(" (").map_or(path, |(path, _)| path);
+    Some(Endpoint::Unix(path.into()))
 }
 
 #[cfg(test)]
@@ -188,6 +229,11 @@ mod tests {
         assert_eq!(
             listening_addr(line),
             Some("127.0.0.1:40211".parse().unwrap())
+        );
+        let line = "cgilab: listening on unix:/run/my app.sock (--no-lab: pools only, 64 threads)";
+        assert_eq!(
+            listening_addr(line),
+            Some(Endpoint::Unix("/run/my app.sock".into()))
         );
     }
 }

@@ -65,6 +65,8 @@ enum Kind {
     Value,
     /// A path, made absolute against the file's directory.
     Path,
+    /// `--listen`'s value: a `unix:PATH` is made absolute as a path is.
+    Listen,
     /// `true` gives the flag; `false` nothing.
     Switch,
     /// `false` gives the flag (`lab = false` is `--no-lab`); `true` nothing.
@@ -80,7 +82,8 @@ enum Kind {
 
 /// Every top-level key, the flag it stands for, and its kind.
 const SERVER_KEYS: &[(&str, &str, Kind)] = &[
-    ("listen", "--listen", Kind::Value),
+    ("listen", "--listen", Kind::Listen),
+    ("pid", "--pid", Kind::Path),
     ("cgi_bin", "--cgi-bin", Kind::Path),
     ("lab", "--no-lab", Kind::NegatedSwitch),
     ("timeout", "--timeout", Kind::Value),
@@ -102,6 +105,9 @@ const SERVER_KEYS: &[(&str, &str, Kind)] = &[
     ("max_requests", "--max-requests", Kind::Value),
     ("max_requests_jitter", "--max-requests-jitter", Kind::Value),
     ("python", "--python", Kind::Value),
+    ("forwarded_allow_ips", "--forwarded-allow-ips", Kind::Value),
+    ("access_log", "--access-log", Kind::Path),
+    ("access_log_format", "--access-log-format", Kind::Value),
     ("preload", "--preload", Kind::Switch),
 ];
 
@@ -267,7 +273,18 @@ fn server_flags(key: &str, value: &Value, dir_of_file: &Path) -> Result<Vec<Stri
         (Kind::Switch, Value::Boolean(on)) => Ok(if *on { vec![flag] } else { vec![] }),
         (Kind::NegatedSwitch, Value::Boolean(on)) => Ok(if *on { vec![] } else { vec![flag] }),
         (Kind::Switch | Kind::NegatedSwitch, _) => Err(format!("`{key}` is true or false")),
+        // `-` is standard output (`access_log = "-"`), not a file.
+        (Kind::Path, Value::String(s)) if s == "-" => Ok(vec![flag, s.clone()]),
         (Kind::Path, Value::String(s)) => Ok(vec![flag, absolute(dir_of_file, s)]),
+        (Kind::Listen, Value::String(s)) => match s.strip_prefix("unix:") {
+            Some(path) if !path.is_empty() && !path.starts_with('@') => {
+                Ok(vec![flag, format!("unix:{}", absolute(dir_of_file, path))])
+            }
+            _ => Ok(vec![flag, s.clone()]),
+        },
+        (Kind::Listen, _) => Err(format!(
+            "`{key}` is a string: \"HOST:PORT\" or \"unix:PATH\""
+        )),
         (Kind::Value, v) => Ok(vec![flag, scalar(key, v)?]),
         (Kind::Pairs, Value::Table(pairs)) => {
             let mut out = Vec::new();
@@ -523,7 +540,7 @@ mod tests {
     fn top_level_keys_become_their_flags_with_paths_made_absolute() {
         let file = parse(
             "listen = \"127.0.0.1:9000\"\ncgi_bin = \"bin\"\nlab = false\nquiet = true\n\
-             timeout = 2.5\nenv = { A = \"1\" }\n",
+             timeout = 2.5\nenv = { A = \"1\" }\npid = \"run/cgilab.pid\"\n",
             Path::new("/srv"),
         )
         .unwrap();
@@ -539,9 +556,31 @@ mod tests {
             "2.5",
             "--env",
             "A=1",
+            "--pid",
+            "/srv/run/cgilab.pid",
         ] {
             assert!(flags.contains(&want.to_string()), "{want} in {flags:?}");
         }
+    }
+
+    #[test]
+    fn a_unix_socket_in_the_file_is_relative_to_the_file() {
+        let flags = |text: &str| -> Vec<String> {
+            let file = parse(text, Path::new("/srv")).unwrap();
+            file.flags.iter().flat_map(|f| f.1.clone()).collect()
+        };
+        assert_eq!(
+            flags("listen = \"unix:run/cgilab.sock\"\n"),
+            ["--listen", "unix:/srv/run/cgilab.sock"]
+        );
+        assert_eq!(
+            flags("listen = \"unix:/run/cgilab.sock\"\n"),
+            ["--listen", "unix:/run/cgilab.sock"]
+        );
+        assert_eq!(
+            flags("listen = \"127.0.0.1:0\"\n"),
+            ["--listen", "127.0.0.1:0"]
+        );
     }
 
     #[test]
@@ -585,6 +624,15 @@ mod tests {
                 .any(|e| e.1.contains("`colour`") || e.1.contains("colour is not")),
             "{found:?}"
         );
+    }
+
+    #[test]
+    fn a_listen_or_pid_that_is_not_a_string_names_its_line() {
+        let found = errors("workers = 2\nlisten = 8000\npid = true\n");
+        let lines: Vec<usize> = found.iter().map(|e| e.0).collect();
+        assert_eq!(lines, [2, 3], "{found:?}");
+        assert!(found[0].1.contains("\"unix:PATH\""), "{found:?}");
+        assert!(found[1].1.contains("is a path"), "{found:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use tiny_http::Request;
 
 use crate::http::body::{Body, BodyError};
+use crate::http::endpoint::Endpoint;
 use crate::request::environ::RequestHead;
 use crate::request::error::RequestError;
 
@@ -16,7 +17,7 @@ pub const MAX_TARGET: usize = 8 * 1024;
 /// Largest request header block accepted.
 pub const MAX_HEADERS: usize = 32 * 1024;
 /// The request, as the environ sees it.
-pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
+pub fn request_head(request: &Request, local: &Endpoint) -> RequestHead {
     let v = request.http_version();
     let mut target = request.url().to_string();
     // RFC 9112 §3.2.2: a server must accept the absolute form (`GET http://host/path`),
@@ -57,11 +58,14 @@ pub fn request_head(request: &Request, local: SocketAddr) -> RequestHead {
         },
         headers,
         raw_values,
-        remote: request
-            .remote_addr()
-            .copied()
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0))),
-        local,
+        // A unix socket's client has no address; a TCP client whose address could not be
+        // read (it left already) is 0.0.0.0:0.
+        remote: match (request.remote_addr(), local) {
+            (Some(addr), _) => Endpoint::Tcp(*addr),
+            (None, Endpoint::Unix(_)) => Endpoint::unix_client(),
+            (None, Endpoint::Tcp(_)) => Endpoint::Tcp(SocketAddr::from(([0, 0, 0, 0], 0))),
+        },
+        local: local.clone(),
         // Known once the peer is checked against --forwarded-allow-ips.
         forwarded: Default::default(),
     }

@@ -221,7 +221,11 @@ impl Atom {
         let _ = match self {
             Atom::Client => match head.forwarded.client {
                 Some(ip) => write!(line, "{ip}"),
-                None => write!(line, "{}", head.remote.ip()),
+                None => match head.remote.tcp() {
+                    Some(addr) => write!(line, "{}", addr.ip()),
+                    // As nginx writes a unix-socket client's address.
+                    None => write!(line, "unix:"),
+                },
             },
             Atom::Dash => write!(line, "-"),
             Atom::User => {

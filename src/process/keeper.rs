@@ -202,7 +202,13 @@ pub fn keep(args: &[OsString]) -> Result<(), String> {
         let _ = cgroup.remove();
         return Ok(());
     }
-    let left = cgroup.pids().len();
+    // The server closes its end of the pipe while it exits, so it may still be listed:
+    // it is not one of the processes it left.
+    let left = cgroup
+        .pids()
+        .into_iter()
+        .filter(|&pid| pid as u32 != server.pid)
+        .count();
     if let Err(e) = cgroup.kill_and_remove(KILL_WAIT) {
         crate::log!("cgilab: keeper: {e}");
     } else if left > 0 {

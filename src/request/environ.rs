@@ -5,9 +5,9 @@
 //! WSGI calls `environ`). So a printenv script and the printenv app see the same request.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::http::endpoint::Endpoint;
 use crate::request::forwarded::Forwarded;
 
 /// The request as the server saw it, independent of the HTTP library.
@@ -25,10 +25,10 @@ pub struct RequestHead {
     /// their index in `headers`, as the bytes sent; `headers` holds them read as Latin-1
     /// (as PEP 3333 gives them to an app), and a script gets the bytes.
     pub raw_values: Vec<(usize, Vec<u8>)>,
-    /// The client's address.
-    pub remote: SocketAddr,
-    /// The address the server listens on.
-    pub local: SocketAddr,
+    /// The client: an address and port, or a unix socket's (unnamed) client.
+    pub remote: Endpoint,
+    /// Where the server listens.
+    pub local: Endpoint,
     /// What a trusted proxy said about the request (`--forwarded-allow-ips`); nothing
     /// when the peer is not one.
     pub forwarded: Forwarded,
@@ -144,13 +144,19 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
     }
     let (_, query) = crate::request::route::split_target(&req.target);
     env.push("QUERY_STRING", query); // §4.1.7: raw, and set even when empty
-    let remote_ip = req.remote.ip().to_string();
+    // Over a unix socket the client has no address: empty, with no REMOTE_PORT, as
+    // gunicorn gives it.
+    let remote_ip = req
+        .remote
+        .tcp()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     env.push("REMOTE_ADDR", remote_ip.clone()); // §4.1.8
     env.push("REMOTE_HOST", remote_ip); // §4.1.9: no DNS lookups, so the address
     env.push("REQUEST_METHOD", req.method.clone()); // §4.1.12
     env.push("SCRIPT_NAME", inv.script_name); // §4.1.13
     env.push("SERVER_NAME", server_name(req)); // §4.1.14
-    env.push("SERVER_PORT", req.local.port().to_string()); // §4.1.15
+    env.push("SERVER_PORT", server_port(req)); // §4.1.15
     env.push("SERVER_PROTOCOL", req.protocol.clone()); // §4.1.16
     env.push("SERVER_SOFTWARE", site.software.clone()); // §4.1.17
     add_protocol_variables(&mut env, req, site.pass_auth); // §4.1.18
@@ -165,8 +171,12 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
         env.push("REQUEST_SCHEME", "http");
     }
     env.push("SCRIPT_FILENAME", inv.script_filename);
-    env.push("REMOTE_PORT", req.remote.port().to_string());
-    env.push("SERVER_ADDR", req.local.ip().to_string());
+    if let Some(remote) = req.remote.tcp() {
+        env.push("REMOTE_PORT", remote.port().to_string());
+    }
+    if let Some(local) = req.local.tcp() {
+        env.push("SERVER_ADDR", local.ip().to_string());
+    }
     env.push("DOCUMENT_ROOT", site.document_root.to_string_lossy());
     // PATH, --env and --pass-env; a meta-variable of the same name wins.
     for (name, value) in &site.extra {
@@ -244,12 +254,36 @@ fn server_name(req: &RequestHead) -> String {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
     if valid {
-        name.to_string()
-    } else {
-        match req.local.ip() {
+        return name.to_string();
+    }
+    match &req.local {
+        Endpoint::Tcp(addr) => match addr.ip() {
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
             ip => ip.to_string(),
-        }
+        },
+        // gunicorn's choice: the socket's path.
+        Endpoint::Unix(path) => path.to_string_lossy().into_owned(),
+    }
+}
+
+/// §4.1.15: the port the request came to. A unix socket has none, so it is the one the
+/// client used, as gunicorn gives it: the `Host` header's port, else the scheme's
+/// default; empty without `Host`.
+fn server_port(req: &RequestHead) -> String {
+    if let Endpoint::Tcp(addr) = &req.local {
+        return addr.port().to_string();
+    }
+    let Some(host) = req.header("Host").map(str::trim) else {
+        return String::new();
+    };
+    let port = host.rsplit_once(':').filter(|(name, port)| {
+        (name.ends_with(']') || !name.contains(':')) && port.bytes().all(|b| b.is_ascii_digit())
+    });
+    match port {
+        Some((_, port)) if !port.is_empty() => port.to_string(),
+        // The scheme's own port, as gunicorn gives one behind a proxy.
+        _ if req.forwarded.https => "443".to_string(),
+        _ => "80".to_string(),
     }
 }
 
@@ -344,6 +378,27 @@ mod tests {
             Some("[::1]")
         );
         assert_eq!(env_of(&head(&[])).get("SERVER_NAME"), Some("127.0.0.1"));
+    }
+
+    /// Over a unix socket, as gunicorn: REMOTE_ADDR empty and no REMOTE_PORT; the
+    /// server's name and port are the ones the client used.
+    #[test]
+    fn over_a_unix_socket_the_port_is_the_one_the_client_used() {
+        let mut req = head(&[("Host", "example.org")]);
+        req.remote = Endpoint::unix_client();
+        req.local = "unix:/run/cgilab.sock".parse().unwrap();
+        let env = env_of(&req);
+        assert_eq!(env.get("REMOTE_ADDR"), Some(""));
+        assert_eq!(env.get("REMOTE_PORT"), None);
+        assert_eq!(env.get("SERVER_ADDR"), None);
+        assert_eq!(env.get("SERVER_NAME"), Some("example.org"));
+        assert_eq!(env.get("SERVER_PORT"), Some("80"));
+        req.headers = vec![("Host".into(), "[::1]:8443".into())];
+        assert_eq!(env_of(&req).get("SERVER_PORT"), Some("8443"));
+        req.headers.clear();
+        let env = env_of(&req);
+        assert_eq!(env.get("SERVER_NAME"), Some("/run/cgilab.sock"));
+        assert_eq!(env.get("SERVER_PORT"), Some(""));
     }
 
     #[test]

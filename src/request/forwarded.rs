@@ -144,10 +144,12 @@ impl Network {
 /// trusted proxy's `X-Forwarded-Proto` fields that disagree are a 400.
 pub fn read(
     headers: &[(String, String)],
-    peer: IpAddr,
+    peer: Option<IpAddr>,
     trust: &ProxyTrust,
 ) -> Result<Forwarded, RequestError> {
-    if !trust.trusts(peer) {
+    // A peer on a unix socket (`None`) is trusted, as gunicorn trusts one: only what
+    // can open the socket file (mode 0660) reaches it, and that is the proxy.
+    if peer.is_some_and(|ip| !trust.trusts(ip)) {
         return Ok(Forwarded::default());
     }
     let mut https = None;
@@ -201,7 +203,11 @@ mod tests {
     }
 
     fn from_local(list: &[(&str, &str)]) -> Result<Forwarded, RequestError> {
-        read(&headers(list), ip("127.0.0.1"), &ProxyTrust::default())
+        read(
+            &headers(list),
+            Some(ip("127.0.0.1")),
+            &ProxyTrust::default(),
+        )
     }
 
     #[test]
@@ -299,7 +305,7 @@ mod tests {
             ("X-Forwarded-Proto", "http"),
             ("X-Forwarded-For", "203.0.113.7"),
         ]);
-        let got = read(&forged, ip("127.0.0.2"), &ProxyTrust::default()).unwrap();
+        let got = read(&forged, Some(ip("127.0.0.2")), &ProxyTrust::default()).unwrap();
         assert_eq!(got, Forwarded::default());
     }
 
@@ -355,5 +361,13 @@ mod tests {
                 "{forged:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_peer_on_a_unix_socket_is_trusted_as_gunicorn_trusts_one() {
+        let list = [("X-Forwarded-Proto", "https")];
+        let trust_nobody = ProxyTrust::parse("").unwrap();
+        let said = read(&headers(&list), None, &trust_nobody).unwrap();
+        assert!(said.https, "{said:?}");
     }
 }

@@ -2,8 +2,6 @@
 //! route it, read its body, build its environ, hand it to the CGI host, the gateway or a
 //! pool, and write its access log line (and its `--access-log` line).
 
-use std::net::SocketAddr;
-
 use tiny_http::Request;
 
 use crate::cgi;
@@ -11,6 +9,7 @@ use crate::cgi::script;
 use crate::config::Config;
 use crate::gateway::{self, Apps};
 use crate::http::body::Body;
+use crate::http::endpoint::Endpoint;
 use crate::http::request::{check_size, read_body, request_head};
 use crate::http::response;
 use crate::log::access_file::AccessFile;
@@ -40,7 +39,7 @@ pub struct ServerState {
     pub gate: Gate,
     pub slots: Slots,
     pub stats: Stats,
-    pub local: SocketAddr,
+    pub local: Endpoint,
     /// The requests being answered: a graceful stop waits for them.
     pub in_flight: super::in_flight::InFlight,
     /// `--access-log`, open.
@@ -48,7 +47,7 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: SocketAddr) -> ServerState {
+    pub fn new(config: Config, apps: Apps, pools: Option<Pools>, local: Endpoint) -> ServerState {
         ServerState {
             access_log: None,
             pools,
@@ -66,7 +65,7 @@ impl ServerState {
 /// Answers one request and logs it.
 pub fn handle(ctx: &ServerState, request: Request) {
     let mut timing = Timing::start();
-    let mut head = request_head(&request, ctx.local);
+    let mut head = request_head(&request, &ctx.local);
     let served = match request.refusal() {
         // A head the front refused is answered and logged here like any other request;
         // its clock starts at the head's first byte (a 408 took that long).
@@ -81,8 +80,11 @@ pub fn handle(ctx: &ServerState, request: Request) {
             let _turn = ctx.gate.enter();
             refuse(request, error, Mode::Server, &timing)
         }
-        None => match forwarded::read(&head.headers, head.remote.ip(), &ctx.config.forwarded_allow)
-        {
+        None => match forwarded::read(
+            &head.headers,
+            head.remote.tcp().map(|a| a.ip()),
+            &ctx.config.forwarded_allow,
+        ) {
             Ok(said) => {
                 head.forwarded = said;
                 dispatch(ctx, request, &head, &mut timing, 0)

@@ -11,16 +11,22 @@
 //! `SO_RCVTIMEO` and `SO_SNDTIMEO` from the listening socket, so they are set there: a
 //! client that stalls mid-request, sits idle on a keep-alive connection or stops reading
 //! a response is dropped after `--read-timeout` and holds up no one else.
+//!
+//! The listening socket ([`listener`]) is a TCP address, a unix socket, or one systemd
+//! passed ([`systemd`], which also hears when the server is ready and when it stops);
+//! `--pid` writes the server's id to a file ([`pidfile`]).
 
 pub mod dispatch;
 pub mod gate;
 pub mod in_flight;
 pub mod index;
+pub mod listener;
+pub mod pidfile;
 pub mod shutdown;
 pub mod static_files;
+pub mod systemd;
 
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::AsRawFd;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -28,59 +34,93 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::gateway::Apps;
+use crate::http::endpoint::Endpoint;
 use crate::pool::{PoolEvent, Pools};
 use crate::process::signals::Signal;
 use dispatch::ServerState;
+use listener::{Listener, SocketFile};
+use pidfile::PidFile;
+use systemd::{Notifier, Systemd};
 
 /// A route answered straight from the worker loop, as a baseline for benchmarks.
 pub const RAW_ROUTE: &str = "/raw";
 
 /// A bound server, not yet answering.
 pub struct Server {
-    listener: TcpListener,
+    listener: tiny_http::Listener,
     ctx: Arc<ServerState>,
+    /// The unix socket file it made, removed when it stops.
+    socket_file: Option<SocketFile>,
+    /// `--pid`'s file, removed when it stops.
+    pid_file: Option<PidFile>,
+    /// systemd's notify socket.
+    notify: Option<Notifier>,
+    /// Serving a socket systemd passed.
+    activated: bool,
 }
 
 impl Server {
     /// Binds the listening socket; the error says what to do about it.
     pub fn bind(config: Config) -> Result<Server, String> {
-        Server::bind_with_apps(config, Apps::builtin())
+        Server::open(config, Apps::builtin(), Systemd::default())
     }
 
     /// Binds, with a set of gateway apps of the caller's choosing.
     pub fn bind_with_apps(config: Config, apps: Apps) -> Result<Server, String> {
-        let addr = config.listen;
-        let listener = TcpListener::bind(addr).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AddrInUse => format!(
-                "cannot listen on {addr}: the address is in use; stop the other server or pass --listen {}:0 for a free port",
-                addr.ip()
-            ),
-            _ => format!("cannot listen on {addr}: {e}; pass --listen ADDR"),
-        })?;
-        set_socket_options(&listener, config.read_timeout)
-            .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        Server::open(config, apps, Systemd::default())
+    }
+
+    /// Serves the socket systemd passed, if it passed one (otherwise binds), and tells
+    /// systemd when it is ready and when it stops, if it listens ([`systemd::take`]).
+    pub fn bind_for(config: Config, systemd: Systemd) -> Result<Server, String> {
+        Server::open(config, Apps::builtin(), systemd)
+    }
+
+    fn open(config: Config, apps: Apps, systemd: Systemd) -> Result<Server, String> {
+        // First: while the file names a live server, nothing is touched, not even a
+        // unix socket that looks stale.
+        if let Some(path) = &config.pid_file {
+            pidfile::check(path)?;
+        }
+        let activated = systemd.socket.is_some();
+        let listener = match systemd.socket {
+            Some(fd) => Listener::inherited(fd)?,
+            None => Listener::bind(&config.listen)?,
+        };
+        listener
+            .set_options(config.read_timeout)
+            .map_err(|e| format!("cannot set socket options on {}: {e}", listener.endpoint))?;
+        let local = listener.endpoint.clone();
+        let (listener, socket_file) = listener.into_parts();
         let access_log = config
             .access_log
             .clone()
             .map(crate::log::access_file::AccessFile::open)
             .transpose()?;
+        let pid_file = config.pid_file.as_deref().map(pidfile::write).transpose()?;
         let pools = start_pools(&config)?;
         let mut state = ServerState::new(config, apps, pools, local);
         state.access_log = access_log;
         let ctx = Arc::new(state);
-        Ok(Server { listener, ctx })
+        Ok(Server {
+            listener,
+            ctx,
+            socket_file,
+            pid_file,
+            notify: systemd.notify,
+            activated,
+        })
     }
 
-    /// The address it listens on (with the real port when bound to port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.ctx.local
+    /// Where it listens (with the real port when bound to port 0).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.ctx.local
     }
 
     /// Answers requests until SIGTERM (a graceful stop: see [`shutdown`]) or SIGINT, then
     /// exits. SIGHUP reloads the pools; SIGTTIN and SIGTTOU resize them; SIGUSR1 reopens
     /// the access log.
-    pub fn run(self) -> ! {
+    pub fn run(mut self) -> ! {
         let ctx = self.ctx.clone();
         let (stops, stopped) = std::sync::mpsc::channel();
         crate::process::signals::handle(move |signal| {
@@ -102,18 +142,24 @@ impl Server {
             }
         });
         let config = &self.ctx.config;
+        if self.activated {
+            eprintln!("cgilab: serving the socket systemd passed (LISTEN_FDS), not --listen");
+        }
+        // `http://ADDR` or `unix:PATH`: what `client::server_process` looks for.
+        let listening = match &self.ctx.local {
+            Endpoint::Tcp(addr) => format!("http://{addr}"),
+            unix => unix.to_string(),
+        };
         if config.routes.lab {
             crate::log!(
-                "cgilab: listening on http://{} (cgi-bin {}, {} threads, --max-procs {})",
-                self.ctx.local,
+                "cgilab: listening on {listening} (cgi-bin {}, {} threads, --max-procs {})",
                 config.cgi_bin.display(),
                 config.threads,
                 config.max_procs
             );
         } else {
             crate::log!(
-                "cgilab: listening on http://{} (--no-lab: pools only, {} threads)",
-                self.ctx.local,
+                "cgilab: listening on {listening} (--no-lab: pools only, {} threads)",
                 config.threads
             );
         }
@@ -159,12 +205,24 @@ impl Server {
                 );
             }
         }
-        let running = self.start();
+        let notify = self.notify.take();
+        let mut running = self.start();
+        // Once it listens and its pools have started, as gunicorn tells systemd: from
+        // here a request is answered, or waits for a worker that is on its way.
+        if let Some(notify) = &notify {
+            notify.notify(&format!("READY=1\nSTATUS=listening on {listening}"));
+        }
         // Until the first SIGINT or SIGTERM (the channel stays open: its sender lives in
         // the signal thread).
         let first = stopped.recv().unwrap_or(libc::SIGINT);
-        let code = shutdown::stop(&running.ctx, &running.http, first, stopped);
-        std::process::exit(code)
+        if let Some(notify) = &notify {
+            notify.notify("STOPPING=1");
+        }
+        shutdown::stop(&running.ctx, &running.http, first, stopped);
+        // `exit` runs no destructor: the files go now.
+        drop(running.socket_file.take());
+        drop(running.pid_file.take());
+        std::process::exit(0)
     }
 
     /// Answers requests on background threads until the returned [`Spawned`] is dropped.
@@ -183,7 +241,7 @@ impl Server {
         // would be answered on that one thread, behind another request's slow body.
         // Heads the front refuses are answered and logged here too.
         let http = tiny_http::Server::from_listener_inline(self.listener, None, handler, true)
-            .expect("a bound TCP listener is accepted");
+            .expect("a bound listener is accepted");
         let http = Arc::new(http);
         let stopping = Arc::new(AtomicBool::new(false));
         let (front, ctx, stop) = (http.clone(), self.ctx.clone(), stopping.clone());
@@ -198,6 +256,8 @@ impl Server {
             ctx: self.ctx,
             stopping,
             errors: Some(errors),
+            socket_file: self.socket_file,
+            pid_file: self.pid_file,
         }
     }
 }
@@ -211,12 +271,27 @@ pub struct Spawned {
     stopping: Arc<AtomicBool>,
     /// The thread that logs accept errors; it returns once `stopping` is set.
     errors: Option<thread::JoinHandle<()>>,
+    // After `http`, so dropped after it: tiny_http unblocks its accept thread by
+    // connecting to the socket, by its path.
+    socket_file: Option<SocketFile>,
+    pid_file: Option<PidFile>,
 }
 
 impl Spawned {
     /// The address it listens on (with the real port when bound to port 0).
+    ///
+    /// # Panics
+    /// If it listens on a unix socket: see [`Spawned::endpoint`].
     pub fn addr(&self) -> SocketAddr {
-        self.ctx.local
+        self.ctx
+            .local
+            .tcp()
+            .expect("a server listening on TCP (see `endpoint`)")
+    }
+
+    /// Where it listens.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.ctx.local
     }
 }
 
@@ -325,42 +400,4 @@ pub fn one_line_panics() {
             message.escape_debug()
         );
     }));
-}
-
-/// Sets the options that accepted sockets inherit: the read and write timeouts, and
-/// TCP_NODELAY, so the small last write of a response (the end of a chunked body) is not
-/// held back by Nagle's algorithm until the client's delayed ACK, 40 ms later.
-fn set_socket_options(listener: &TcpListener, timeout: Duration) -> std::io::Result<()> {
-    let tv = libc::timeval {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_usec: timeout.subsec_micros() as libc::suseconds_t,
-    };
-    let one: libc::c_int = 1;
-    let fd = listener.as_raw_fd();
-    for (level, option, value, len) in [
-        (
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>(),
-        ),
-        (
-            libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            size_of::<libc::timeval>(),
-        ),
-        (
-            libc::IPPROTO_TCP,
-            libc::TCP_NODELAY,
-            (&one as *const libc::c_int).cast(),
-            size_of::<libc::c_int>(),
-        ),
-    ] {
-        let rc = unsafe { libc::setsockopt(fd, level, option, value, len as libc::socklen_t) };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }

@@ -5,6 +5,10 @@
 //!   the pools' workers are told to exit, and scripts still running are killed.
 //! - **SIGINT, quick** (or a second signal during a graceful stop): no waiting for
 //!   requests; workers get a short grace, scripts are killed at once.
+//!
+//! Either way the server then exits 0, as gunicorn does: it stopped as asked. systemd
+//! counts any other status as a failure of the service (128 + 15 included, unless the
+//! unit says otherwise), and supervisord an exit code it was not told to expect.
 
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
@@ -15,13 +19,8 @@ use crate::pool::policy::{QUICK_STOP_GRACE, STOP_GRACE};
 use super::dispatch::ServerState;
 
 /// Stops the server after `first` (SIGINT or SIGTERM); a second one on `more` hurries a
-/// graceful stop. Returns the exit code.
-pub fn stop(
-    ctx: &Arc<ServerState>,
-    http: &tiny_http::Server,
-    first: i32,
-    more: Receiver<i32>,
-) -> i32 {
+/// graceful stop.
+pub fn stop(ctx: &Arc<ServerState>, http: &tiny_http::Server, first: i32, more: Receiver<i32>) {
     http.stop_accepting();
     let graceful = first == libc::SIGTERM;
     let name = if graceful { "SIGTERM" } else { "SIGINT" };
@@ -57,5 +56,4 @@ pub fn stop(
     }
     crate::process::child::kill_all_groups();
     crate::log!("cgilab: stopped on {name}; scripts still running were killed");
-    128 + first
 }

@@ -28,10 +28,31 @@ impl Listener {
                 .accept()
                 .map(|(conn, addr)| (Connection::from(conn), Some(addr))),
             #[cfg(unix)]
-            Self::Unix(l) => l.accept().map(|(conn, _)| (Connection::from(conn), None)),
+            Self::Unix(l) => {
+                let (conn, _) = l.accept()?;
+                inherit_timeouts(l, &conn)?;
+                Ok((Connection::from(conn), None))
+            }
         }
     }
 }
+
+/// cgilab patch: a TCP socket accepted on Linux inherits the listening socket's
+/// SO_RCVTIMEO and SO_SNDTIMEO; a unix one does not (it is made new, not cloned from the
+/// listener), so they are copied to it. The connection's read deadlines come from them.
+#[cfg(unix)]
+fn inherit_timeouts(
+    listener: &unix_net::UnixListener,
+    conn: &unix_net::UnixStream,
+) -> std::io::Result<()> {
+    use std::os::fd::AsFd;
+    // std reads a socket's timeouts only through a stream; this one is a second
+    // descriptor of the listening socket, closed (not shut down) when dropped.
+    let listening = unix_net::UnixStream::from(listener.as_fd().try_clone_to_owned()?);
+    conn.set_read_timeout(listening.read_timeout()?)?;
+    conn.set_write_timeout(listening.write_timeout()?)
+}
+
 impl From<TcpListener> for Listener {
     fn from(s: TcpListener) -> Self {
         Self::Tcp(s)

@@ -475,11 +475,11 @@ impl Server {
         // Connect briefly to ourselves to unblock the accept thread
         let maybe_stream = match &self.listening_addr {
             ListenAddr::IP(addr) => TcpStream::connect(addr).map(Connection::from),
+            // cgilab patch: by its address, which may be abstract (a socket systemd
+            // passed); upstream unwrapped its path, and panicked on one with none.
             #[cfg(unix)]
             ListenAddr::Unix(addr) => {
-                // TODO: use connect_addr when its stabilized.
-                let path = addr.as_pathname().unwrap();
-                std::os::unix::net::UnixStream::connect(path).map(Connection::from)
+                std::os::unix::net::UnixStream::connect_addr(addr).map(Connection::from)
             }
         };
         if let Ok(stream) = maybe_stream {
@@ -498,12 +498,8 @@ impl Iterator for IncomingRequests<'_> {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop_accepting();
-
-        #[cfg(unix)]
-        if let ListenAddr::Unix(addr) = &self.listening_addr {
-            if let Some(path) = addr.as_pathname() {
-                let _ = std::fs::remove_file(path);
-            }
-        }
+        // cgilab patch: a unix socket's file is left to whoever bound it. Upstream removed
+        // it here, by path: a socket that systemd made and passed (which must outlive
+        // this process), or a file another server had since bound at that path.
     }
 }
