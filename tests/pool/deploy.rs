@@ -289,3 +289,38 @@ fn flaskr_deployed_from_a_config_file_at_the_root() {
     assert_eq!(res.header("location"), Some("/auth/login"));
     assert_eq!(get(&server, "/pool/flaskr/hello").text(), "Hello, World!");
 }
+
+/// The log and proxy settings are keys of the file too: an access log relative to the
+/// file, in the format asked for; a bad list of proxies is an error on its line.
+#[test]
+fn log_and_proxy_settings_come_from_the_file() {
+    let site = site_with(
+        "access_log = \"logs/access.log\"\naccess_log_format = \"common\"\n\
+         forwarded_allow_ips = \"10.0.0.1\"\n\n[pool.t]\napp = \"app.py\"\n\n\
+         [pool.scheme]\napp = \"scheme.py\"\n",
+    )
+    .file(
+        "scheme.py",
+        "def application(environ, start_response):\n\
+         \x20   start_response('200 OK', [('Content-Type', 'text/plain')])\n\
+         \x20   return [environ['wsgi.url_scheme'].encode()]\n",
+    );
+    std::fs::create_dir(site.path("logs")).unwrap();
+    let server = serve_config(&site, &[]);
+    assert_eq!(get(&server, "/pool/t/x").status, 200);
+    wait_for("the access log's line", || {
+        std::fs::read_to_string(site.path("logs/access.log"))
+            .is_ok_and(|log| log.contains("\"GET /pool/t/x HTTP/1.1\" 200"))
+    });
+    // 127.0.0.1 is not among the proxies the file trusts: its header changes nothing.
+    let res = server
+        .request(
+            &cgilab::client::http::Req::get("/pool/scheme").header("X-Forwarded-Proto", "https"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((res.status, res.text().as_str()), (200, "http"));
+    let bad = site_with("forwarded_allow_ips = \"not-an-address\"\n");
+    let (ok, _, err) = cgilab(&["check-config", "cgilab.toml"], bad.dir.path());
+    assert!(!ok);
+    assert!(err.contains("cgilab.toml:1:"), "{err}");
+}
