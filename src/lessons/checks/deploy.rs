@@ -29,8 +29,7 @@ pub(super) fn deploy(c: &mut Check) -> Result<(), Failure> {
                 .lines()
                 .map(String::from)
                 .collect(),
-            hint: "fix each line it names; `cgilab check-config` says what each key takes"
-                .into(),
+            hint: "fix each line it names; `cgilab check-config` says what each key takes".into(),
         });
     }
     c.pass(format!(
