@@ -67,6 +67,9 @@ enum Kind {
     Path,
     /// `--listen`'s value: a `unix:PATH` is made absolute as a path is.
     Listen,
+    /// A program: a name is looked up on `PATH`, a path with a `/` made absolute, as a
+    /// pool's `python` is.
+    Program,
     /// `true` gives the flag; `false` nothing.
     Switch,
     /// `false` gives the flag (`lab = false` is `--no-lab`); `true` nothing.
@@ -104,7 +107,7 @@ const SERVER_KEYS: &[(&str, &str, Kind)] = &[
     ("worker_connections", "--worker-connections", Kind::Value),
     ("max_requests", "--max-requests", Kind::Value),
     ("max_requests_jitter", "--max-requests-jitter", Kind::Value),
-    ("python", "--python", Kind::Value),
+    ("python", "--python", Kind::Program),
     ("forwarded_allow_ips", "--forwarded-allow-ips", Kind::Value),
     ("access_log", "--access-log", Kind::Path),
     ("access_log_format", "--access-log-format", Kind::Value),
@@ -282,6 +285,11 @@ fn server_flags(key: &str, value: &Value, dir_of_file: &Path) -> Result<Vec<Stri
             }
             _ => Ok(vec![flag, s.clone()]),
         },
+        (Kind::Program, Value::String(s)) if s.contains('/') => {
+            Ok(vec![flag, absolute(dir_of_file, s)])
+        }
+        (Kind::Program, Value::String(s)) => Ok(vec![flag, s.clone()]),
+        (Kind::Program, _) => Err(format!("`{key}` is a program, in quotes")),
         (Kind::Listen, _) => Err(format!(
             "`{key}` is a string: \"HOST:PORT\" or \"unix:PATH\""
         )),
@@ -581,6 +589,20 @@ mod tests {
             flags("listen = \"127.0.0.1:0\"\n"),
             ["--listen", "127.0.0.1:0"]
         );
+    }
+
+    #[test]
+    fn a_python_path_in_the_file_is_relative_to_the_file() {
+        let flags = |text: &str| -> Vec<String> {
+            let file = parse(text, Path::new("/srv")).unwrap();
+            file.flags.iter().flat_map(|f| f.1.clone()).collect()
+        };
+        assert_eq!(
+            flags("python = \"../venv/bin/python3\"\n"),
+            ["--python", "/srv/../venv/bin/python3"]
+        );
+        assert_eq!(flags("python = \"python3\"\n"), ["--python", "python3"]);
+        assert!(parse("python = 3\n", Path::new("/srv")).is_err());
     }
 
     #[test]

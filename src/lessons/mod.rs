@@ -141,13 +141,13 @@ fn list(dir: &Path, opts: &Options) -> Result<(), String> {
 }
 
 fn check(n: usize, dir: &Path, opts: &Options) -> Result<(), String> {
-    if n == 0 || n > EXERCISES.len() {
+    let Some(at) = EXERCISES.iter().position(|e| e.lesson == n) else {
+        let last = EXERCISES.last().map_or(0, |e| e.lesson);
         return Err(format!(
-            "there is no lesson {n}; the lessons are 1 to {}",
-            EXERCISES.len()
+            "there is no lesson {n}; the lessons are 1 to {last}"
         ));
-    }
-    let exercise = &EXERCISES[n - 1];
+    };
+    let exercise = &EXERCISES[at];
     let course = lessons(dir).unwrap_or_default();
     println!("Lesson {n}: {}", exercise.title);
     println!("Exercise: {}", exercise.task);
@@ -156,7 +156,7 @@ fn check(n: usize, dir: &Path, opts: &Options) -> Result<(), String> {
     match &outcome.failure {
         None => {
             println!();
-            match EXERCISES.get(n) {
+            match EXERCISES.get(at + 1) {
                 Some(next) => println!(
                     "Lesson {n} passes. Next: {}",
                     readme_of(&course, next.lesson)

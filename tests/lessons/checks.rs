@@ -344,3 +344,44 @@ fn visits_keep_one_connection_per_worker() {
         "{out}"
     );
 }
+
+/// Lesson 14's answer passes; a key in the top-level `env`, which every pool and script
+/// would get, is refused, and so is a file that leaves the lab's routes on.
+#[test]
+fn a_deployment_keeps_its_key_in_its_pool_and_the_lab_off() {
+    let page = "lessons/14-your-app-in-production/README.md";
+    let right = answer(page, "deploy.toml");
+    let file = |text: &str| vec![("deploy.toml".to_string(), text.to_string())];
+    let run = |text: &str| {
+        let files = file(text);
+        let files: Vec<(String, &str)> =
+            files.iter().map(|(n, t)| (n.clone(), t.as_str())).collect();
+        check_with(14, &files)
+    };
+    let (ok, out) = run(&right);
+    assert!(ok, "{out}");
+    assert!(out.contains("no answer shows the key"), "{out}");
+
+    let shared = right
+        .replace(
+            "lab = false\n",
+            "lab = false\nenv = { SHOP_SECRET_KEY = \"a-key-for-everyone-1234\" }\n",
+        )
+        .replace(
+            "env = { SHOP_SECRET_KEY = \"a-key-for-the-shop-only-9f3e\" }\n",
+            "",
+        );
+    let (ok, out) = run(&shared);
+    assert!(!ok, "{out}");
+    assert!(out.contains("every pool and every script gets it"), "{out}");
+
+    let lab_on = right.replace("lab = false\n", "");
+    let (ok, out) = run(&lab_on);
+    assert!(!ok, "{out}");
+    assert!(out.contains("not 404: the lab's routes are on"), "{out}");
+
+    let unmounted = right.replace("mount = \"/shop\"\n", "");
+    let (ok, out) = run(&unmounted);
+    assert!(!ok, "{out}");
+    assert!(out.contains("GET /shop/"), "{out}");
+}

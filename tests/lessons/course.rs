@@ -75,7 +75,7 @@ fn lesson_problems(dir: &Path, name: &str, n: usize, index: &str) -> Vec<String>
             "{rel}: the first line must be `# Lesson {n}: TITLE`"
         )),
         Some(title) => {
-            if let Some(e) = cgilab::lessons::EXERCISES.get(n - 1)
+            if let Some(e) = cgilab::lessons::EXERCISES.iter().find(|e| e.lesson == n)
                 && e.title != title
             {
                 problems.push(format!(

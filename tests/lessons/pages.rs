@@ -3,7 +3,7 @@
 use crate::support::{check_page, pages};
 
 /// The pages below, so a page without a test is caught.
-const PAGES: [&str; 14] = [
+const PAGES: [&str; 15] = [
     "README.md",
     "lessons/README.md",
     "lessons/01-hello-cgi/README.md",
@@ -18,6 +18,7 @@ const PAGES: [&str; 14] = [
     "lessons/10-your-flask-app/README.md",
     "lessons/11-the-three-layers/README.md",
     "lessons/12-workers-that-wait/README.md",
+    "lessons/14-your-app-in-production/README.md",
 ];
 
 #[test]
@@ -100,4 +101,9 @@ fn lesson_11_the_three_layers() {
 #[test]
 fn lesson_12_workers_that_wait() {
     check_page("lessons/12-workers-that-wait/README.md");
+}
+
+#[test]
+fn lesson_14_your_app_in_production() {
+    check_page("lessons/14-your-app-in-production/README.md");
 }

@@ -251,8 +251,7 @@ fn a_config_file_mounts_static_files_beside_a_pool_at_the_root() {
 fn flaskr_deployed_from_a_config_file_at_the_root() {
     assert!(crate::loading::has_module("flask"));
     let site = Site::new();
-    let vendored =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/flaskr/flaskr");
+    let vendored = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flaskr/flaskr");
     crate::loading::copy_dir(&vendored, &site.path("app/flaskr"));
     let init = Command::new("python3")
         .args(["-m", "flask", "--app", "flaskr", "init-db"])

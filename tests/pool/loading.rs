@@ -422,7 +422,7 @@ fn cookie(res: &cgilab::client::http::Response) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
-/// Flask's tutorial app (tests/apps/flaskr) served by its app factory,
+/// Flask's tutorial app (examples/flaskr) served by its app factory,
 /// `flaskr:create_app()`, from `--chdir`: register, log in, write a post and read it,
 /// with its links and redirects under the pool's SCRIPT_NAME.
 #[test]
@@ -431,7 +431,7 @@ fn flaskr_is_served_by_its_app_factory() {
         return;
     }
     let site = Site::new();
-    let vendored = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/flaskr/flaskr");
+    let vendored = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flaskr/flaskr");
     copy_dir(&vendored, &site.path("flaskr"));
     let init = Command::new("python3")
         .args(["-m", "flask", "--app", "flaskr", "init-db"])

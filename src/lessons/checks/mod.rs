@@ -16,6 +16,7 @@ mod client_ip;
 mod compiled;
 mod counter;
 mod create;
+mod deploy;
 mod echo;
 mod flask_app;
 mod hello;
@@ -30,6 +31,7 @@ use compiled::compiled;
 pub use counter::check_counter_app;
 use counter::counter;
 use create::create;
+use deploy::deploy;
 use echo::echo;
 use flask_app::flask_app;
 use hello::hello;
@@ -50,7 +52,7 @@ pub struct Exercise {
 }
 
 /// The exercises, in order.
-pub const EXERCISES: [Exercise; 12] = [
+pub const EXERCISES: [Exercise; 13] = [
     Exercise {
         lesson: 1,
         title: "Hello, CGI",
@@ -122,6 +124,12 @@ pub const EXERCISES: [Exercise; 12] = [
         title: "Workers that wait",
         task: "cgi-bin/visits_wsgi.py counts visits in SQLite, on one connection kept per worker",
         check: visits,
+    },
+    Exercise {
+        lesson: 14,
+        title: "Your app in production",
+        task: "deploy.toml deploys shop.py at /shop, its secret key for its pool alone, with no lab routes",
+        check: deploy,
     },
 ];
 
@@ -295,7 +303,10 @@ fn logged(server: &ServerProcess, script: &str) -> Vec<String> {
 
 /// Runs exercise `n`'s check. `live` prints each step as it passes.
 pub fn run(n: usize, opts: &Options, live: bool) -> Outcome {
-    let exercise = &EXERCISES[n - 1];
+    let exercise = EXERCISES
+        .iter()
+        .find(|e| e.lesson == n)
+        .expect("a lesson with an exercise");
     let mut check = Check {
         opts,
         outcome: Outcome::default(),
