@@ -11,6 +11,7 @@
 //! The checking steps ([`Config::new`], [`Config::add_env`], [`Config::pass_env`]) are
 //! where every startup error gets a message that says what to do.
 
+pub mod embeds;
 pub mod file;
 pub mod mounts;
 pub mod pools;
@@ -66,6 +67,8 @@ pub struct Config {
     pub preload: bool,
     /// The Python that runs WSGI workers.
     pub python: PathBuf,
+    /// WSGI apps called in the server's own process (`--embed`).
+    pub embeds: Vec<embeds::EmbedConfig>,
 }
 
 /// Workers per pool when `--workers` is not given.
@@ -100,6 +103,7 @@ impl Default for Config {
             max_requests_jitter: 0,
             preload: false,
             python: PathBuf::from("python3"),
+            embeds: Vec::new(),
             site: Site {
                 software: crate::http::response::SERVER.to_string(),
                 document_root: PathBuf::from("."),

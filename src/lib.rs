@@ -46,6 +46,7 @@ pub mod cgi;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod embed;
 pub mod fastcgi;
 pub mod gateway;
 pub mod http;

@@ -102,6 +102,9 @@ fn add_pools(
     for spec in &args.fastcgi {
         config.add_fastcgi(spec)?;
     }
+    for spec in &args.embed {
+        config.add_embed(spec)?;
+    }
     if let Some(file) = file {
         config_file::add_pools(config, file)?;
     }
@@ -142,6 +145,9 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
             "--worker-connections".to_string(),
             pools.worker_connections.to_string(),
         ]);
+    }
+    for spec in &pools.embed {
+        out.extend(["--embed".to_string(), spec.clone()]);
     }
     out
 }

@@ -61,7 +61,10 @@ impl Server {
             .map_err(|e| format!("cannot set socket options on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let pools = start_pools(&config)?;
-        let ctx = Arc::new(ServerState::new(config, apps, pools, local));
+        let embedded = crate::embed::Embedded::start(&config)?;
+        let mut state = ServerState::new(config, apps, pools, local);
+        state.embedded = embedded;
+        let ctx = Arc::new(state);
         Ok(Server { listener, ctx })
     }
 
@@ -145,6 +148,14 @@ impl Server {
                     if s.preload { ", --preload" } else { "" }
                 );
             }
+        }
+        if let Some(embedded) = &self.ctx.embedded {
+            let names: Vec<&str> = embedded.names().collect();
+            eprintln!(
+                "cgilab: embedded at /wsgi/NAME: {} ({}; one interpreter, one GIL)",
+                names.join(", "),
+                embedded.python()
+            );
         }
         let running = self.start();
         // Until the first SIGINT or SIGTERM (the channel stays open: its sender lives in
