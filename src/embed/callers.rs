@@ -12,7 +12,9 @@
 //! thread, whose caches are warm; eight at a time get eight threads.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{
+    self, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, TrySendError,
+};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,8 @@ use crate::request::environ::Environ;
 const STACK: usize = 8 * 1024 * 1024;
 /// Pieces a call may produce ahead of a slow client.
 const AHEAD: usize = 2;
+/// How long a connection looks for a call's answer before it sleeps until it comes.
+const LOOK_AGAIN: Duration = Duration::from_micros(50);
 
 /// One request for a caller thread.
 pub struct Job {
@@ -145,6 +149,18 @@ impl Caller {
 
     /// The next thing the call says, or why nothing came by `deadline`.
     pub fn hear(&self, deadline: Instant) -> Result<Said, Silence> {
+        // A short app answers in tens of microseconds, less than it takes to put this
+        // thread to sleep and wake it again: look again for a moment first, letting
+        // any other thread that wants this core have it.
+        let until = Instant::now() + LOOK_AGAIN;
+        loop {
+            match self.said.try_recv() {
+                Ok(said) => return Ok(said),
+                Err(TryRecvError::Disconnected) => return Err(Silence::Gone),
+                Err(TryRecvError::Empty) if Instant::now() < until => std::thread::yield_now(),
+                Err(TryRecvError::Empty) => break,
+            }
+        }
         let left = deadline.saturating_duration_since(Instant::now());
         self.said.recv_timeout(left).map_err(|e| match e {
             RecvTimeoutError::Timeout => Silence::Late,
