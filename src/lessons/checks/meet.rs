@@ -126,7 +126,7 @@ fn at_once(server: &ServerProcess, target: &str, names: &[&str]) -> Vec<Result<S
                 s.spawn(move || {
                     let res = crate::client::request(addr, &Req::get(&url))?;
                     if res.status != 200 {
-                        return Err(format!("{}", res.status_line()));
+                        return Err(res.status_line());
                     }
                     Ok(res
                         .text()
