@@ -124,3 +124,34 @@ fn the_environ_agrees_with_the_pool_and_cgi() {
     // The bytes as sent: read as Latin-1 by the app, written back as Latin-1.
     assert_eq!(embedded["HTTP_X_NAME"], "café");
 }
+
+/// The index page shows a fourth column where an app has an embedded twin, linking
+/// `/wsgi/NAME`, and `cgilab routes` lists the route with its twins.
+#[test]
+fn the_index_page_and_routes_show_the_fourth_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = repo_cgi_bin().join("hello_wsgi.py");
+    let embed = format!("hello={}", hello.display());
+    let server = serve_with(
+        &repo_cgi_bin(),
+        dir.path(),
+        &["--workers", "1", "--embed", &embed],
+    );
+    assert_eq!(get(&server, "/wsgi/hello").text(), "Hello, world!\n");
+    let page = get(&server, "/").text();
+    assert!(page.contains("<th>embedded</th>"), "{page}");
+    assert!(page.contains("<a href=\"/wsgi/hello\">hello</a>"), "{page}");
+    let routes = std::process::Command::new(env!("CARGO_BIN_EXE_cgilab"))
+        .args(["routes", "--cgi-bin"])
+        .arg(repo_cgi_bin())
+        .args(["--embed", &embed])
+        .output()
+        .unwrap();
+    let routes = String::from_utf8_lossy(&routes.stdout);
+    let row = routes
+        .lines()
+        .find(|l| l.contains("/wsgi/hello"))
+        .unwrap_or_else(|| panic!("{routes}"));
+    assert!(row.contains("embed"), "{row}");
+    assert!(row.contains("/cgi-bin/hello_wsgi.py /pool/hello"), "{row}");
+}
