@@ -1,11 +1,14 @@
 //! The same WSGI hello three ways, over loopback on one keep-alive connection: as CGI
 //! (`hello_wsgi.py` through wsgiref, a new python3 per request), in a worker pool (the
 //! same file, imported once by a worker that stays, over FastCGI), and the Rust
-//! in-process hello beside them. The pool minus the in-process app is what the pool's
-//! own machinery costs: a FastCGI round trip to another process and the Python worker.
+//! in-process hello beside them; built with `--features python`, a fourth: the same file
+//! embedded, called by the server in its own process. The pool minus the embedded app
+//! is what the hop costs: a FastCGI round trip to another process and the Python
+//! worker's side of it (`cargo bench --bench hop` measures the bare round trip).
 //!
 //! ```console
 //! $ cargo bench --bench pool
+//! $ cargo bench --features python --bench pool
 //! ```
 
 mod common;
@@ -33,17 +36,28 @@ fn three_ways(c: &mut Criterion) {
         ))
         .expect("a pool for hello_wsgi.py");
     config.check_pools().expect("python3 for the pool");
+    #[cfg(feature = "python")]
+    config
+        .add_embed(&format!(
+            "hello={}",
+            bin.path.join("hello_wsgi.py").display()
+        ))
+        .expect("hello_wsgi.py embedded");
     let server = Server::bind_with_apps(config, common::apps()).expect("a bench server binds");
     // Stops (with its pools) when dropped, at the end of the function.
     let server = server.spawn();
     let addr = server.addr();
 
     let mut group = common::flat_group(c, "hello_three_ways", 20, 4);
-    for (mode, name, path) in [
+    let mut modes = vec![
         ("cgi", "hello_wsgi.py", "/cgi-bin/hello_wsgi.py"),
         ("pool", "hello", "/pool/hello"),
         ("gateway", "hello", "/app/hello"),
-    ] {
+    ];
+    if cfg!(feature = "python") {
+        modes.push(("embed", "hello", "/wsgi/hello"));
+    }
+    for (mode, name, path) in modes {
         let mut client = common::Client::new(addr);
         // The first pool request also waits for the worker to boot.
         assert_eq!(client.get(path), common::HELLO_BODY, "{path}");

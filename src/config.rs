@@ -12,6 +12,7 @@
 //! where every startup error gets a message that says what to do.
 
 pub mod app_spec;
+pub mod embeds;
 pub mod file;
 pub mod mounts;
 pub mod pools;
@@ -84,6 +85,8 @@ pub struct Config {
     pub chdir: Option<PathBuf>,
     /// `--pythonpath`: directories every WSGI pool puts first on `sys.path`.
     pub pythonpath: Vec<PathBuf>,
+    /// WSGI apps called in the server's own process (`--embed`).
+    pub embeds: Vec<embeds::EmbedConfig>,
 }
 
 /// Workers per pool when `--workers` is not given.
@@ -124,6 +127,7 @@ impl Default for Config {
             python: PathBuf::from("python3"),
             chdir: None,
             pythonpath: Vec::new(),
+            embeds: Vec::new(),
             site: Site {
                 software: crate::http::response::SERVER.to_string(),
                 document_root: PathBuf::from("."),

@@ -26,7 +26,9 @@
 //!    twins of the scripts). [`pool`]: hand the request to a worker process that stays,
 //!    over FastCGI ([`fastcgi`] is the wire format and the client); its supervisor
 //!    ([`pool::arbiter`]) starts, reaps, kills, recycles and reloads the workers, and
-//!    `pool/wsgi_worker.py` is the Python worker cgilab ships for WSGI apps.
+//!    `pool/wsgi_worker.py` is the Python worker cgilab ships for WSGI apps. [`embed`]
+//!    (built with the feature `python`): call a WSGI app in the server's own process,
+//!    with CPython embedded, on threads that hold the GIL only while Python runs.
 //! 5. What every host shares below it. [`process`]: spawning into a process group and
 //!    reaping, the `--max-procs` slots and their first-come-first-served queue, a
 //!    child's three pipes and its exit in one `poll` loop bounded by the deadline, and
@@ -51,6 +53,7 @@ pub mod cgi;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod embed;
 pub mod fastcgi;
 pub mod gateway;
 pub mod http;

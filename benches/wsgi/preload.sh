@@ -78,7 +78,8 @@ for s in $servers; do
   p=${s##*=}
   path=/pool/hello/
   case $label in gunicorn*) path=/ ;; esac
-  for _ in $(seq 150); do curl -sf -o /dev/null "http://127.0.0.1:$p$path" && break; sleep 0.1; done
+  # -q: no ~/.curlrc, whose --show-error would print each try made before it listens.
+  for _ in $(seq 150); do curl -q -sf -o /dev/null "http://127.0.0.1:$p$path" && break; sleep 0.1; done
   urls="$urls --url $label=http://127.0.0.1:$p$path"
 done
 # Load every server, so each worker has served requests before it is measured.

@@ -4,7 +4,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX, WSGI_PREFIX};
 
 /// The label of the server the bench starts itself.
 pub const OWN: &str = "cgilab";
@@ -87,6 +87,8 @@ pub fn mode(own: bool, software: Option<&str>, path: &str) -> &'static str {
         "gateway"
     } else if path.starts_with(POOL_PREFIX) {
         "pool"
+    } else if path.starts_with(WSGI_PREFIX) {
+        "embed"
     } else {
         "server"
     }
@@ -117,6 +119,7 @@ mod tests {
         assert_eq!(mode(true, None, "/cgi-bin/hello.sh"), "cgi");
         assert_eq!(mode(false, Some("cgilab/0.1.0"), "/app/hello"), "gateway");
         assert_eq!(mode(false, Some("cgilab/0.1.0"), "/pool/hello"), "pool");
+        assert_eq!(mode(false, Some("cgilab/0.1.0"), "/wsgi/hello"), "embed");
         assert_eq!(
             mode(false, Some("gunicorn"), "/cgi-bin/hello.sh"),
             "external"

@@ -175,6 +175,12 @@ pub struct PoolArgs {
     #[arg(long = "wsgi", value_name = "NAME=FILE|MODULE[:CALLABLE]")]
     pub wsgi: Vec<String>,
 
+    /// Import the WSGI app in FILE into the server's own process and call it at
+    /// /wsgi/NAME (repeatable; CALLABLE defaults to `application`): no worker, no hop,
+    /// one GIL. Needs a build with `--features python`.
+    #[arg(long = "embed", value_name = "NAME=FILE[:CALLABLE]")]
+    pub embed: Vec<String>,
+
     /// Also serve pool NAME at PREFIX (repeatable): `--mount /=blog` gives it the whole
     /// site. The prefix is the app's SCRIPT_NAME, so the URLs it makes are the public ones.
     #[arg(long = "mount", value_name = "PREFIX=NAME")]

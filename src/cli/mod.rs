@@ -118,6 +118,9 @@ fn add_pools(
     for spec in &args.fastcgi {
         config.add_fastcgi(spec)?;
     }
+    for spec in &args.embed {
+        config.add_embed(spec)?;
+    }
     if let Some(file) = file {
         config_file::add_pools(config, file)?;
     }
@@ -170,6 +173,9 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
             "--worker-connections".to_string(),
             pools.worker_connections.to_string(),
         ]);
+    }
+    for spec in &pools.embed {
+        out.extend(["--embed".to_string(), spec.clone()]);
     }
     out
 }

@@ -8,7 +8,7 @@ use crate::cgi::script;
 use crate::config::Config;
 use crate::config::pools::{PoolApp, WsgiSource};
 use crate::gateway::Apps;
-use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX, WSGI_PREFIX};
 
 /// One row of the routes table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +113,27 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
             url: format!("{POOL_PREFIX}{}", pool.name),
             mode: "pool",
             runs: runs.trim_end().to_string(),
+            twin: twins.join(" "),
+        });
+    }
+    for embed in &config.embeds {
+        let file = embed
+            .file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        let mut twins: Vec<String> = scripts
+            .iter()
+            .filter(|s| s.as_str() == file)
+            .map(|s| format!("{CGI_PREFIX}{s}"))
+            .collect();
+        if config.pools.iter().any(|p| p.name == embed.name) {
+            twins.push(format!("{POOL_PREFIX}{}", embed.name));
+        }
+        rows.push(RouteRow {
+            url: format!("{WSGI_PREFIX}{}", embed.name),
+            mode: "embed",
+            runs: format!("{file}:{} in the server's process", embed.callable),
             twin: twins.join(" "),
         });
     }

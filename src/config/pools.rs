@@ -484,7 +484,11 @@ fn check_gevent(python: &Path) -> Result<(), String> {
 }
 
 /// `NAME=REST`, with NAME checked.
-fn split_spec<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str), String> {
+pub(super) fn split_spec<'a>(
+    spec: &'a str,
+    flag: &str,
+    form: &str,
+) -> Result<(&'a str, &'a str), String> {
     let (name, rest) = spec
         .split_once('=')
         .filter(|(_, rest)| !rest.is_empty())
@@ -497,7 +501,7 @@ fn split_spec<'a>(spec: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a
     Ok((name, rest))
 }
 
-fn existing_file(file: &str, flag: &str, name: &str) -> Result<PathBuf, String> {
+pub(super) fn existing_file(file: &str, flag: &str, name: &str) -> Result<PathBuf, String> {
     let path = Path::new(file)
         .canonicalize()
         .map_err(|_| format!("{flag} {name}={file}: no such file; pass an existing FILE"))?;
@@ -544,6 +548,12 @@ fn os_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => e.to_string(),
     }
+}
+
+pub(super) fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]

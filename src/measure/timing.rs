@@ -6,7 +6,10 @@
 //! script's header block was parsed) and `total`. For the gateway: `call` (the
 //! app's call until its status and headers) and `total`. For a pool: `queue` (the wait
 //! for an idle worker), `app` (from handing the request to the worker until its header
-//! block was parsed) and `total`. A streamed body goes out after the header does, so the header's `total` is the time until the response head was sent; the
+//! block was parsed) and `total`. For an embedded app: `gil` (the time its thread waited to
+//! take the GIL, part of `app`), `app` (from handing the request to its thread until its
+//! status and headers were known) and `total`; the log line's `gil` adds the waits while
+//! the body streamed. A streamed body goes out after the header does, so the header's `total` is the time until the response head was sent; the
 //! access log line, written when the body is done, has the final `total`.
 
 use std::fmt::Write as _;
@@ -21,6 +24,8 @@ pub enum Mode {
     Gateway,
     /// A worker of a pool, over FastCGI.
     Pool,
+    /// A Python app in the server's own process (`--embed`).
+    Embed,
     /// Answered by the server itself (index page, errors before dispatch).
     Server,
     /// A file from a directory mounted with `--static`.
@@ -33,6 +38,7 @@ impl Mode {
             Mode::Cgi => "cgi",
             Mode::Gateway => "gateway",
             Mode::Pool => "pool",
+            Mode::Embed => "embed",
             Mode::Server => "server",
             Mode::Static => "static",
         }
@@ -51,8 +57,11 @@ pub struct Timing {
     pub headers: Option<Duration>,
     /// Time the gateway app took to answer with status and headers.
     pub call: Option<Duration>,
-    /// Time a pool worker took, from the request handed over to its header block parsed.
+    /// Time a pool worker took, from the request handed over to its header block parsed;
+    /// for an embedded app, until its status and headers were known.
     pub app: Option<Duration>,
+    /// Time an embedded app's thread waited to take the GIL.
+    pub gil: Option<Duration>,
 }
 
 impl Timing {
@@ -65,6 +74,7 @@ impl Timing {
             headers: None,
             call: None,
             app: None,
+            gil: None,
         }
     }
 
@@ -92,6 +102,7 @@ impl Timing {
             ("spawn", self.spawn),
             ("headers", self.headers),
             ("call", self.call),
+            ("gil", self.gil),
             ("app", self.app),
         ]
         .into_iter()

@@ -34,6 +34,18 @@ pub enum RequestError {
     Timeout { script: String, secs: f64 },
     /// An app panicked.
     AppPanicked { app: String, message: String },
+    /// An embedded Python app raised an exception (its traceback is in the log).
+    AppRaised { origin: Origin, exception: String },
+    /// An embedded app's call ran past `--timeout`. A call in the server's own process
+    /// cannot be stopped: its thread is given up, and `lost` counts the threads still
+    /// held by such calls.
+    CallLost {
+        origin: Origin,
+        secs: f64,
+        lost: usize,
+    },
+    /// An embedded app cannot take the request now (no thread for its call).
+    Unavailable { origin: Origin, why: String },
     /// A pool has no worker to give: its app cannot start, every worker stayed busy past
     /// `--timeout`, or the server is stopping.
     PoolUnavailable { pool: String, why: String },
@@ -64,10 +76,14 @@ impl RequestError {
             BodyTooLarge { .. } => 413,
             UriTooLong { .. } => 414,
             HeadersTooLarge { .. } => 431,
-            TooManyProcesses { .. } | PoolUnavailable { .. } => 503,
-            SpawnFailed { .. } | AppPanicked { .. } | RedirectLoop { .. } | Io { .. } => 500,
+            TooManyProcesses { .. } | PoolUnavailable { .. } | Unavailable { .. } => 503,
+            SpawnFailed { .. }
+            | AppPanicked { .. }
+            | AppRaised { .. }
+            | RedirectLoop { .. }
+            | Io { .. } => 500,
             BadOutput { .. } | WorkerFailed { .. } => 502,
-            Timeout { .. } => 504,
+            Timeout { .. } | CallLost { .. } => 504,
             Refused { status, .. } => *status,
         }
     }
@@ -104,6 +120,13 @@ impl fmt::Display for RequestError {
             BadOutput { origin, why } => write!(f, "{origin}: {why}"),
             Timeout { script, secs } => write!(f, "`{script}` ran past --timeout {secs}s"),
             AppPanicked { app, message } => write!(f, "app `{app}` panicked: {message}"),
+            AppRaised { origin, exception } => write!(f, "{origin} raised {exception}"),
+            CallLost { origin, secs, lost } => write!(
+                f,
+                "{origin} ran past --timeout {secs}s and cannot be stopped in-process: its \
+                 thread is lost ({lost} held by such calls now)"
+            ),
+            Unavailable { origin, why } => write!(f, "{origin}: {why}"),
             PoolUnavailable { pool, why } => write!(f, "pool `{pool}`: {why}"),
             WorkerFailed { pool, pid, why } => write!(f, "pool `{pool}` worker {pid}: {why}"),
             RedirectLoop { location } => {
@@ -126,6 +149,8 @@ pub enum Origin {
     App(String),
     /// A pool's worker.
     Worker { pool: String, pid: u32 },
+    /// A Python app embedded in the server, by its name.
+    Embedded(String),
 }
 
 impl fmt::Display for Origin {
@@ -134,6 +159,7 @@ impl fmt::Display for Origin {
             Origin::Cgi(script) => write!(f, "cgi: `{script}`"),
             Origin::App(app) => write!(f, "app `{app}`"),
             Origin::Worker { pool, pid } => write!(f, "pool `{pool}` worker {pid}"),
+            Origin::Embedded(app) => write!(f, "embed `{app}`"),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! From request target to dispatcher: `/cgi-bin/NAME[/PATH_INFO]` runs a script,
 //! `/app/NAME[/PATH_INFO]` calls a gateway app, `/pool/NAME[/PATH_INFO]` goes to a worker
-//! of a pool, `/` is the index page.
+//! of a pool, `/wsgi/NAME[/PATH_INFO]` calls an embedded Python app, `/` is the index page.
 //!
 //! The path is checked here, before anything runs (RFC 3875 §9.8): it is percent-decoded
 //! exactly once, segment by segment, and `.`/`..` segments (raw or encoded), encoded
@@ -15,6 +15,8 @@ pub const CGI_PREFIX: &str = "/cgi-bin/";
 pub const APP_PREFIX: &str = "/app/";
 /// Where the URL prefix for worker pools ends.
 pub const POOL_PREFIX: &str = "/pool/";
+/// Where the URL prefix for embedded Python apps (`--embed`) ends.
+pub const WSGI_PREFIX: &str = "/wsgi/";
 
 /// What a request target asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub enum Route {
     App(Target),
     /// A worker pool.
     Pool(Target),
+    /// A WSGI app embedded in the server's process.
+    Wsgi(Target),
     /// A file under a directory mounted with `--static`: the directory, and the decoded
     /// path below it (empty or starting with `/`).
     Static {
@@ -110,9 +114,11 @@ pub fn route_in(target: &str, table: &Table) -> Result<Route, RequestError> {
             (CGI_PREFIX, Route::Cgi),
             (APP_PREFIX, Route::App),
             (POOL_PREFIX, Route::Pool),
+            (WSGI_PREFIX, Route::Wsgi),
         ]
     } else {
-        &[(POOL_PREFIX, Route::Pool)]
+        // The apps the server was given answer without the lab too.
+        &[(POOL_PREFIX, Route::Pool), (WSGI_PREFIX, Route::Wsgi)]
     };
     let found = fixed
         .iter()

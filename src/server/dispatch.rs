@@ -1,6 +1,6 @@
 //! One request, start to finish: check its size, hear what a trusted proxy says about it,
-//! route it, read its body, build its environ, hand it to the CGI host, the gateway or a
-//! pool, and write its access log line (and its `--access-log` line).
+//! route it, read its body, build its environ, hand it to the CGI host, the gateway, a
+//! pool or an embedded app, and write its access log line (and its `--access-log` line).
 
 use tiny_http::Request;
 
@@ -36,6 +36,8 @@ pub struct ServerState {
     pub config: Config,
     pub apps: Apps,
     pub pools: Option<Pools>,
+    /// The Python apps called in this process (`--embed`), if any.
+    pub embedded: Option<crate::embed::Embedded>,
     pub gate: Gate,
     pub slots: Slots,
     pub stats: Stats,
@@ -51,6 +53,7 @@ impl ServerState {
         ServerState {
             access_log: None,
             pools,
+            embedded: None,
             gate: Gate::new(config.threads),
             slots: Slots::new(config.max_procs),
             stats: Stats::default(),
@@ -120,7 +123,8 @@ fn dispatch(
             let _turn = ctx.gate.enter();
             let scripts = script::list(&ctx.config.cgi_bin);
             let pools = ctx.pools.as_ref().map(Pools::view).unwrap_or_default();
-            let page = index::page(ctx.apps.names(), &scripts, &pools, &ctx.stats);
+            let embedded: Vec<&str> = ctx.embedded.iter().flat_map(|e| e.names()).collect();
+            let page = index::page(ctx.apps.names(), &scripts, &pools, &embedded, &ctx.stats);
             let headers = vec![
                 (
                     "Content-Type".to_string(),
@@ -143,6 +147,7 @@ fn dispatch(
         Ok(Route::Cgi(target)) => serve_cgi(ctx, request, head, &target, timing, redirects),
         Ok(Route::App(target)) => serve_app(ctx, request, head, &target, timing),
         Ok(Route::Pool(target)) => serve_pool(ctx, request, head, &target, timing, redirects),
+        Ok(Route::Wsgi(target)) => serve_embedded(ctx, request, head, &target, timing),
         Ok(Route::Static { dir, path }) => {
             let _turn = ctx.gate.enter();
             let served = static_files::serve(request, head, &dir, &path, vec![timing.header()]);
@@ -325,6 +330,39 @@ fn serve_pool(
     };
     answered.pool = Some((target.name.clone(), worker));
     answered
+}
+
+fn serve_embedded(
+    ctx: &ServerState,
+    mut request: Request,
+    head: &RequestHead,
+    target: &Target,
+    timing: &mut Timing,
+) -> Answered {
+    let Some(app) = ctx.embedded.as_ref().and_then(|e| e.get(&target.name)) else {
+        let e = RequestError::NotFound {
+            path: route::split_target(&head.target).0.to_string(),
+        };
+        return refuse(request, e, Mode::Embed, timing);
+    };
+    let body = match read_body(&mut request, head, ctx.config.max_body) {
+        Ok(body) => body,
+        Err(e) => return refuse(request, e, Mode::Embed, timing),
+    };
+    let _turn = ctx.gate.enter();
+    let file = ctx.config.embeds.iter().find(|e| e.name == target.name);
+    let file = file.map(|e| e.file.to_string_lossy()).unwrap_or_default();
+    let env = environ_for(ctx, head, target, &file, &body);
+    let call = crate::embed::Call {
+        app,
+        environ: &env,
+        body: body.unwrap_or_else(Body::empty),
+        timeout: ctx.config.timeout,
+    };
+    match crate::embed::serve(call, request, timing) {
+        Ok(sent) => Answered::new(sent, Mode::Embed).ran(&target.script_name),
+        Err(Failed { error, request }) => refuse(request, error, Mode::Embed, timing),
+    }
 }
 
 /// The meta-variables of a request for `target`, the same function for every mode;

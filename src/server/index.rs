@@ -1,6 +1,7 @@
-//! The index page at `/`: every app three ways (CGI twins, in-process, a worker pool),
-//! with the latency the server measured for each, and each pool's workers. Plain HTML,
-//! no external assets, readable in a terminal browser.
+//! The index page at `/`: every app three ways (CGI twins, in-process, a worker pool), and
+//! a fourth where the server embeds its Python twin (`--embed`), with the latency the
+//! server measured for each, and each pool's workers. Plain HTML, no external assets,
+//! readable in a terminal browser.
 
 use std::fmt::Write as _;
 
@@ -8,27 +9,50 @@ use crate::cgi::script;
 use crate::measure::stats::Stats;
 use crate::measure::timing::ms;
 use crate::pool::{PoolView, Status};
-use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX};
+use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX, WSGI_PREFIX};
 
-/// Renders the page: the apps named `apps`, the scripts in `scripts`, the `pools`, and
-/// their latency from `stats`.
+/// Renders the page: the apps named `apps`, the scripts in `scripts`, the `pools`, the
+/// apps embedded in the server (`embedded`), and their latency from `stats`.
 pub fn page<'a>(
     apps: impl Iterator<Item = &'a str>,
     scripts: &[String],
     pools: &[PoolView],
+    embedded: &[&str],
     stats: &Stats,
 ) -> String {
     let mut html = String::from(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>cgilab</title></head><body>\n\
          <h1>cgilab</h1>\n<p>Each row is one app: as CGI scripts (a new process per request), \
          as a gateway app (called in-process) and in a worker pool (a process that stays, \
-         over FastCGI). Latency is the server's own measure: the most recent request, and \
+         over FastCGI)",
+    );
+    if !embedded.is_empty() {
+        html.push_str(", and embedded (Python called in the server's own process)");
+    }
+    html.push_str(
+        ". Latency is the server's own measure: the most recent request, and \
          the median of the last 100.</p>\n\
          <table border=\"1\" cellpadding=\"4\">\n\
          <tr><th>app</th><th>CGI</th><th>last</th><th>median</th>\
          <th>gateway</th><th>last</th><th>median</th>\
-         <th>pool</th><th>last</th><th>median</th></tr>\n",
+         <th>pool</th><th>last</th><th>median</th>",
     );
+    if !embedded.is_empty() {
+        html.push_str("<th>embedded</th><th>last</th><th>median</th>");
+    }
+    html.push_str("</tr>\n");
+    // The fourth mode's cell, on pages that have the column.
+    let embed_cell = |html: &mut String, name: &str, first_row: bool| {
+        if embedded.is_empty() {
+            return;
+        }
+        match embedded.iter().find(|e| **e == name) {
+            _ if !first_row => html.push_str("<td></td><td></td><td></td>"),
+            Some(e) => cell(html, stats, &format!("{WSGI_PREFIX}{e}"), e),
+            None => empty(html),
+        }
+    };
+    let mut shown: Vec<&str> = Vec::new();
     let mut twinned = Vec::new();
     let mut pooled = Vec::new();
     for app in apps {
@@ -63,8 +87,10 @@ pub fn page<'a>(
                 }
                 _ => html.push_str("<td></td><td></td><td></td><td></td><td></td><td></td>"),
             }
+            embed_cell(&mut html, app, i == 0);
             html.push_str("</tr>\n");
         }
+        shown.push(app);
     }
     for pool in pools.iter().filter(|p| !pooled.contains(&p.name.as_str())) {
         let _ = write!(html, "<tr><td>{}</td>", escape(&pool.name));
@@ -76,6 +102,16 @@ pub fn page<'a>(
             &format!("{POOL_PREFIX}{}", pool.name),
             &pool.name,
         );
+        embed_cell(&mut html, &pool.name, true);
+        html.push_str("</tr>\n");
+        shown.push(&pool.name);
+    }
+    for name in embedded.iter().filter(|e| !shown.contains(e)) {
+        let _ = write!(html, "<tr><td>{}</td>", escape(name));
+        empty(&mut html);
+        empty(&mut html);
+        empty(&mut html);
+        embed_cell(&mut html, name, true);
         html.push_str("</tr>\n");
     }
     html.push_str("</table>\n");

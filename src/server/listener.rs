@@ -167,7 +167,7 @@ fn bind_unix(path: &Path) -> Result<Listener, String> {
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 fs::remove_file(path)
                     .map_err(|e| format!("{at}: cannot remove the stale socket: {e}"))?;
-                eprintln!(
+                crate::log!(
                     "cgilab: replaced the stale socket {} (nothing answered on it)",
                     path.display()
                 );

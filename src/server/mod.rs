@@ -99,8 +99,10 @@ impl Server {
             .transpose()?;
         let pid_file = config.pid_file.as_deref().map(pidfile::write).transpose()?;
         let pools = start_pools(&config)?;
+        let embedded = crate::embed::Embedded::start(&config)?;
         let mut state = ServerState::new(config, apps, pools, local);
         state.access_log = access_log;
+        state.embedded = embedded;
         let ctx = Arc::new(state);
         Ok(Server {
             listener,
@@ -143,7 +145,7 @@ impl Server {
         });
         let config = &self.ctx.config;
         if self.activated {
-            eprintln!("cgilab: serving the socket systemd passed (LISTEN_FDS), not --listen");
+            crate::log!("cgilab: serving the socket systemd passed (LISTEN_FDS), not --listen");
         }
         // `http://ADDR` or `unix:PATH`: what `client::server_process` looks for.
         let listening = match &self.ctx.local {
@@ -204,6 +206,14 @@ impl Server {
                     if s.preload { ", --preload" } else { "" }
                 );
             }
+        }
+        if let Some(embedded) = &self.ctx.embedded {
+            let names: Vec<&str> = embedded.names().collect();
+            crate::log!(
+                "cgilab: embedded at /wsgi/NAME: {} ({}; one interpreter, one GIL)",
+                names.join(", "),
+                embedded.python()
+            );
         }
         let notify = self.notify.take();
         let mut running = self.start();

@@ -111,7 +111,7 @@ impl Notifier {
             [b'/', ..] => Address::Path(std::ffi::OsStr::from_bytes(address).into()),
             [b'@', name @ ..] if !name.is_empty() => Address::Abstract(name.to_vec()),
             _ => {
-                eprintln!(
+                crate::log!(
                     "cgilab: NOTIFY_SOCKET={} is neither a path nor @NAME; readiness will not \
                      be sent",
                     String::from_utf8_lossy(address)
@@ -126,7 +126,7 @@ impl Notifier {
     /// datagram; a failure is logged, never fatal.
     pub fn notify(&self, state: &str) {
         if let Err(e) = self.send(state.as_bytes()) {
-            eprintln!(
+            crate::log!(
                 "cgilab: cannot notify the service manager ({}): {e}",
                 state.lines().next().unwrap_or("")
             );

@@ -90,3 +90,27 @@ fn malformed_flags_are_one_error_line() {
     let exit = run_cli(&["bench", "--format", "xml"]);
     assert!(exit.stderr.contains("table, csv, json"), "{}", exit.stderr);
 }
+
+/// On a build without embedded Python, `--embed` is one error line that says how to get
+/// a build with it (the default build needs no Python shared library).
+#[cfg(not(feature = "python"))]
+#[test]
+fn embed_without_the_python_feature_is_one_error_line() {
+    let site = Site::new();
+    let app = site.root().join("app.py");
+    std::fs::write(&app, "def application(e, s): pass\n").unwrap();
+    let exit = run_cli(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--cgi-bin",
+        site.cgi_bin().to_str().unwrap(),
+        "--embed",
+        &format!("app={}", app.display()),
+    ]);
+    assert!(!exit.status.success(), "{}", exit.stderr);
+    let (errors, others) = error_lines(&exit.stderr);
+    assert_eq!(errors.len(), 1, "{}", exit.stderr);
+    assert!(others.is_empty(), "{}", exit.stderr);
+    assert!(errors[0].contains("--features python"), "{}", errors[0]);
+}

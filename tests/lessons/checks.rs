@@ -385,3 +385,36 @@ fn a_deployment_keeps_its_key_in_its_pool_and_the_lab_off() {
     assert!(!ok, "{out}");
     assert!(out.contains("GET /shop/"), "{out}");
 }
+
+/// Lesson 13's answer passes: embedded, two requests meet and several pairs at once
+/// each find one partner; in a pool they cannot. Without a lock, pairs at once get
+/// crossed, and the check says to take the lock.
+#[cfg(feature = "python")]
+#[test]
+fn requests_meet_only_in_one_process() {
+    let page = "lessons/13-the-server-calls-the-app/README.md";
+    let right = answer(page, "cgi-bin/meet_wsgi.py");
+    let (ok, out) = check(13, &[("meet_wsgi.py", &right)]);
+    assert!(ok, "{out}");
+    assert!(out.contains("each met one other, who met it back"), "{out}");
+    assert!(out.contains("wait in two processes"), "{out}");
+    // Never waits: whoever comes first leaves at once.
+    let impatient = right.replace("mine[\"met\"].wait(2)", "mine[\"met\"].wait(0)");
+    assert_ne!(impatient, right, "the answer waits on an event");
+    let (ok, out) = check(13, &[("meet_wsgi.py", &impatient)]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("not `ann"), "{out}");
+}
+
+/// A cgilab built without embedded Python fails lesson 13's check with how to build one.
+#[cfg(not(feature = "python"))]
+#[test]
+fn the_meeting_check_says_how_to_build_with_python() {
+    let (ok, out) = check(13, &[("meet_wsgi.py", "def application(e, s): pass\n")]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("✗ this cgilab was built without embedded Python"),
+        "{out}"
+    );
+    assert!(out.contains("--features python"), "{out}");
+}

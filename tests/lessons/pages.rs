@@ -3,7 +3,7 @@
 use crate::support::{check_page, pages};
 
 /// The pages below, so a page without a test is caught.
-const PAGES: [&str; 15] = [
+const PAGES: [&str; 16] = [
     "README.md",
     "lessons/README.md",
     "lessons/01-hello-cgi/README.md",
@@ -18,6 +18,7 @@ const PAGES: [&str; 15] = [
     "lessons/10-your-flask-app/README.md",
     "lessons/11-the-three-layers/README.md",
     "lessons/12-workers-that-wait/README.md",
+    "lessons/13-the-server-calls-the-app/README.md",
     "lessons/14-your-app-in-production/README.md",
 ];
 
@@ -101,6 +102,14 @@ fn lesson_11_the_three_layers() {
 #[test]
 fn lesson_12_workers_that_wait() {
     check_page("lessons/12-workers-that-wait/README.md");
+}
+
+/// Every step of lesson 13 embeds Python (`--embed`), so its page runs in a build with
+/// the feature: `cargo test --features python --test lessons`, as `.ci/run` does.
+#[cfg(feature = "python")]
+#[test]
+fn lesson_13_the_server_calls_the_app() {
+    check_page("lessons/13-the-server-calls-the-app/README.md");
 }
 
 #[test]

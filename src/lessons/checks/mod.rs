@@ -21,6 +21,7 @@ mod echo;
 mod flask_app;
 mod hello;
 mod hits;
+mod meet;
 mod notes;
 mod tally;
 mod visits;
@@ -36,6 +37,7 @@ use echo::echo;
 use flask_app::flask_app;
 use hello::hello;
 use hits::hits;
+use meet::meet;
 use notes::notes;
 use tally::tally;
 use visits::visits;
@@ -52,7 +54,7 @@ pub struct Exercise {
 }
 
 /// The exercises, in order.
-pub const EXERCISES: [Exercise; 13] = [
+pub const EXERCISES: [Exercise; 14] = [
     Exercise {
         lesson: 1,
         title: "Hello, CGI",
@@ -124,6 +126,12 @@ pub const EXERCISES: [Exercise; 13] = [
         title: "Workers that wait",
         task: "cgi-bin/visits_wsgi.py counts visits in SQLite, on one connection kept per worker",
         check: visits,
+    },
+    Exercise {
+        lesson: 13,
+        title: "The server calls the app",
+        task: "cgi-bin/meet_wsgi.py lets two requests meet: embedded they do, in a pool they cannot",
+        check: meet,
     },
     Exercise {
         lesson: 14,

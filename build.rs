@@ -1,0 +1,9 @@
+//! With feature `python`: the binaries find, at run time, the libpython of the Python the
+//! build was made for (PYO3_PYTHON, else the one on PATH), not whichever one the system
+//! loader finds first, so the embedded interpreter and that `python3` see the same
+//! standard library and site-packages. Without the feature, nothing.
+
+fn main() {
+    #[cfg(feature = "python")]
+    pyo3_build_config::add_libpython_rpath_link_args();
+}

@@ -1,0 +1,189 @@
+//! Embedded Python: the server calls the WSGI app itself, in its own process.
+//!
+//! This is WSGI as PEP 3333 first tells it: `application(environ, start_response)` called
+//! by the server, with no worker and no hop. `cgilab serve --embed NAME=FILE[:CALLABLE]`
+//! imports FILE into cgilab's process with CPython (through PyO3) and answers
+//! `/wsgi/NAME` by calling it, under the same rules as every other mode: the environ from
+//! the one environ function, the response through the one relay. Only with the cargo
+//! feature `python` (it links Python's shared library); without it, `--embed` is a
+//! one-line error and this module holds nothing.
+//!
+//! Read the parts in the order a request meets them:
+//!
+//! 1. [`interpreter`] starts CPython once, sends what Python prints to the server's log,
+//!    and imports each app.
+//! 2. [`host`], on the connection's thread: lease a caller thread ([`callers`]), hand it
+//!    the request, wait for the head until `--timeout`, check it as a script's header
+//!    block is checked, then relay the body. That thread never takes the GIL: reading
+//!    and writing HTTP go on while Python runs elsewhere.
+//! 3. [`call`], on the caller thread, with the GIL: build the environ dict
+//!    ([`environ`]: native strings, `wsgi.input` over the body already read,
+//!    `wsgi.errors` to the log through [`errors`]), call the app with
+//!    [`start_response`], take its iterable piece by piece, and always call `close()`.
+//! 4. [`gil`]: each caller thread lets the GIL go whenever it waits (for the next request,
+//!    for a slow client) and measures how long taking it back took: the `gil` phase of
+//!    `Server-Timing` and of the log line.
+//!
+//! The price of no hop is the price of the gateway's: an app that never returns cannot
+//! be stopped, since there is no process to kill and Python offers no way to stop a
+//! thread. At `--timeout` the client gets 504 (or a cut connection once the body has
+//! started) and the log says the call's thread is lost; the server goes on with other
+//! threads. And there is one interpreter, so one GIL: Python runs on one core at a time,
+//! however many threads call it. This is why mod_wsgi's daemon mode, uWSGI, gunicorn and
+//! Granian run several processes.
+
+#[cfg(feature = "python")]
+mod call;
+#[cfg(feature = "python")]
+mod callers;
+#[cfg(feature = "python")]
+mod environ;
+#[cfg(feature = "python")]
+mod errors;
+#[cfg(feature = "python")]
+mod gil;
+#[cfg(feature = "python")]
+mod host;
+#[cfg(feature = "python")]
+mod interpreter;
+#[cfg(feature = "python")]
+mod start_response;
+
+use std::time::Duration;
+
+use crate::http::body::Body;
+use crate::request::environ::Environ;
+
+/// True when this cgilab was built with embedded Python (feature `python`).
+pub const BUILT: bool = cfg!(feature = "python");
+
+#[cfg(feature = "python")]
+pub use host::serve;
+#[cfg(feature = "python")]
+pub use live::{App, Embedded};
+
+#[cfg(not(feature = "python"))]
+pub use absent::{App, Embedded, serve};
+
+/// One request for an embedded app: everything but the HTTP request.
+pub struct Call<'a> {
+    pub app: &'a std::sync::Arc<App>,
+    pub environ: &'a Environ,
+    pub body: Body,
+    pub timeout: Duration,
+}
+
+#[cfg(feature = "python")]
+mod live {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use pyo3::prelude::*;
+
+    use super::callers::Callers;
+    use super::interpreter;
+    use crate::config::Config;
+
+    /// An imported app: its name and its WSGI callable.
+    pub struct App {
+        pub name: String,
+        pub(super) callable: Py<PyAny>,
+        pub(super) callers: Arc<Callers>,
+    }
+
+    /// The embedded apps of a server, by name, and the threads that call them.
+    pub struct Embedded {
+        apps: BTreeMap<String, Arc<App>>,
+        python: String,
+    }
+
+    impl Embedded {
+        /// Starts CPython and imports every app of `config.embeds`; `None` when there is
+        /// none. An app that cannot be imported stops the server from starting: its
+        /// traceback is logged, and the error is its last line.
+        pub fn start(config: &Config) -> Result<Option<Embedded>, String> {
+            if config.embeds.is_empty() {
+                return Ok(None);
+            }
+            let started = interpreter::start(&config.embeds)?;
+            let callers = Arc::new(Callers::new(started.helpers, config.threads));
+            let apps = started
+                .apps
+                .into_iter()
+                .map(|(name, callable)| {
+                    let app = App {
+                        name: name.clone(),
+                        callable,
+                        callers: callers.clone(),
+                    };
+                    (name, Arc::new(app))
+                })
+                .collect();
+            Ok(Some(Embedded {
+                apps,
+                python: started.python,
+            }))
+        }
+
+        /// The app called `name`.
+        pub fn get(&self, name: &str) -> Option<&Arc<App>> {
+            self.apps.get(name)
+        }
+
+        /// All names, sorted.
+        pub fn names(&self) -> impl Iterator<Item = &str> {
+            self.apps.keys().map(String::as_str)
+        }
+
+        /// Which Python the server embeds: `Python 3.11.7 (sys.prefix /usr)`.
+        pub fn python(&self) -> &str {
+            &self.python
+        }
+    }
+}
+
+#[cfg(not(feature = "python"))]
+mod absent {
+    use tiny_http::Request;
+
+    use crate::config::Config;
+    use crate::measure::timing::Timing;
+    use crate::request::outcome::{Failed, Sent};
+
+    /// Without the feature there is no embedded app: these types have no values.
+    pub enum App {}
+
+    /// See [`App`].
+    pub enum Embedded {}
+
+    impl Embedded {
+        /// Nothing to start: `--embed` was refused when the configuration was checked.
+        pub fn start(config: &Config) -> Result<Option<Embedded>, String> {
+            match config.embeds.first() {
+                None => Ok(None),
+                Some(e) => Err(format!(
+                    "--embed {}: {}",
+                    e.name,
+                    crate::config::embeds::NOT_BUILT
+                )),
+            }
+        }
+
+        pub fn get(&self, _: &str) -> Option<&std::sync::Arc<App>> {
+            match *self {}
+        }
+
+        pub fn names(&self) -> std::iter::Empty<&str> {
+            match *self {}
+        }
+
+        pub fn python(&self) -> &str {
+            match *self {}
+        }
+    }
+
+    #[allow(clippy::result_large_err)]
+    pub fn serve(call: super::Call<'_>, _: Request, _: &mut Timing) -> Result<Sent, Failed> {
+        match **call.app {}
+    }
+}
