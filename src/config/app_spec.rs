@@ -8,8 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::pools::PoolApp;
-
 /// Where a WSGI app's code comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WsgiSource {
@@ -24,54 +22,49 @@ pub enum WsgiSource {
 /// gunicorn's default).
 pub const DEFAULT_CALLABLE: &str = "application";
 
-impl PoolApp {
-    /// Reads a WSGI app as `--wsgi` and a config file give it: `FILE[:CALLABLE]` or
-    /// `MODULE[:CALLABLE]`, CALLABLE being a name or a factory call (`create_app()`).
-    ///
-    /// A spec whose part before the first `:` holds a `/` or ends in `.py` is a file
-    /// (write `./app.wsgi` for a file with another ending); anything else is a module.
-    /// A file's CALLABLE follows the last `:` that is followed by a name or a call, so a
-    /// file name may hold a `:`; a module's follows the first `:`, as in gunicorn. A
-    /// relative FILE is taken from the server's working directory. The error says what
-    /// is wrong, without the flag (the caller adds it).
-    pub fn wsgi(spec: &str) -> Result<PoolApp, String> {
-        if spec.ends_with(':') {
-            return Err("nothing follows the `:`; name the callable, or leave the `:` out".into());
-        }
-        let head = spec.split(':').next().unwrap_or_default();
-        if head.contains('/') || head.ends_with(".py") {
-            let (file, callable) = spec
-                .rmatch_indices(':')
-                .map(|(i, _)| (&spec[..i], &spec[i + 1..]))
-                .find(|(_, callable)| is_app_expression(callable))
-                .unwrap_or((spec, DEFAULT_CALLABLE));
-            let file = Path::new(file).canonicalize().map_err(|_| {
-                format!("no such file `{file}`; pass an existing FILE, or a MODULE to import")
-            })?;
-            if !file.is_file() {
-                return Err(format!("`{}` is not a file", file.display()));
-            }
-            return Ok(PoolApp::Wsgi {
-                source: WsgiSource::File(file),
-                callable: callable.to_string(),
-            });
-        }
-        let (module, callable) = spec.split_once(':').unwrap_or((spec, DEFAULT_CALLABLE));
-        if !module.split('.').all(is_identifier) {
-            return Err(format!(
-                "`{module}` is neither a module name (mysite.wsgi) nor a file (a path with                  `/` or ending in .py, e.g. ./{module})"
-            ));
-        }
-        if !is_app_expression(callable) {
-            return Err(format!(
-                "`{callable}` is not a callable's name or a factory call; write                  {module}:application or {module}:create_app()"
-            ));
-        }
-        Ok(PoolApp::Wsgi {
-            source: WsgiSource::Module(module.to_string()),
-            callable: callable.trim().to_string(),
-        })
+/// Reads a WSGI app as `--wsgi` and a config file give it: `FILE[:CALLABLE]` or
+/// `MODULE[:CALLABLE]`, CALLABLE being a name or a factory call (`create_app()`).
+///
+/// A spec whose part before the first `:` holds a `/` or ends in `.py` is a file
+/// (write `./app.wsgi` for a file with another ending); anything else is a module.
+/// A file's CALLABLE follows the last `:` that is followed by a name or a call, so a
+/// file name may hold a `:`; a module's follows the first `:`, as in gunicorn. A
+/// relative FILE is taken from the server's working directory. The error says what
+/// is wrong, without the flag (the caller adds it).
+pub fn parse(spec: &str) -> Result<(WsgiSource, String), String> {
+    if spec.ends_with(':') {
+        return Err("nothing follows the `:`; name the callable, or leave the `:` out".into());
     }
+    let head = spec.split(':').next().unwrap_or_default();
+    if head.contains('/') || head.ends_with(".py") {
+        let (file, callable) = spec
+            .rmatch_indices(':')
+            .map(|(i, _)| (&spec[..i], &spec[i + 1..]))
+            .find(|(_, callable)| is_app_expression(callable))
+            .unwrap_or((spec, DEFAULT_CALLABLE));
+        let file = Path::new(file).canonicalize().map_err(|_| {
+            format!("no such file `{file}`; pass an existing FILE, or a MODULE to import")
+        })?;
+        if !file.is_file() {
+            return Err(format!("`{}` is not a file", file.display()));
+        }
+        return Ok((WsgiSource::File(file), callable.to_string()));
+    }
+    let (module, callable) = spec.split_once(':').unwrap_or((spec, DEFAULT_CALLABLE));
+    if !module.split('.').all(is_identifier) {
+        return Err(format!(
+            "`{module}` is neither a module name (mysite.wsgi) nor a file (a path with                  `/` or ending in .py, e.g. ./{module})"
+        ));
+    }
+    if !is_app_expression(callable) {
+        return Err(format!(
+            "`{callable}` is not a callable's name or a factory call; write                  {module}:application or {module}:create_app()"
+        ));
+    }
+    Ok((
+        WsgiSource::Module(module.to_string()),
+        callable.trim().to_string(),
+    ))
 }
 
 /// A Python identifier: a letter or `_`, then letters, digits or `_` (any script, as
@@ -98,19 +91,12 @@ mod tests {
 
     /// What `--wsgi` made of `spec`: (file or module, callable).
     fn read(spec: &str) -> Result<(String, String), String> {
-        match PoolApp::wsgi(spec)? {
-            PoolApp::Wsgi {
-                source: WsgiSource::File(f),
-                callable,
-            } => Ok((
+        match parse(spec)? {
+            (WsgiSource::File(f), callable) => Ok((
                 format!("file {}", f.file_name().unwrap().display()),
                 callable,
             )),
-            PoolApp::Wsgi {
-                source: WsgiSource::Module(m),
-                callable,
-            } => Ok((format!("module {m}"), callable)),
-            _ => unreachable!(),
+            (WsgiSource::Module(m), callable) => Ok((format!("module {m}"), callable)),
         }
     }
 

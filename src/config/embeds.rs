@@ -19,6 +19,9 @@ pub struct EmbedConfig {
     pub callable: String,
 }
 
+/// True when this cgilab was built with embedded Python (the cargo feature `python`).
+pub const BUILT: bool = cfg!(feature = "python");
+
 /// What `--embed` says on a build without embedded Python.
 pub const NOT_BUILT: &str = "this cgilab was built without embedded Python; build it with \
      `cargo build --release --features python` (it needs Python's shared library: \
@@ -28,7 +31,7 @@ impl Config {
     /// Adds an embedded app from `NAME=FILE[:CALLABLE]`.
     pub fn add_embed(&mut self, spec: &str) -> Result<(), String> {
         let (name, rest) = split_spec(spec, "--embed", "NAME=FILE[:CALLABLE]")?;
-        if !crate::embed::BUILT {
+        if !BUILT {
             return Err(format!("--embed {spec}: {NOT_BUILT}"));
         }
         // As for --wsgi: a `:` followed by a Python name ends the file.

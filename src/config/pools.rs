@@ -8,6 +8,15 @@ use std::path::{Path, PathBuf};
 
 use super::Config;
 pub use super::app_spec::{DEFAULT_CALLABLE, WsgiSource};
+
+impl PoolApp {
+    /// A WSGI app read from a spec as `--wsgi` and a config file give it
+    /// ([`super::app_spec::parse`]).
+    pub fn wsgi(spec: &str) -> Result<PoolApp, String> {
+        let (source, callable) = super::app_spec::parse(spec)?;
+        Ok(PoolApp::Wsgi { source, callable })
+    }
+}
 use crate::process::interpreter::{self, find as find_program};
 
 /// One pool, as configured: what its workers run, where, and with what environment.

@@ -21,10 +21,10 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use super::callers::{Job, Link, What};
 use super::environ;
 use super::errors::{self, Log};
 use super::interpreter::Helpers;
+use super::link::{Job, Link, What};
 use super::start_response::StartResponse;
 
 /// How taking the app's pieces ended.

@@ -47,6 +47,8 @@ mod host;
 #[cfg(feature = "python")]
 mod interpreter;
 #[cfg(feature = "python")]
+mod link;
+#[cfg(feature = "python")]
 mod start_response;
 
 use std::time::Duration;
@@ -54,8 +56,7 @@ use std::time::Duration;
 use crate::http::body::Body;
 use crate::request::environ::Environ;
 
-/// True when this cgilab was built with embedded Python (feature `python`).
-pub const BUILT: bool = cfg!(feature = "python");
+pub use crate::config::embeds::BUILT;
 
 #[cfg(feature = "python")]
 pub use host::serve;

@@ -14,7 +14,7 @@ use pyo3::exceptions::{PyAssertionError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use super::callers::{Link, What};
+use super::link::{Link, What};
 
 /// One request's `start_response`.
 #[pyclass(frozen, module = "cgilab")]
