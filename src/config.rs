@@ -15,7 +15,9 @@ pub mod app_spec;
 pub mod embeds;
 pub mod file;
 pub mod mounts;
+pub mod pool_settings;
 pub mod pools;
+pub mod spec;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -68,7 +70,7 @@ pub struct Config {
     /// Workers per pool.
     pub workers: usize,
     /// How a WSGI worker serves requests: one at a time, on threads, or on greenlets.
-    pub worker_class: pools::WorkerClass,
+    pub worker_class: pool_settings::WorkerClass,
     /// Threads per gthread worker (`--worker-threads`, gunicorn's `--threads`).
     pub worker_threads: usize,
     /// Requests at once per gevent worker (gunicorn's `--worker-connections`).
@@ -118,7 +120,7 @@ impl Default for Config {
             access_log_format: AccessFormat::default(), // gunicorn's: combined
             pools: Vec::new(),
             workers: DEFAULT_WORKERS,
-            worker_class: pools::WorkerClass::Sync,
+            worker_class: pool_settings::WorkerClass::Sync,
             worker_threads: 1,
             worker_connections: 1000, // gunicorn's default
             max_requests: 0,

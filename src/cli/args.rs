@@ -204,7 +204,7 @@ pub struct PoolArgs {
     /// (one per thread, --worker-threads), gevent (one per greenlet,
     /// --worker-connections; gevent must be installed for --python).
     #[arg(long, value_name = "CLASS", default_value = "sync")]
-    pub worker_class: crate::config::pools::WorkerClass,
+    pub worker_class: crate::config::pool_settings::WorkerClass,
 
     /// Threads per gthread worker (gunicorn's --threads); more than 1 with the sync
     /// class means gthread, as in gunicorn.

@@ -164,7 +164,9 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     for spec in &pools.pool_env {
         out.extend(["--pool-env".to_string(), spec.clone()]);
     }
-    if pools.worker_class != crate::config::pools::WorkerClass::Sync || pools.worker_threads > 1 {
+    if pools.worker_class != crate::config::pool_settings::WorkerClass::Sync
+        || pools.worker_threads > 1
+    {
         out.extend([
             "--worker-class".to_string(),
             pools.worker_class.as_str().to_string(),

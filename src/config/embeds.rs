@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::Config;
-use super::pools::{existing_file, is_identifier, split_spec};
+use super::spec::{existing_file, is_identifier, split_spec};
 
 /// One embedded app, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::Config;
 pub use super::app_spec::{DEFAULT_CALLABLE, WsgiSource};
+use super::pool_settings::{PoolOwn, PoolSettings, WorkerClass};
+use super::spec::{existing_dir, existing_file, is_pool_name, split_spec};
 
 impl PoolApp {
     /// A WSGI app read from a spec as `--wsgi` and a config file give it
@@ -56,45 +58,6 @@ impl std::fmt::Debug for PoolConfig {
     }
 }
 
-/// Settings one pool may give itself; `None` takes the server's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PoolOwn {
-    pub workers: Option<usize>,
-    pub worker_class: Option<WorkerClass>,
-    pub worker_threads: Option<usize>,
-    pub worker_connections: Option<usize>,
-    pub max_requests: Option<u64>,
-    pub max_requests_jitter: Option<u64>,
-    pub timeout: Option<std::time::Duration>,
-    pub python: Option<PathBuf>,
-    pub preload: Option<bool>,
-}
-
-/// One pool's settings: its own, else the server's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PoolSettings {
-    pub workers: usize,
-    pub worker_class: WorkerClass,
-    pub worker_threads: usize,
-    pub worker_connections: usize,
-    pub max_requests: u64,
-    pub max_requests_jitter: u64,
-    pub timeout: std::time::Duration,
-    pub python: PathBuf,
-    pub preload: bool,
-}
-
-impl PoolSettings {
-    /// How many requests one WSGI worker serves at once.
-    pub fn capacity(&self) -> usize {
-        match self.worker_class {
-            WorkerClass::Sync => 1,
-            WorkerClass::Gthread => self.worker_threads,
-            WorkerClass::Gevent => self.worker_connections,
-        }
-    }
-}
-
 /// What a pool's workers run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PoolApp {
@@ -139,44 +102,6 @@ impl PoolApp {
                 .file()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-        }
-    }
-}
-
-/// How a WSGI worker serves requests, with gunicorn's names (`-k`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum WorkerClass {
-    /// One request at a time (gunicorn's `sync`).
-    #[default]
-    Sync,
-    /// A request per thread, up to `--worker-threads` at once (gunicorn's `gthread`).
-    Gthread,
-    /// A request per greenlet, up to `--worker-connections` at once, after gevent's
-    /// `monkey.patch_all()` (gunicorn's `gevent`).
-    Gevent,
-}
-
-impl WorkerClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkerClass::Sync => "sync",
-            WorkerClass::Gthread => "gthread",
-            WorkerClass::Gevent => "gevent",
-        }
-    }
-}
-
-impl std::str::FromStr for WorkerClass {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<WorkerClass, String> {
-        match s {
-            "sync" => Ok(WorkerClass::Sync),
-            "gthread" => Ok(WorkerClass::Gthread),
-            "gevent" => Ok(WorkerClass::Gevent),
-            _ => Err(format!(
-                "`{s}` is not a worker class; use sync, gthread or gevent"
-            )),
         }
     }
 }
@@ -379,26 +304,6 @@ impl Config {
         self.settings_with(&pool.own)
     }
 
-    /// The settings of a pool that sets `own` for itself.
-    pub fn settings_with(&self, own: &PoolOwn) -> PoolSettings {
-        let worker_threads = own.worker_threads.unwrap_or(self.worker_threads);
-        let mut worker_class = own.worker_class.unwrap_or(self.worker_class);
-        if worker_class == WorkerClass::Sync && worker_threads > 1 {
-            worker_class = WorkerClass::Gthread;
-        }
-        PoolSettings {
-            workers: own.workers.unwrap_or(self.workers),
-            worker_class,
-            worker_threads,
-            worker_connections: own.worker_connections.unwrap_or(self.worker_connections),
-            max_requests: own.max_requests.unwrap_or(self.max_requests),
-            max_requests_jitter: own.max_requests_jitter.unwrap_or(self.max_requests_jitter),
-            timeout: own.timeout.unwrap_or(self.timeout),
-            python: own.python.clone().unwrap_or_else(|| self.python.clone()),
-            preload: own.preload.unwrap_or(self.preload),
-        }
-    }
-
     /// Refuses pool settings that would serve nothing, and a Python that cannot run.
     pub fn check_pools(&mut self) -> Result<(), String> {
         if self.workers == 0 {
@@ -490,79 +395,6 @@ fn check_gevent(python: &Path) -> Result<(), String> {
         "--worker-class gevent: gevent is not installed for {python}; install it \
          ({python} -m pip install gevent) or pass --python with a Python that has it"
     ))
-}
-
-/// `NAME=REST`, with NAME checked.
-pub(super) fn split_spec<'a>(
-    spec: &'a str,
-    flag: &str,
-    form: &str,
-) -> Result<(&'a str, &'a str), String> {
-    let (name, rest) = spec
-        .split_once('=')
-        .filter(|(_, rest)| !rest.is_empty())
-        .ok_or_else(|| format!("{flag} {spec}: expected {form}, e.g. {flag} hello=app.py"))?;
-    if !is_pool_name(name) {
-        return Err(format!(
-            "{flag} {spec}: `{name}` is not a pool name; use letters, digits, `-` and `_`"
-        ));
-    }
-    Ok((name, rest))
-}
-
-pub(super) fn existing_file(file: &str, flag: &str, name: &str) -> Result<PathBuf, String> {
-    let path = Path::new(file)
-        .canonicalize()
-        .map_err(|_| format!("{flag} {name}={file}: no such file; pass an existing FILE"))?;
-    if !path.is_file() {
-        return Err(format!("{flag} {name}={file}: not a file"));
-    }
-    Ok(path)
-}
-
-/// A name for `/pool/NAME`: what a URL path segment holds without encoding.
-pub fn is_pool_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// A directory that exists, canonical; a relative one is taken from `base`.
-fn existing_dir(dir: &Path, base: &Path, flag: &str) -> Result<PathBuf, String> {
-    let shown = dir.display();
-    let canonical = base.join(dir).canonicalize().map_err(|e| {
-        format!(
-            "{flag} {shown}: {}; pass an existing directory",
-            os_reason(&e)
-        )
-    })?;
-    if !canonical.is_dir() {
-        return Err(format!("{flag} {shown}: not a directory; pass a directory"));
-    }
-    if flag == "--pythonpath" && canonical.to_string_lossy().contains(',') {
-        return Err(format!(
-            "{flag} {shown}: the path holds a `,`, which separates directories; link it \
-             from a path without one"
-        ));
-    }
-    Ok(canonical)
-}
-
-/// "no such directory", "permission denied": an I/O error as a reader wants it.
-fn os_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such directory".to_string(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-        _ => e.to_string(),
-    }
-}
-
-pub(super) fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]

@@ -181,7 +181,7 @@ impl Server {
         if let Some(pools) = &self.ctx.pools {
             let config = &self.ctx.config;
             let class = match config.worker_class {
-                crate::config::pools::WorkerClass::Sync => String::new(),
+                crate::config::pool_settings::WorkerClass::Sync => String::new(),
                 class => format!(
                     "; WSGI workers are {}, {} requests at once each",
                     class.as_str(),
