@@ -6,7 +6,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::cgi::script;
 use crate::config::Config;
-use crate::config::pools::{PoolApp, WsgiSource};
+use crate::config::pools::{PoolApp, PoolStart, WsgiSource};
 use crate::gateway::Apps;
 use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX, WSGI_PREFIX};
 
@@ -109,6 +109,11 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
         if apps.get(&pool.name).is_some() {
             twins.push(format!("{APP_PREFIX}{}", pool.name));
         }
+        // A twin's pool starts on its first request.
+        let runs = match pool.start {
+            PoolStart::OnDemand => runs.replacen(" workers", " workers on demand", 1),
+            PoolStart::AtOnce => runs,
+        };
         rows.push(RouteRow {
             url: format!("{POOL_PREFIX}{}", pool.name),
             mode: "pool",

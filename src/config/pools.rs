@@ -41,6 +41,19 @@ pub struct PoolConfig {
     /// `--env` ([`crate::pool::program`]). They are the place for a pool's secrets: no
     /// request's meta-variables carry them, and no route shows them.
     pub env: Vec<(String, String)>,
+    /// When its workers start: at once, or on its first request.
+    pub start: PoolStart,
+}
+
+/// When a pool's workers start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolStart {
+    /// With the server: the pools the user named (`--wsgi`, `--fastcgi`, a config file).
+    AtOnce,
+    /// On the pool's first request (php-fpm's `pm = ondemand`): the pools the server
+    /// makes by itself for the `NAME_wsgi.py` twins, so that a server started for one
+    /// script does not boot a Python for every twin in cgi-bin.
+    OnDemand,
 }
 
 impl std::fmt::Debug for PoolConfig {
@@ -54,6 +67,7 @@ impl std::fmt::Debug for PoolConfig {
             .field("pythonpath", &self.pythonpath)
             .field("env", &names)
             .field("own", &self.own)
+            .field("start", &self.start)
             .finish()
     }
 }
@@ -137,6 +151,7 @@ impl Config {
             pythonpath: self.pythonpath.clone(),
             env: Vec::new(),
             own: PoolOwn::default(),
+            start: PoolStart::AtOnce,
         }
     }
 
@@ -259,7 +274,8 @@ impl Config {
     }
 
     /// With no pool asked for, one pool for each `NAME_wsgi.py` twin in cgi-bin, so a
-    /// fresh clone shows every app three ways. Says so in the log when Python is missing.
+    /// fresh clone shows every app three ways. Each starts on its first request
+    /// ([`PoolStart::OnDemand`]). Says so in the log when Python is missing.
     pub fn add_default_pools(&mut self) {
         if !self.pools.is_empty() {
             return;
@@ -293,7 +309,8 @@ impl Config {
                 source: WsgiSource::File(file),
                 callable: DEFAULT_CALLABLE.to_string(),
             };
-            let pool = self.pool(&name, app);
+            let mut pool = self.pool(&name, app);
+            pool.start = PoolStart::OnDemand;
             self.pools.push(pool);
         }
     }

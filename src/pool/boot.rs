@@ -137,6 +137,15 @@ impl PoolRun {
         let mut state = shared.lock();
         state.status = match state.status {
             Status::Stopping => return,
+            // Nothing to reload: its first request starts workers from the file as it
+            // is then.
+            Status::Dormant => {
+                crate::log!(
+                    "pool {}: reload: dormant, it starts on its first request",
+                    shared.name
+                );
+                return;
+            }
             _ => Status::Running,
         };
         self.failures = 0;
@@ -176,7 +185,7 @@ impl PoolRun {
         match state.status {
             Status::Running => true,
             Status::Backoff => self.backoff_until.is_none_or(|t| Instant::now() >= t),
-            Status::Held(_) | Status::Failed(_) | Status::Stopping => false,
+            Status::Dormant | Status::Held(_) | Status::Failed(_) | Status::Stopping => false,
         }
     }
 

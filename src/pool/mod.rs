@@ -4,7 +4,8 @@
 //! - [`worker`]: one worker's life as a state machine (STARTING, RUNNING idle or busy,
 //!   STOPPING), with supervisord's names;
 //! - [`state`]: what request threads and the supervisor share about a pool: its workers,
-//!   its status (RUNNING, BACKOFF, HELD, FAILED) and the line of requests waiting;
+//!   its status (DORMANT, RUNNING, BACKOFF, HELD, FAILED) and the line of requests
+//!   waiting;
 //! - [`arbiter`]: the supervisor's loop (after gunicorn's arbiter), which sleeps on the
 //!   workers' pidfds and on [`events`], and whose steps are [`boot`] (starting workers,
 //!   counting failed starts), [`reap`] (reaping and killing) and [`retire`] (resizing and
@@ -38,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::config::Config;
+use crate::config::pools::PoolStart;
 use crate::process::private_dir;
 use std::time::{Duration, Instant};
 
@@ -95,7 +97,8 @@ pub struct Pools {
 
 impl Pools {
     /// Starts the supervisor with the pools `config` asks for; workers boot in the
-    /// background, and requests that come before one is ready wait for it.
+    /// background (an on-demand pool's on its first request), and requests that come
+    /// before one is ready wait for it.
     pub fn start(config: &Config) -> io::Result<Pools> {
         remove_stale_dirs();
         let dir = private_dir::create(&format!("{DIR_PREFIX}{}-", std::process::id()))?;
@@ -114,6 +117,9 @@ impl Pools {
                 settings.timeout,
                 events.clone(),
             ));
+            if pool.start == PoolStart::OnDemand {
+                shared.lock().status = Status::Dormant;
+            }
             pools.insert(pool.name.clone(), shared.clone());
             let program = program::for_pool(pool, config, &worker);
             let preload = program::preloader(pool, config, &worker);

@@ -23,6 +23,10 @@ use super::worker::{Cause, Leaving, Worker};
 /// process; here they belong to the pool, since its workers all run the same app).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
+    /// No worker yet: the pool starts on its first request (php-fpm's `pm = ondemand`).
+    /// A pool the server made for a `NAME_wsgi.py` twin begins so, and once woken stays
+    /// running until the server stops (no idle timeout: one boot per server is cheap).
+    Dormant,
     /// Serving (or starting its first workers).
     Running,
     /// Workers failed to start; the next try waits a while.
@@ -193,6 +197,18 @@ impl Shared {
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.queue.push_back(ticket);
+        if state.status == Status::Dormant {
+            // The first request wakes the pool; the ones that come while it boots find it
+            // running and wait in line like this one, so it is started once.
+            state.status = Status::Running;
+            let n = state.target;
+            crate::log!(
+                "pool {}: first request, starting {n} worker{}",
+                self.name,
+                if n == 1 { "" } else { "s" }
+            );
+            self.events.send(PoolEvent::Wake);
+        }
         loop {
             let refusal = match &state.status {
                 Status::Failed(reason) => Some(Unavailable::Failed(reason.clone())),

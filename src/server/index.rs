@@ -116,7 +116,7 @@ pub fn page<'a>(
     }
     html.push_str("</table>\n");
     workers(&mut html, pools);
-    html.push_str("</table>\n<h2>Other scripts in cgi-bin</h2>\n<ul>\n");
+    html.push_str("<h2>Other scripts in cgi-bin</h2>\n<ul>\n");
     for script in scripts.iter().filter(|s| !twinned.contains(&s.as_str())) {
         let url = format!("{CGI_PREFIX}{script}");
         let _ = writeln!(
@@ -162,6 +162,9 @@ fn workers(html: &mut String, pools: &[PoolView]) {
     html.push_str("<h2>Worker pools</h2>\n");
     for pool in pools {
         let status = match &pool.status {
+            Status::Dormant => {
+                "DORMANT: on demand, its first request starts its workers".to_string()
+            }
             Status::Running => "running".to_string(),
             Status::Backoff => "backing off after a failed boot".to_string(),
             Status::Held(why) => {

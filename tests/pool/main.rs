@@ -22,6 +22,7 @@
 //!   `--chdir`, `--pythonpath`), the worker's environment and a pool's secrets, apps that
 //!   cannot be loaded, flaskr and a Django project.
 //! - [`logs`]: what a worker writes about a request comes before its access line.
+//! - [`on_demand`]: a twin's pool starts on its first request; named pools at once.
 //! - [`cli`]: bad pool flags are one line that says what to do.
 
 mod support;
@@ -36,6 +37,7 @@ mod framing;
 mod lifecycle;
 mod loading;
 mod logs;
+mod on_demand;
 mod preload;
 mod serving;
 mod supervision;
