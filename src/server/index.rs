@@ -244,3 +244,91 @@ pub fn escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::{Phase, WorkerView};
+    use std::time::Duration;
+
+    /// Checks that every `table`, `tr`, `td`, `th` and `ul` the page opens it closes, in
+    /// order (an element closed that is not the innermost open one is an error).
+    fn well_formed(html: &str) -> Result<(), String> {
+        const CHECKED: [&str; 5] = ["table", "tr", "td", "th", "ul"];
+        let mut open: Vec<&str> = Vec::new();
+        for (at, _) in html.match_indices('<') {
+            let rest = &html[at + 1..];
+            let (closing, rest) = match rest.strip_prefix('/') {
+                Some(rest) => (true, rest),
+                None => (false, rest),
+            };
+            let name_end = rest
+                .find(|c: char| !c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
+            let name = &rest[..name_end];
+            if !CHECKED.contains(&name) {
+                continue;
+            }
+            if !closing {
+                open.push(name);
+            } else if open.pop() != Some(name) {
+                return Err(format!("`</{name}>` at byte {at} closes nothing open"));
+            }
+        }
+        match open.last() {
+            Some(name) => Err(format!("`<{name}>` is never closed")),
+            None => Ok(()),
+        }
+    }
+
+    fn worker(pid: u32, phase: Phase) -> WorkerView {
+        WorkerView {
+            pid,
+            phase,
+            in_flight: 0,
+            capacity: 1,
+            served: 3,
+            age: Duration::from_secs(2),
+            leaving: None,
+            past_limit: 0,
+            max_requests: 0,
+            memory: None,
+        }
+    }
+
+    #[test]
+    fn the_page_closes_every_table_row_and_cell_it_opens() {
+        let pools = [
+            PoolView {
+                name: "hello".into(),
+                app: "hello_wsgi.py".into(),
+                status: Status::Running,
+                preloader: Some((10, None)),
+                workers: vec![worker(11, Phase::Idle), worker(12, Phase::Busy)],
+            },
+            PoolView {
+                name: "lonely".into(),
+                app: "lonely_wsgi.py".into(),
+                status: Status::Dormant,
+                preloader: None,
+                workers: Vec::new(),
+            },
+        ];
+        let scripts = ["hello.sh".to_string(), "other.sh".to_string()];
+        let stats = Stats::default();
+        for embedded in [&[][..], &["hello", "solo"][..]] {
+            let html = page(
+                ["hello", "status"].into_iter(),
+                &scripts,
+                &pools,
+                embedded,
+                &stats,
+            );
+            assert_eq!(well_formed(&html), Ok(()), "{html}");
+            assert!(html.contains("DORMANT"), "{html}");
+        }
+        // The check itself catches the stray closing tag this page once had.
+        assert!(well_formed("<table><tr><td></td></tr></table></table>").is_err());
+        assert!(well_formed("<table><tr><td></td></table>").is_err());
+    }
+}
