@@ -299,6 +299,73 @@ fn bench_table_and_json_report_costs_and_rss() {
     assert!(json.contains("\"server_peak_rss_mib\":"), "{json}");
 }
 
+/// Runs `/app/hello` alone at concurrency 1 for at most `most` requests, in `format`.
+fn hello_at_most(most: &str, format: &str) -> String {
+    bench(&[
+        "--duration",
+        "2",
+        "--concurrency",
+        "1",
+        "--max-requests",
+        most,
+        "--targets",
+        "/app/hello",
+        "--format",
+        format,
+    ])
+}
+
+/// A percentile needs 1/(1-p) requests (p90: 10, p99: 100): from fewer, nothing lies
+/// above it. A few requests give a median, and a p90 and p99 that the table marks `*`
+/// with a footnote, the CSV leaves empty and the JSON gives as null.
+#[test]
+fn percentiles_a_small_sample_cannot_support_are_marked() {
+    let table = hello_at_most("5", "table");
+    let row = table
+        .lines()
+        .find(|l| l.contains("/app/hello"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let cells: Vec<&str> = row.split('┆').map(str::trim).collect();
+    // server, target, mode, conc, requests, req/s, mean, p50, p90, p99, max, errors
+    assert!(!cells[7].ends_with('*'), "p50 of 5: {row}");
+    assert!(cells[8].ends_with('*') && cells[9].ends_with('*'), "{row}");
+    assert!(!cells[10].ends_with('*'), "the max is what it says: {row}");
+    assert!(
+        table.contains(
+            "\n* from too few requests to be that percentile (p50 needs 2, p90 10, p99 100)"
+        ),
+        "{table}"
+    );
+    let csv = hello_at_most("5", "csv");
+    let fields: Vec<&str> = csv.lines().nth(1).unwrap_or_default().split(',').collect();
+    let n: usize = fields[4].parse().unwrap_or_else(|_| panic!("{csv}"));
+    assert!((2..10).contains(&n), "at most 5 requests, in turns: {csv}");
+    assert!(!fields[7].is_empty(), "p50: {csv}");
+    assert_eq!((fields[8], fields[9]), ("", ""), "p90 and p99: {csv}");
+    let json = hello_at_most("5", "json");
+    assert!(
+        json.contains("\"p90_ms\":null,\"p99_ms\":null,\"max_ms\":"),
+        "{json}"
+    );
+}
+
+/// Enough requests for every percentile: no mark, no footnote, every field filled. The
+/// run is bounded by --max-requests and --duration, so the count is read, and the rule
+/// checked against it.
+#[test]
+fn percentiles_a_sample_supports_are_printed_as_they_are() {
+    let csv = hello_at_most("150", "csv");
+    let fields: Vec<&str> = csv.lines().nth(1).unwrap_or_default().split(',').collect();
+    let n: usize = fields[4].parse().unwrap_or_else(|_| panic!("{csv}"));
+    assert!(n >= 10, "fewer than 10 gateway calls in 2 s: {csv}");
+    assert!(!fields[8].is_empty(), "p90 of {n}: {csv}");
+    assert_eq!(fields[9].is_empty(), n < 100, "p99 of {n}: {csv}");
+    if n >= 100 {
+        let table = hello_at_most("150", "table");
+        assert!(!table.contains('*'), "{table}");
+    }
+}
+
 /// Bad bench arguments are refused with a message that says what to do.
 #[test]
 fn bench_refuses_bad_arguments() {

@@ -149,6 +149,26 @@ impl Run {
     pub fn pct(&self, p: f64) -> Duration {
         pct(&self.latencies, p)
     }
+    /// The `p` quantile, if the run has enough latencies to tell it ([`supports`]).
+    pub fn pct_if_supported(&self, p: f64) -> Option<Duration> {
+        supports(self.latencies.len(), p).then(|| self.pct(p))
+    }
+}
+
+/// The fewest samples from which the `p` quantile (0 to 1) means something: 1/(1-p), so
+/// 2 for the median, 10 for p90, 100 for p99. With fewer, no sample lies above the
+/// quantile's rank: a "p90" of 4 samples is the slowest of the 4, one request that
+/// happened to be slow, and says nothing about the other 10% that the name promises.
+pub fn min_samples(p: f64) -> usize {
+    if p >= 1.0 {
+        return 1; // the maximum is what it says it is
+    }
+    (1.0 / (1.0 - p)).round() as usize
+}
+
+/// Whether `n` samples support the `p` quantile ([`min_samples`]).
+pub fn supports(n: usize, p: f64) -> bool {
+    n > 0 && n >= min_samples(p)
 }
 
 /// The mean of `times` (zero for none).

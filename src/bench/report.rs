@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::bench::load::{Run, mean, pct};
+use crate::bench::load::{Run, mean, min_samples, pct};
 use crate::measure::timing::Millis;
 use crate::server::RAW_ROUTE;
 
@@ -19,6 +19,40 @@ fn floor_of<'a>(floors: &'a [(String, Vec<Duration>)], path: &str) -> Option<&'a
         .iter()
         .find(|(t, _)| t == path)
         .map(|(_, times)| times.as_slice())
+}
+
+/// The percentiles the tables print, with the marks they may carry.
+const QUANTILES: [f64; 3] = [0.5, 0.9, 0.99];
+
+/// A percentile for the table: the figure, marked `*` when the run has too few latencies
+/// to support it ([`crate::bench::load::supports`]); `-` when there are none.
+fn pct_cell(r: &Run, p: f64) -> String {
+    match (r.latencies.is_empty(), r.pct_if_supported(p)) {
+        (true, _) => "-".into(),
+        (false, Some(d)) => ms(d),
+        (false, None) => format!("{}*", ms(r.pct(p))),
+    }
+}
+
+/// A percentile for CSV and JSON: the figure, or nothing (an empty field, `null`) when
+/// the run has too few latencies to support it.
+fn pct_value(r: &Run, p: f64, none: &str) -> String {
+    r.pct_if_supported(p).map_or(none.into(), ms)
+}
+
+/// The footnote for the marks of [`pct_cell`], if any cell has one.
+fn too_few_note(runs: &[Run]) -> Option<String> {
+    let marked = runs.iter().any(|r| {
+        !r.latencies.is_empty() && QUANTILES.iter().any(|&p| r.pct_if_supported(p).is_none())
+    });
+    marked.then(|| {
+        format!(
+            "* from too few requests to be that percentile (p50 needs {}, p90 {}, p99 {}): with fewer, nothing lies above it, and the figure is one of the slowest requests; run longer for it.\n",
+            min_samples(0.5),
+            min_samples(0.9),
+            min_samples(0.99)
+        )
+    })
 }
 
 pub fn table(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>) -> String {
@@ -36,14 +70,15 @@ pub fn table(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>)
             r.requests.to_string(),
             format!("{:.0}", r.rate()),
             ms(r.mean()),
-            ms(r.pct(0.5)),
-            ms(r.pct(0.9)),
-            ms(r.pct(0.99)),
+            pct_cell(r, 0.5),
+            pct_cell(r, 0.9),
+            pct_cell(r, 0.99),
             ms(r.pct(1.0)),
             (r.errors + r.unexpected()).to_string(),
         ]);
     }
     let mut out = format!("{}\n", t.trim_fmt());
+    out.push_str(&too_few_note(runs).unwrap_or_default());
     out.push_str(&costs(runs, floors));
     for g in runs.iter().filter(|r| r.target == "/app/hello") {
         if let Some(raw) = runs.iter().find(|r| {
@@ -133,9 +168,9 @@ pub fn csv(runs: &[Run]) -> String {
             r.requests,
             r.rate(),
             ms(r.mean()),
-            ms(r.pct(0.5)),
-            ms(r.pct(0.9)),
-            ms(r.pct(0.99)),
+            pct_value(r, 0.5, ""),
+            pct_value(r, 0.9, ""),
+            pct_value(r, 0.99, ""),
             ms(r.pct(1.0)),
             r.errors,
             r.unexpected(),
@@ -158,7 +193,8 @@ pub fn json(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>) 
             format!(
                 "{{\"server\":\"{}\",\"target\":\"{}\",\"mode\":\"{}\",\"concurrency\":{},\"requests\":{},\"req_per_s\":{:.1},\"mean_ms\":{},\"p50_ms\":{},\"p90_ms\":{},\"p99_ms\":{},\"max_ms\":{},\"errors\":{},\"unexpected\":{},\"statuses\":{{{}}}}}",
                 esc(&r.server), esc(&r.target), r.mode, r.concurrency, r.requests, r.rate(),
-                ms(r.mean()), ms(r.pct(0.5)), ms(r.pct(0.9)), ms(r.pct(0.99)), ms(r.pct(1.0)),
+                ms(r.mean()), pct_value(r, 0.5, "null"), pct_value(r, 0.9, "null"),
+                pct_value(r, 0.99, "null"), ms(r.pct(1.0)),
                 r.errors, r.unexpected(), statuses.join(",")
             )
         })
