@@ -299,6 +299,85 @@ fn bench_table_and_json_report_costs_and_rss() {
     assert!(json.contains("\"server_peak_rss_mib\":"), "{json}");
 }
 
+/// A WSGI twin whose second worker takes 2 s to import, and which answers 503 until that
+/// worker is ready: a request timed while the pool still boots is an error.
+const SECOND_WORKER_SLOW: &str = r#"import os, time
+here = os.path.dirname(os.path.abspath(__file__))
+try:
+    os.close(os.open(os.path.join(here, "first"), os.O_CREAT | os.O_EXCL))
+except FileExistsError:
+    time.sleep(2)
+    open(os.path.join(here, "second-ready"), "w").close()
+
+def application(environ, start_response):
+    ok = os.path.exists(os.path.join(here, "second-ready"))
+    start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"ok\n" if ok else b"a worker is still booting\n"]
+"#;
+
+/// A WSGI twin that leaves a file when it is imported.
+const LEAVES_A_MARK: &str = r#"import os
+open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "imported"), "w").close()
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"b\n"]
+"#;
+
+/// With --cgi-bin, the bench's own server boots only the pools it is asked to load (a
+/// twin's pool starts on its first request), and nothing is timed until every worker of
+/// a loaded pool is ready, which it says in one line.
+#[test]
+fn the_bench_measures_a_pool_once_every_worker_is_ready_and_boots_no_other() {
+    if Command::new("python3")
+        .arg("-c")
+        .arg("pass")
+        .status()
+        .is_err()
+    {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let dir = folder(&[
+        ("a_wsgi.py", SECOND_WORKER_SLOW),
+        ("b_wsgi.py", LEAVES_A_MARK),
+    ]);
+    let out = bench_output(&[
+        "--cgi-bin",
+        dir.path().to_str().unwrap(),
+        "--targets",
+        "/pool/a",
+        "--concurrency",
+        "2",
+        "--duration",
+        "1",
+        "--format",
+        "csv",
+        "--",
+        "--workers",
+        "2",
+    ]);
+    let (csv, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{csv}\n{err}");
+    assert!(dir.path().join("second-ready").exists());
+    let waited: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("bench: waited"))
+        .collect();
+    assert_eq!(waited.len(), 1, "{err}");
+    assert!(
+        waited[0].ends_with("for every worker of /pool/a (2 ready) before measuring"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("imported").exists(),
+        "pool b was booted, though only /pool/a was loaded"
+    );
+}
+
 /// Runs `/app/hello` alone at concurrency 1 for at most `most` requests, in `format`.
 fn hello_at_most(most: &str, format: &str) -> String {
     bench(&[

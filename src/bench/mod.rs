@@ -4,9 +4,11 @@
 //! Without `--url` it starts its own server ([`own_server`]: this same binary, `serve
 //! --quiet`, on 127.0.0.1:0, with the pool flags and `serve` arguments it was given) over
 //! `--cgi-bin` or a temporary cgi-bin holding the hello twins (whose `hello_wsgi.py` also
-//! gets a pool), loads each target at each concurrency over keep-alive connections
-//! ([`load`](mod@load)), and measures in the same run the raw spawn floor of each script
-//! ([`floor`]): spawn, drain stdout, wait, with no HTTP at all. `--url LABEL=URL` adds
+//! gets a pool, started on its first request), loads each target at each concurrency over
+//! keep-alive connections ([`load`](mod@load)), and measures in the same run the raw spawn
+//! floor of each script ([`floor`]): spawn, drain stdout, wait, with no HTTP at all.
+//! Nothing is timed before each target has had one request and each pool it loads is
+//! ready ([`warm`]). `--url LABEL=URL` adds
 //! other servers ([`target`]), gunicorn say, to the same interleaved run. The report
 //! ([`report`]) is a table, CSV or JSON, and `--chart` draws it ([`chart`]). A run in
 //! which anything answered an error is reported, then fails.
@@ -17,13 +19,14 @@ pub mod load;
 pub mod own_server;
 pub mod report;
 pub mod target;
+pub mod warm;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::bench::floor::spawn_times;
-use crate::bench::load::{GRACE, Run, grace_after, load};
+use crate::bench::load::{Run, grace_after, load};
 use crate::bench::own_server::{COMPILED, HELLO_SCRIPTS, OwnServer};
 use crate::bench::report::{csv, json, problems, table};
 use crate::bench::target::{OWN, Target, mode, parse_url};
@@ -66,8 +69,6 @@ pub enum Format {
 
 /// Length of one turn of a target, in seconds.
 const SLICE_SECS: f64 = 0.5;
-/// How long the uncounted first request to each target may take, besides the grace.
-const WARM_UP: Duration = Duration::from_secs(8);
 
 /// Runs `cgilab bench`.
 pub fn run(plan: &Plan) -> Result<(), String> {
@@ -202,17 +203,10 @@ fn load_in_turns(
     let rounds = (plan.duration.as_secs_f64() / SLICE_SECS).ceil().max(1.0) as u32;
     let slice = plan.duration / rounds;
     let per_slice = (plan.max_requests / u64::from(rounds)).max(1);
-    // One request each first, not counted: a pool's workers may still be booting, and
-    // the first request to anything pays for cold caches. It may take WARM_UP and the
-    // load's grace, no more: a server that never answers costs that, not a hang. The
-    // slowest response of each target so far sets the grace of its next turn.
-    let mut slowest: Vec<Duration> = targets
-        .iter()
-        .map(|t| {
-            let first = load(t.addr, &t.host, &t.path, 1, WARM_UP, 1, GRACE);
-            first.latencies.last().copied().unwrap_or_default()
-        })
-        .collect();
+    // One request each first, not counted, and every pool of the bench's own server
+    // ready ([`warm`]). The slowest response of each target so far sets the grace of its
+    // next turn.
+    let mut slowest: Vec<Duration> = warm::warm_up(targets);
     let progress = Progress::new(rounds as usize * plan.concurrency.len() * targets.len());
     let mut runs: Vec<Run> = Vec::new();
     let mut floors: Vec<(String, Vec<Duration>)> = Vec::new();
