@@ -378,6 +378,66 @@ fn the_bench_measures_a_pool_once_every_worker_is_ready_and_boots_no_other() {
     );
 }
 
+/// A CGI script that appends what it was started with (who started it, its arguments,
+/// working directory and environment) to `../starts.log`, one record per start.
+const RECORDS_ITS_START: &str = r#"#!/bin/sh
+who=$(tr '\0' ' ' < /proc/$PPID/cmdline | cut -d' ' -f2)
+record=$(printf 'who=%s\nargv=%s\ncwd=%s\n' "$who" "$*" "$(pwd)"; env | grep -v '^REMOTE_PORT=' | sort)
+printf '%s\n---\n' "$record" >> ../starts.log
+printf 'Content-Type: text/plain\n\nstarted\n'
+"#;
+
+/// The spawn floor starts a script exactly as the server does for the bench's request:
+/// the same arguments (a query's search words), working directory and environment
+/// (PATH_INFO, the query, the server's port and document root, `--env`), all but the
+/// client's port.
+#[test]
+fn the_floor_starts_a_script_as_the_server_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cgi_bin = dir.path().join("cgi-bin");
+    std::fs::create_dir(&cgi_bin).unwrap();
+    let script = cgi_bin.join("start.sh");
+    std::fs::write(&script, RECORDS_ITS_START).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bench(&[
+        "--cgi-bin",
+        cgi_bin.to_str().unwrap(),
+        "--targets",
+        "/cgi-bin/start.sh/more/path?one+two",
+        "--concurrency",
+        "1",
+        "--duration",
+        "0.2",
+        "--max-requests",
+        "3",
+        "--format",
+        "csv",
+        "--",
+        "--env",
+        "FROM_SERVE_ARGS=yes",
+    ]);
+    let log = std::fs::read_to_string(dir.path().join("starts.log")).unwrap();
+    let first = |who: &str| -> Vec<String> {
+        let record = log
+            .split("---\n")
+            .find(|r| r.starts_with(&format!("who={who}\n")))
+            .unwrap_or_else(|| panic!("no start by `cgilab {who}` in:\n{log}"));
+        record.lines().skip(1).map(String::from).collect()
+    };
+    let (served, floor) = (first("serve"), first("bench"));
+    assert!(served.contains(&"argv=one two".to_string()), "{served:#?}");
+    assert!(
+        served.contains(&"PATH_INFO=/more/path".to_string()),
+        "{served:#?}"
+    );
+    assert!(
+        served.contains(&"FROM_SERVE_ARGS=yes".to_string()),
+        "{served:#?}"
+    );
+    assert_eq!(served, floor);
+}
+
 /// Runs `/app/hello` alone at concurrency 1 for at most `most` requests, in `format`.
 fn hello_at_most(most: &str, format: &str) -> String {
     bench(&[

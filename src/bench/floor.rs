@@ -1,20 +1,33 @@
-//! The spawn floor: the cost of a process with no HTTP at all. Spawn a script the way the
-//! server does (the same [`crate::cgi::command()`], an environ from the same
-//! [`crate::request::environ::build`]), drain its stdout, wait for it. `cgilab bench`
-//! and the criterion bench `spawn` both measure it with [`run_once`].
+//! The spawn floor: the cost of a process with no HTTP at all. Spawn a script exactly as
+//! the CGI host does for the bench's own requests (the same [`crate::cgi::command()`]: the
+//! same program and arguments, by the script's `#!` line or its extension; the same
+//! working directory and process group; and the environ [`crate::request::environ::build`]
+//! makes for the same request on the same server), drain its stdout, wait for it.
+//! `cgilab bench` and the criterion bench `spawn` both measure it with [`run_once`].
+//!
+//! Only the HTTP is missing, and the client's port in `REMOTE_PORT`: so a request that
+//! comes out faster than its floor (a ratio under 1) is the machine changing between the
+//! two, never a different process.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cgi::script::Script;
 use crate::request::environ::{self, Environ, Invocation, RequestHead, Site};
-use crate::request::route::CGI_PREFIX;
+use crate::request::route::{self, CGI_PREFIX, Route};
 
 /// Runs `script` as the server would for a plain GET: returns its stdout and how it exited.
 pub fn run_once(script: &Script, env: &Environ) -> std::io::Result<(Vec<u8>, ExitStatus)> {
-    let mut child = crate::cgi::command(script, env, "")
+    run_with(script, env, "")
+}
+
+/// Runs `script` as the server would for a GET with `query` (whose search words, if any,
+/// are its arguments, RFC 3875 §4.4).
+fn run_with(script: &Script, env: &Environ, query: &str) -> std::io::Result<(Vec<u8>, ExitStatus)> {
+    let mut child = crate::cgi::command(script, env, query)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -26,18 +39,64 @@ pub fn run_once(script: &Script, env: &Environ) -> std::io::Result<(Vec<u8>, Exi
     Ok((out, child.wait()?))
 }
 
-/// Times of spawning `name` the way the server does, draining its stdout and waiting for
-/// it, repeated for `budget` (at least 3 times, at most 2000).
-pub fn spawn_times(cgi_bin: &Path, name: &str, budget: Duration) -> Vec<Duration> {
+/// The bench's own server, as far as a script's start depends on it.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Where it listens: `SERVER_PORT`, and the `Host` the bench sends.
+    pub addr: SocketAddr,
+    /// Its cgi-bin (canonical); `DOCUMENT_ROOT` is its parent, as the server's is.
+    pub cgi_bin: PathBuf,
+    /// The arguments after `--`, for the variables `--env` and `--pass-env` add.
+    pub serve_args: Vec<String>,
+}
+
+impl Server {
+    /// What the server gives every script besides the meta-variables ([`Site`]): its
+    /// `PATH`, then `--pass-env` and `--env` in the order the server applies them.
+    pub fn site(&self) -> Site {
+        let mut extra = vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())];
+        for name in flag_values(&self.serve_args, "--pass-env") {
+            if let Ok(value) = std::env::var(name) {
+                extra.push((name.to_string(), value));
+            }
+        }
+        for pair in flag_values(&self.serve_args, "--env") {
+            if let Some((name, value)) = pair.split_once('=') {
+                extra.push((name.to_string(), value.to_string()));
+            }
+        }
+        Site {
+            software: crate::http::response::SERVER.into(),
+            document_root: self.cgi_bin.parent().unwrap_or(&self.cgi_bin).to_path_buf(),
+            extra,
+            pass_auth: self.serve_args.iter().any(|a| a == "--pass-auth"),
+        }
+    }
+}
+
+/// The values given to `flag` in `args`, as `--flag VALUE` or `--flag=VALUE`.
+fn flag_values<'a>(args: &'a [String], flag: &'a str) -> impl Iterator<Item = &'a str> {
+    args.iter().enumerate().filter_map(move |(i, a)| {
+        match a.strip_prefix(flag)?.strip_prefix('=') {
+            Some(value) => Some(value),
+            None if a == flag => args.get(i + 1).map(String::as_str),
+            None => None,
+        }
+    })
+}
+
+/// Times of starting the script of `target` (`/cgi-bin/NAME[/PATH_INFO][?QUERY]`) as
+/// `server` does for a GET of it from the bench, draining its stdout and waiting for it,
+/// repeated for `budget` (at least 3 times, at most 2000).
+pub fn spawn_times(server: &Server, target: &str, budget: Duration) -> Vec<Duration> {
     let mut times = Vec::new();
-    let Ok(script) = crate::cgi::script::find(cgi_bin, name, name) else {
+    let Some((script, env, query)) = prepare(server, target) else {
         return times;
     };
-    let env = sample_environ(&script);
     let deadline = Instant::now() + budget;
     while times.len() < 2000 && (times.len() < 3 || Instant::now() < deadline) {
         let t = Instant::now();
-        if run_once(&script, &env).is_err() {
+        if run_with(&script, &env, &query).is_err() {
             break;
         }
         times.push(t.elapsed());
@@ -45,28 +104,28 @@ pub fn spawn_times(cgi_bin: &Path, name: &str, budget: Duration) -> Vec<Duration
     times
 }
 
-/// The environ of a plain GET for `script`, as the server would build it.
-pub fn sample_environ(script: &Script) -> Environ {
-    let head = RequestHead {
-        method: "GET".into(),
-        target: format!("{CGI_PREFIX}{}", script.name),
-        protocol: "HTTP/1.1".into(),
-        headers: vec![
-            ("Host".into(), "127.0.0.1:8000".into()),
-            ("User-Agent".into(), "cgilab-bench".into()),
-        ],
-        raw_values: Vec::new(),
-        remote: "127.0.0.1:40000".parse().unwrap(),
-        local: "127.0.0.1:8000".parse().unwrap(),
-        forwarded: Default::default(),
+/// The script `target` names on `server`, the environ the server would give it for the
+/// bench's GET, and its query string.
+pub fn prepare(server: &Server, target: &str) -> Option<(Script, Environ, String)> {
+    let Ok(Route::Cgi(found)) = route::route(target) else {
+        return None;
     };
-    let filename = script.path.to_string_lossy();
-    let script_name = format!("{CGI_PREFIX}{}", script.name);
-    let inv = Invocation {
-        script_name: &script_name,
-        path_info: "",
-        script_filename: &filename,
-        content_length: None,
+    let script = crate::cgi::script::find(&server.cgi_bin, &found.name, target).ok()?;
+    let (_, query) = route::split_target(target);
+    let host = server.addr.to_string();
+    let env = request_environ(&script, &found, target, &host, server.addr, &server.site());
+    Some((script, env, query.to_string()))
+}
+
+/// The environ of a plain GET for `script`, as a server on 127.0.0.1:8000 over the
+/// script's own folder would build it.
+pub fn sample_environ(script: &Script) -> Environ {
+    let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+    let target = format!("{CGI_PREFIX}{}", script.name);
+    let found = route::Target {
+        name: script.name.clone(),
+        path_info: String::new(),
+        script_name: target.clone(),
     };
     let site = Site {
         software: crate::http::response::SERVER.into(),
@@ -74,5 +133,39 @@ pub fn sample_environ(script: &Script) -> Environ {
         extra: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
         pass_auth: false,
     };
-    environ::build(&head, &inv, &site)
+    request_environ(script, &found, &target, &addr.to_string(), addr, &site)
+}
+
+/// The environ of the bench's GET of `target` (routed to `found`) with `Host: host`, to
+/// a server listening on `local` with `site`.
+fn request_environ(
+    script: &Script,
+    found: &route::Target,
+    target: &str,
+    host: &str,
+    local: SocketAddr,
+    site: &Site,
+) -> Environ {
+    let head = RequestHead {
+        method: "GET".into(),
+        target: target.to_string(),
+        protocol: "HTTP/1.1".into(),
+        // The headers `load` sends, in its order.
+        headers: vec![
+            ("Host".into(), host.to_string()),
+            ("User-Agent".into(), "cgilab-bench".into()),
+        ],
+        raw_values: Vec::new(),
+        remote: "127.0.0.1:40000".parse().unwrap(),
+        local: local.into(),
+        forwarded: Default::default(),
+    };
+    let filename = script.path.to_string_lossy();
+    let inv = Invocation {
+        script_name: &found.script_name,
+        path_info: &found.path_info,
+        script_filename: &filename,
+        content_length: None,
+    };
+    environ::build(&head, &inv, site)
 }

@@ -207,6 +207,15 @@ fn load_in_turns(
     // ready ([`warm`]). The slowest response of each target so far sets the grace of its
     // next turn.
     let mut slowest: Vec<Duration> = warm::warm_up(targets);
+    // The floor of each script is timed as the bench's own server starts it.
+    let floor_server = own.map(|s| floor::Server {
+        addr: s.process.addr,
+        cgi_bin: s
+            .cgi_bin()
+            .canonicalize()
+            .unwrap_or_else(|_| s.cgi_bin().into()),
+        serve_args: plan.serve_args.clone(),
+    });
     let progress = Progress::new(rounds as usize * plan.concurrency.len() * targets.len());
     let mut runs: Vec<Run> = Vec::new();
     let mut floors: Vec<(String, Vec<Duration>)> = Vec::new();
@@ -218,10 +227,12 @@ fn load_in_turns(
                     t.label, t.path
                 ));
                 // The bare spawn takes its turn beside the script's own slices.
-                if let (Some(s), Some(name), true) =
-                    (own, script_name(&t.path), c == plan.concurrency[0] && t.own)
-                {
-                    let times = spawn_times(s.cgi_bin(), name, slice / 2);
+                if let (Some(server), Some(_), true) = (
+                    &floor_server,
+                    script_name(&t.path),
+                    c == plan.concurrency[0] && t.own,
+                ) {
+                    let times = spawn_times(server, &t.path, slice / 2);
                     match floors.iter_mut().find(|(p, _)| *p == t.path) {
                         Some((_, all)) => all.extend(times),
                         None => floors.push((t.path.clone(), times)),
