@@ -1,13 +1,14 @@
-//! The spawn floor: the cost of a process with no HTTP at all. Spawn a script exactly as
-//! the CGI host does for the bench's own requests (the same [`crate::cgi::command()`]: the
-//! same program and arguments, by the script's `#!` line or its extension; the same
-//! working directory and process group; and the environ [`crate::request::environ::build`]
-//! makes for the same request on the same server), drain its stdout, wait for it.
-//! `cgilab bench` and the criterion bench `spawn` both measure it with [`run_once`].
+//! The spawn floor: the cost of a process with no HTTP at all. A script is started exactly
+//! as the CGI host starts it for the bench's own request (the same [`crate::cgi::command()`]:
+//! the same program and arguments, by the script's `#!` line or its extension; the same
+//! working directory and process group; the environ [`crate::request::environ::build`]
+//! makes for the same request on the same server), its output is read, and it is reaped.
+//! Only the HTTP is missing, the client's port in `REMOTE_PORT`, and the script's stderr,
+//! which goes nowhere.
 //!
-//! Only the HTTP is missing, and the client's port in `REMOTE_PORT`: so a request that
-//! comes out faster than its floor (a ratio under 1) is the machine changing between the
-//! two, never a different process.
+//! `cgilab bench` stops the clock where its client's stops ([`spawn_times`]): at the last
+//! byte of a declared `Content-Length`, else at the end of the output. The criterion
+//! bench `spawn` times the whole life, to the reaping, with [`run_once`].
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cgi::script::Script;
+use crate::request::cgi_response::{self, CgiResponse};
 use crate::request::environ::{self, Environ, Invocation, RequestHead, Site};
 use crate::request::route::{self, CGI_PREFIX, Route};
 
@@ -25,7 +27,7 @@ pub fn run_once(script: &Script, env: &Environ) -> std::io::Result<(Vec<u8>, Exi
 }
 
 /// Runs `script` as the server would for a GET with `query` (whose search words, if any,
-/// are its arguments, RFC 3875 §4.4).
+/// are its arguments, RFC 3875 §4.4): returns its stdout and how it exited.
 fn run_with(script: &Script, env: &Environ, query: &str) -> std::io::Result<(Vec<u8>, ExitStatus)> {
     let mut child = crate::cgi::command(script, env, query)
         .stdin(Stdio::null())
@@ -96,12 +98,49 @@ pub fn spawn_times(server: &Server, target: &str, budget: Duration) -> Vec<Durat
     let deadline = Instant::now() + budget;
     while times.len() < 2000 && (times.len() < 3 || Instant::now() < deadline) {
         let t = Instant::now();
-        if run_with(&script, &env, &query).is_err() {
-            break;
+        match run_until_answered(&script, &env, &query) {
+            Ok(answered) => times.push(answered - t),
+            Err(_) => break,
         }
-        times.push(t.elapsed());
     }
     times
+}
+
+/// Runs `script` as [`run_with`] does, and returns when its answer was complete as a
+/// client sees it: at the last byte of a declared `Content-Length` (the server sends the
+/// response as soon as it has them), else at the end of its output. The process is then
+/// read to its end and reaped, untimed: a Python script's teardown runs after its last
+/// byte (wsgiref's CGIHandler declares the length of a one-piece body), and a client of
+/// the server does not wait for it either.
+fn run_until_answered(script: &Script, env: &Environ, query: &str) -> std::io::Result<Instant> {
+    let mut child = crate::cgi::command(script, env, query)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        // The server reads it into its log; unread here, a pipe could fill and block.
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut out = Vec::new();
+    let mut answered = None;
+    let mut complete_at: Option<usize> = None; // the length of a whole answer, once known
+    if let Some(mut stdout) = child.stdout.take() {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stdout.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+            if complete_at.is_none() {
+                complete_at = whole_length(&out);
+            }
+            if answered.is_none() && complete_at.is_some_and(|whole| out.len() >= whole) {
+                answered = Some(Instant::now());
+            }
+        }
+    }
+    let answered = answered.unwrap_or_else(Instant::now);
+    child.wait()?;
+    Ok(answered)
 }
 
 /// The script `target` names on `server`, the environ the server would give it for the
@@ -115,6 +154,16 @@ pub fn prepare(server: &Server, target: &str) -> Option<(Script, Environ, String
     let host = server.addr.to_string();
     let env = request_environ(&script, &found, target, &host, server.addr, &server.site());
     Some((script, env, query.to_string()))
+}
+
+/// How many bytes of a script's output make its answer whole, once its header block is
+/// in `out` and declares a `Content-Length`: the block and that many bytes of body.
+fn whole_length(out: &[u8]) -> Option<usize> {
+    let (block, body) = cgi_response::find_end(out)?;
+    match cgi_response::parse(&out[..block]) {
+        Ok(CgiResponse::Document(head)) => head.content_length.map(|n| body + n as usize),
+        _ => None,
+    }
 }
 
 /// The environ of a plain GET for `script`, as a server on 127.0.0.1:8000 over the
@@ -168,4 +217,18 @@ fn request_environ(
         content_length: None,
     };
     environ::build(&head, &inv, site)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_whole_at_its_declared_length_or_else_at_its_end() {
+        let declared = b"Content-Type: text/plain\nContent-Length: 3\n\nabc";
+        assert_eq!(whole_length(declared), Some(declared.len()));
+        assert_eq!(whole_length(&declared[..20]), None, "no header block yet");
+        assert_eq!(whole_length(b"Content-Type: text/plain\n\nabc"), None);
+        assert_eq!(whole_length(b"Location: /cgi-bin/x\n\n"), None);
+    }
 }

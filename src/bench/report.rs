@@ -149,7 +149,7 @@ fn costs(runs: &[Run], floors: &[(String, Vec<Duration>)]) -> String {
         return String::new();
     }
     format!(
-        "\nWhat a process per request costs (CGI mean minus gateway mean), next to its floor: the same script started as the server starts it (the same command line, working directory and environment), read to its end and reaped, with no HTTP (cgi / floor compares medians):\n{}\n",
+        "\nWhat a process per request costs (CGI mean minus gateway mean), next to its floor: the same script started as the server starts it (the same command line, working directory and environment), with no HTTP, timed to the last byte of its answer (cgi / floor compares medians):\n{}\n",
         costs.trim_fmt()
     )
 }
