@@ -58,7 +58,7 @@ fn a_twin_pool_has_no_worker_until_its_first_request_which_is_served() {
         children(server.pid()).contains(&pid),
         "the worker is the server's child"
     );
-    let woke = log_lines(&server, &["pool hi: first request, starting 2 workers"]);
+    let woke = wait_for_log(&server, 1, &["pool hi: first request, starting 2 workers"]);
     assert_eq!(woke.len(), 1, "{}", server.log().join("\n"));
     wait_for_log(&server, 2, &["pool hi: worker", "started"]);
     let page = get(&server, "/").text();
@@ -94,11 +94,11 @@ fn concurrent_first_requests_are_all_served_by_one_start() {
         let (status, text) = client.join().unwrap();
         assert_eq!(status, 200, "{text}\n{}", server.log().join("\n"));
     }
-    let woke = log_lines(&server, &["pool hi: first request"]);
-    assert_eq!(woke.len(), 1, "{}", server.log().join("\n"));
     // Every worker of a wake is spawned in the same turn of the supervisor, before any
     // of them can be ready: once two are ready, a second start would show.
     wait_for_log(&server, 2, &["pool hi: worker", "started"]);
+    let woke = log_lines(&server, &["pool hi: first request"]);
+    assert_eq!(woke.len(), 1, "{}", server.log().join("\n"));
     let workers = children(server.pid());
     assert_eq!(workers.len(), 2, "{workers:?}\n{}", server.log().join("\n"));
 }
@@ -155,7 +155,8 @@ fn a_twin_that_cannot_boot_answers_503_with_its_reason() {
         "{}",
         res.text()
     );
-    let failed = log_lines(&server, &["pool bad: FAILED", "no database here"]);
+    // The log is read apart from the response: wait for the line, then count.
+    let failed = wait_for_log(&server, 1, &["pool bad: FAILED", "no database here"]);
     assert_eq!(failed.len(), 1, "{}", server.log().join("\n"));
 }
 
