@@ -1,8 +1,8 @@
 //! The GIL, made visible. One interpreter has one global interpreter lock: a thread runs
-//! Python only while it holds it. A caller thread holds it while the app runs and lets
-//! it go whenever it waits for something that is not Python (the next request, a client
-//! slower than the app); taking it back can mean waiting for whichever thread runs
-//! Python now. That wait is what this module measures: the `gil` phase.
+//! Python only while it holds it. A connection's thread takes it to call the app and lets
+//! it go when the call is over, or whenever it waits for something that is not Python (a
+//! client slower than a streaming app); taking it can mean waiting for whichever thread
+//! runs Python now. That wait is what this module measures: the `gil` phase.
 //!
 //! CPython makes a thread that holds the GIL let it go when another asks for it and
 //! `sys.getswitchinterval()` (5 ms) has passed, so even an app that computes for ever

@@ -33,7 +33,7 @@ pub struct Said {
 pub enum What {
     /// The status line and headers from `start_response`, with the first non-empty piece
     /// of body (PEP 3333: the headers go with it). `whole`: that was the whole body,
-    /// `close()` has been called, and the caller is idle again.
+    /// and `close()` has been called.
     Head {
         status: String,
         headers: Vec<(String, String)>,
@@ -42,10 +42,10 @@ pub enum What {
     },
     /// The next piece of body.
     Piece(Vec<u8>),
-    /// The body ended; `close()` has been called and the caller is idle again.
+    /// The body ended; `close()` has been called.
     End,
     /// The app raised (its traceback is in the log): `Type: message`. `close()` has been
-    /// called and the caller is idle again.
+    /// called.
     Raised { exception: String },
 }
 
@@ -117,9 +117,9 @@ impl Link {
         self.say(py, what);
     }
 
-    /// Sends at once when there is room; else waits for the connection without the GIL
-    /// (the client is slower than the app), and counts taking it back. False when the
-    /// connection has given this caller up.
+    /// Hands the request to a relay thread first, if nobody has yet. Sends at once when
+    /// there is room; else waits for the relay without the GIL (the client is slower than
+    /// the app), and counts taking it back. False when the call was given up.
     fn say(&self, py: Python<'_>, what: What) -> bool {
         let relay = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(start) = relay
