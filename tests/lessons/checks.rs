@@ -71,6 +71,26 @@ fn an_echo_that_rewrites_backslashes_is_told_why() {
     assert!(out.contains("rewrites them"), "{out}");
 }
 
+/// RFC 3875 §4.2: a script reads CONTENT_LENGTH bytes; stdin need not end after them.
+/// cgilab closes it there, so only the check's direct run, with more bytes waiting after
+/// the body, tells a script that reads to the end of stdin from one that reads the length.
+#[test]
+fn an_echo_that_reads_stdin_to_its_end_is_caught() {
+    let script = "printf 'Content-Type: text/plain\\n\\n'\n\
+                  printf 'path %s\\nquery %s\\ncolor %s\\n' \"$PATH_INFO\" \"$QUERY_STRING\" \"$HTTP_X_COLOR\"\n\
+                  printf 'body %s\\n' \"$(cat)\"\n";
+    let (ok, out) = check(2, &[("echo.sh", script)]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("✓ GET /cgi-bin/echo.sh/"), "{out}");
+    assert!(out.contains("&after=the-body`, expected `body name=Ada&n="), "{out}");
+    assert!(out.contains("read exactly $CONTENT_LENGTH bytes"), "{out}");
+
+    let right = answer("lessons/02-the-environment/README.md", "cgi-bin/echo.sh");
+    let (ok, out) = check(2, &[("echo.sh", &right)]);
+    assert!(ok, "{out}");
+    assert!(out.contains("✓ reads $CONTENT_LENGTH bytes of stdin, not to its end"), "{out}");
+}
+
 #[test]
 fn a_created_resource_without_status_is_a_redirect() {
     let script = "printf 'Location: http://example.test/1\\n\\n'\n";
@@ -180,9 +200,37 @@ fn a_client_ip_that_trusts_every_peer_is_caught() {
     let (ok, out) = check(11, &[("client-ip.sh", script)]);
     assert!(!ok, "{out}");
     assert!(
-        out.contains("from 127.0.0.2 with X-Forwarded-For `203.0.113.7`: it says `203.0.113.7`, expected `127.0.0.2`"),
+        out.contains("from 127.0.0.1 with X-Forwarded-For `203.0.113.7`: it says `203.0.113.7`, expected `127.0.0.1`"),
         "{out}"
     );
+}
+
+/// The proxy connects from 127.0.0.2 (lesson 11's nginx.conf), so an answer that trusts
+/// 127.0.0.1, where the learner's own curl comes from, takes a stranger's word.
+#[test]
+fn a_client_ip_that_trusts_the_learners_own_address_is_caught() {
+    let trusts = |addr: &str| {
+        format!(
+            "printf 'Content-Type: text/plain\\n\\n'\n\
+             if [ \"$REMOTE_ADDR\" {addr} ] && [ -n \"$HTTP_X_FORWARDED_FOR\" ]; then\n\
+             \x20 last=${{HTTP_X_FORWARDED_FOR##*,}}; printf '%s\\n' \"${{last# }}\"\n\
+             else printf '%s\\n' \"$REMOTE_ADDR\"; fi\n"
+        )
+    };
+    let (ok, out) = check(11, &[("client-ip.sh", &trusts("= 127.0.0.1"))]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("from 127.0.0.2 with X-Forwarded-For `203.0.113.7`: it says `127.0.0.2`, expected `203.0.113.7`"),
+        "{out}"
+    );
+    let (ok, out) = check(11, &[("client-ip.sh", &trusts("!= 127.0.0.1"))]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("from 127.0.0.3 with X-Forwarded-For `203.0.113.7`: it says `203.0.113.7`, expected `127.0.0.3`"),
+        "{out}"
+    );
+    let (ok, out) = check(11, &[("client-ip.sh", &trusts("= 127.0.0.2"))]);
+    assert!(ok, "{out}");
 }
 
 /// Lesson 5's check builds the learner's example with cargo, which cannot run inside
