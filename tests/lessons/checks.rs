@@ -82,13 +82,19 @@ fn an_echo_that_reads_stdin_to_its_end_is_caught() {
     let (ok, out) = check(2, &[("echo.sh", script)]);
     assert!(!ok, "{out}");
     assert!(out.contains("✓ GET /cgi-bin/echo.sh/"), "{out}");
-    assert!(out.contains("&after=the-body`, expected `body name=Ada&n="), "{out}");
+    assert!(
+        out.contains("&after=the-body`, expected `body name=Ada&n="),
+        "{out}"
+    );
     assert!(out.contains("read exactly $CONTENT_LENGTH bytes"), "{out}");
 
     let right = answer("lessons/02-the-environment/README.md", "cgi-bin/echo.sh");
     let (ok, out) = check(2, &[("echo.sh", &right)]);
     assert!(ok, "{out}");
-    assert!(out.contains("✓ reads $CONTENT_LENGTH bytes of stdin, not to its end"), "{out}");
+    assert!(
+        out.contains("✓ reads $CONTENT_LENGTH bytes of stdin, not to its end"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -319,10 +325,35 @@ fn a_tally_must_count_per_worker() {
     let forgetful = right.replace("    requests += 1\n", "    requests = 1\n");
     let (ok, out) = check(6, &[("tally_wsgi.py", &forgetful)]);
     assert!(!ok, "{out}");
+    assert!(out.contains("and said `requests` 1, 1"), "{out}");
+
+    // One count for the whole pool (a file; as CGI, the process's own): one request at a
+    // time, one worker answers them all and the count looks like its own; asked several
+    // at a time, both workers answer and each one's counts have gaps.
+    let shared = right
+        .replace("import os\n", "import fcntl\nimport os\n")
+        .replace(
+            "    global requests\n    requests += 1\n",
+            "    global requests\n\
+             \x20   requests += 1\n\
+             \x20   if __name__ != \"__main__\":\n\
+             \x20     with open(os.path.join(os.path.dirname(__file__), \"tally.count\"), \"a+\") as f:\n\
+             \x20       fcntl.flock(f, fcntl.LOCK_EX)\n\
+             \x20       f.seek(0)\n\
+             \x20       requests = int(f.read() or 0) + 1\n\
+             \x20       f.seek(0)\n\
+             \x20       f.truncate()\n\
+             \x20       f.write(str(requests))\n",
+        );
+    assert_ne!(shared, right);
+    let (ok, out) = check(6, &[("tally_wsgi.py", &shared)]);
+    assert!(!ok, "{out}");
     assert!(
-        out.contains("said `requests 1` after `requests 1`"),
+        out.contains("✓ as CGI, each request is a new process"),
         "{out}"
     );
+    assert!(out.contains(", 4 at a time: worker "), "{out}");
+    assert!(out.contains(", not 1 to "), "{out}");
 }
 
 /// Lesson 7's answer passes; a count kept in memory is lost when --max-requests replaces
@@ -360,6 +391,16 @@ fn a_flask_app_answers_as_cgi_and_in_a_pool() {
     let (ok, out) = check(10, &[("flask_app.py", &right)]);
     assert!(ok, "{out}");
     assert!(out.contains("is Flask's own 404"), "{out}");
+
+    // The task says plain text: Flask's default for a returned string is text/html.
+    let html = right.replace(", {\"Content-Type\": \"text/plain; charset=utf-8\"}", "");
+    assert_ne!(html, right);
+    let (ok, out) = check(10, &[("flask_app.py", &html)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("answered with Content-Type `text/html; charset=utf-8`, not text/plain"),
+        "{out}"
+    );
 }
 
 /// Lesson 12's answer passes; an app that connects on every request is caught by its own
@@ -465,4 +506,31 @@ fn the_meeting_check_says_how_to_build_with_python() {
         "{out}"
     );
     assert!(out.contains("--features python"), "{out}");
+}
+
+/// The tasks of lessons 2, 6, 11 and 12 say plain text; their pages' answers with
+/// text/html in its place fail, each saying so.
+#[test]
+fn answers_that_are_not_plain_text_are_caught() {
+    let answers = [
+        (2, "lessons/02-the-environment/README.md", "echo.sh"),
+        (6, "lessons/06-workers-that-stay/README.md", "tally_wsgi.py"),
+        (11, "lessons/11-the-three-layers/README.md", "client-ip.sh"),
+        (
+            12,
+            "lessons/12-workers-that-wait/README.md",
+            "visits_wsgi.py",
+        ),
+    ];
+    for (n, page, file) in answers {
+        let right = answer(page, &format!("cgi-bin/{file}"));
+        let html = right.replacen("text/plain", "text/html", 1);
+        assert_ne!(html, right, "{page}");
+        let (ok, out) = check(n, &[(file, &html)]);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains("answered with Content-Type `text/html`, not text/plain"),
+            "{out}"
+        );
+    }
 }

@@ -66,6 +66,11 @@ pub(super) fn client_ip(c: &mut Check) -> Result<(), Failure> {
             200,
             "answer with the default status",
         )?;
+        expect_plain_text(
+            &resp,
+            &what,
+            "print `Content-Type: text/plain` as the header line",
+        )?;
         let got = resp.text();
         if got.trim() != want {
             return Err(fail(

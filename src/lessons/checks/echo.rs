@@ -51,6 +51,11 @@ pub(super) fn echo(c: &mut Check) -> Result<(), Failure> {
             200,
             "answer with the default status",
         )?;
+        expect_plain_text(
+            &resp,
+            &format!("{} {}", req.method, req.target),
+            "print `Content-Type: text/plain` as the header line",
+        )?;
         let got = lines(&resp);
         for (i, want) in want.iter().enumerate() {
             let have = got.get(i).map_or("(nothing)", String::as_str);
@@ -118,7 +123,10 @@ fn reads_only_content_length(c: &mut Check, name: &str, n: u32) -> Result<(), Fa
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let what = format!("{name} run with {} bytes of body and more after them on stdin", body.len());
+    let what = format!(
+        "{name} run with {} bytes of body and more after them on stdin",
+        body.len()
+    );
     let hint = "read exactly $CONTENT_LENGTH bytes (`head -c \"${CONTENT_LENGTH:-0}\"`, `sys.stdin.buffer.read(n)`): RFC 3875 does not promise that stdin ends after the body; cgilab closes it there, another server may not";
     let mut child = cmd
         .spawn()
@@ -160,7 +168,10 @@ fn reads_only_content_length(c: &mut Check, name: &str, n: u32) -> Result<(), Fa
         .to_string();
     if got != want {
         return Err(fail(
-            format!("{what}: it printed `{}`, expected `{want}`", got.escape_debug()),
+            format!(
+                "{what}: it printed `{}`, expected `{want}`",
+                got.escape_debug()
+            ),
             hint,
         ));
     }

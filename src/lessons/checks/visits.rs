@@ -143,6 +143,11 @@ fn visit(
     let req = Req::get(target);
     let resp = c.fetch(server, &req, script)?;
     c.expect_status(server, &req, &resp, script, 200, hint)?;
+    expect_plain_text(
+        &resp,
+        &format!("GET {target}"),
+        "start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])",
+    )?;
     let body = lines(&resp);
     let field = |key: &str| {
         body.iter()
