@@ -97,6 +97,26 @@ fn an_echo_that_reads_stdin_to_its_end_is_caught() {
     );
 }
 
+/// The 405 says what is allowed, and only POST is: an Allow that lists GET as well fails,
+/// the page's answer passes.
+#[test]
+fn a_405_that_allows_more_than_post_is_caught() {
+    let right = answer(
+        "lessons/03-responses-and-failures/README.md",
+        "cgi-bin/create.sh",
+    );
+    let (ok, out) = check(3, &[("create.sh", &right)]);
+    assert!(ok, "{out}");
+    let lax = right.replace("Allow: POST", "Allow: GET, POST");
+    assert_ne!(lax, right);
+    let (ok, out) = check(3, &[("create.sh", &lax)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("GET /cgi-bin/create.sh answered 405 with Allow `GET, POST`"),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_created_resource_without_status_is_a_redirect() {
     let script = "printf 'Location: http://example.test/1\\n\\n'\n";
@@ -197,6 +217,19 @@ fn a_bench_csv_with_errors_is_refused() {
     );
     let (ok, out) = check_with(8, &[("bench.csv".into(), &csv(0))]);
     assert!(ok, "{out}");
+
+    // Two runs at one concurrency, put together, are not two concurrencies.
+    let twice = header.to_string()
+        + &row("/cgi-bin/me.sh", 1, 0)
+        + &row("/app/hello", 1, 0)
+        + &row("/cgi-bin/me.sh", 1, 0)
+        + &row("/app/hello", 1, 0);
+    let (ok, out) = check_with(8, &[("bench.csv".into(), &twice)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("both at the same two or more concurrencies"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -430,6 +463,19 @@ fn visits_keep_one_connection_per_worker() {
     assert!(!ok, "{out}");
     assert!(
         out.contains("has 0 descriptors open on $VISITS_DB"),
+        "{out}"
+    );
+
+    // Connected at import: the worker that has served no request holds a connection.
+    let at_import = right.replace(
+        "\n\n\ndef application(",
+        "\n\ndatabase()  # at import\n\n\ndef application(",
+    );
+    assert_ne!(at_import, right);
+    let (ok, out) = check(12, &[("visits_wsgi.py", &at_import)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("has served no request, yet has $VISITS_DB open: it connected at import"),
         "{out}"
     );
 }
