@@ -188,9 +188,29 @@ fn a_safe_notes_script_passes_and_every_way_out_is_named() {
         "/secret.txt answered 403",
         "?name=..%2fsecret.txt answered",
         "?name=%2e%2e%2fsecret.txt answered",
+        "?name=../opened.txt answered 403 Forbidden before any file was opened",
     ] {
         assert!(out.contains(way), "{way}: {out}");
     }
+
+    // Reads the file first and refuses after: every status is right, but the task says
+    // without opening any file.
+    let reads_first = answer.replacen(
+        "name=${QUERY_STRING#name=}\n",
+        "name=${QUERY_STRING#name=}\nnote=$(cat \"$NOTES_DIR/$name\" 2>/dev/null)\n",
+        1,
+    );
+    assert_ne!(reads_first, answer);
+    let (ok, out) = check(9, &[("notes.sh", &reads_first)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("✓ a missing note is 404") || out.contains("✓ a way out is refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the script opened ../opened.txt (a named pipe the check watches) before it refused the name"),
+        "{out}"
+    );
 }
 
 /// A bench whose rows carry errors measured failures: the check refuses it.
