@@ -175,6 +175,10 @@ fn an_unmarked_figure_fails_and_a_marked_one_passes() {
         .collect();
     assert_eq!(units, want);
     assert!(figures("RFC 3875, Python 3.12, port 8000, 10-your-flask-app, 14 lessons").is_empty());
+    // A constant counts on its own page only.
+    let pipe = "A pipe holds 64 KiB.\n";
+    assert!(page_problems("lessons/09-x/README.md", pipe, "").is_empty());
+    assert_eq!(page_problems("lessons/08-x/README.md", pipe, "").len(), 1);
     assert_eq!(
         slug("## `cgilab bench`: CGI and gateway, side by side"),
         "cgilab-bench-cgi-and-gateway-side-by-side"
