@@ -48,6 +48,7 @@
 //! - [`background`]: what a page starts with `&`, and the spare ports.
 //! - [`pages`]: one test per page.
 //! - [`course`]: the course's structure.
+//! - [`figures`]: every figure in a lesson is measured there or quoted.
 //! - [`runner`]: the runner's own rules.
 //! - [`checks`]: `cgilab lessons check` on right and wrong answers.
 
@@ -56,5 +57,6 @@ mod support;
 
 mod checks;
 mod course;
+mod figures;
 mod pages;
 mod runner;

@@ -59,6 +59,11 @@ fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
                 "serve it as a gateway app (Apps::with), not as a script",
             ));
         }
+        expect_plain_text(
+            &resp,
+            "GET /app/counter",
+            "answer with AppResponse::text, which says text/plain",
+        )?;
         let text = resp.text();
         let Some(n) = text
             .trim_end()
