@@ -21,7 +21,7 @@ use crate::support::{blocks, pages, root};
 /// why it is a constant). A default or a value the learner sets with a flag, a size or a
 /// time a file of the course is written with, a definition. Keep it small and precise: a
 /// measured figure never belongs here.
-const CONSTANTS: [(&str, &str, &str); 18] = [
+const CONSTANTS: [(&str, &str, &str); 21] = [
     // How the course test normalises timings: examples of the format, not figures.
     (
         "lessons/README.md",
@@ -52,6 +52,11 @@ const CONSTANTS: [(&str, &str, &str); 18] = [
     ("lessons/08-", "90%", "the definition of p90"),
     (
         "lessons/08-",
+        "1%",
+        "criterion's default --noise-threshold, a setting",
+    ),
+    (
+        "lessons/08-",
         "2 seconds",
         "cgilab bench's default --duration",
     ),
@@ -77,6 +82,16 @@ const CONSTANTS: [(&str, &str, &str); 18] = [
         "how much of an unwanted body the front drains",
     ),
     ("lessons/11-", "30 s", "the default of --timeout"),
+    (
+        "lessons/11-",
+        "75 s",
+        "nginx's default keepalive_timeout, a setting",
+    ),
+    (
+        "lessons/11-",
+        "60 s",
+        "nginx's default proxy_read_timeout, a setting",
+    ),
     ("lessons/11-", "2 s", "the page's --timeout 2"),
     (
         "lessons/11-",
