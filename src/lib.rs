@@ -65,3 +65,5 @@ pub mod process;
 pub mod relay;
 pub mod request;
 pub mod server;
+pub mod svg;
+pub mod timeline;

@@ -50,6 +50,7 @@
 //! - [`course`]: the course's structure.
 //! - [`runner`]: the runner's own rules.
 //! - [`checks`]: `cgilab lessons check` on right and wrong answers.
+//! - [`svg`]: the course's pictures parse, and draw the series their pages name.
 
 mod background;
 mod support;
@@ -58,3 +59,4 @@ mod checks;
 mod course;
 mod pages;
 mod runner;
+mod svg;
