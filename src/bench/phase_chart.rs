@@ -72,9 +72,17 @@ const PIECES: [Piece; 7] = [
     },
 ];
 
-/// The mean milliseconds of each piece of `run`'s bar, in [`PIECES`] order, and the
-/// mean total; `None` when no response carried cgilab's `Server-Timing`.
-pub fn pieces(run: &Run) -> Option<([f64; 7], f64)> {
+/// One target's bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// The mean milliseconds of each piece, in [`PIECES`] order.
+    pub ms: [f64; 7],
+    /// The mean `total`.
+    pub total: f64,
+}
+
+/// The bar of `run`; `None` when no response carried a `Server-Timing` total.
+pub fn bar(run: &Run) -> Option<Bar> {
     let p = &run.phases;
     let total = p.mean("total")?;
     let get = |name| p.mean(name).unwrap_or(0.0);
@@ -84,23 +92,16 @@ pub fn pieces(run: &Run) -> Option<([f64; 7], f64)> {
         .map_or(0.0, |h| (h - queue - spawn).max(0.0));
     let app = p.mean("app").map_or(0.0, |a| (a - gil).max(0.0));
     let named = queue + spawn + headers + call + gil + app;
-    Some((
-        [
-            queue,
-            spawn,
-            headers,
-            call,
-            gil,
-            app,
-            (total - named).max(0.0),
-        ],
+    let rest = (total - named).max(0.0);
+    Some(Bar {
+        ms: [queue, spawn, headers, call, gil, app, rest],
         total,
-    ))
+    })
 }
 
 /// The SVG document for `runs`.
 pub fn svg(runs: &[Run]) -> String {
-    let rows: Vec<(&Run, Option<([f64; 7], f64)>)> = runs.iter().map(|r| (r, pieces(r))).collect();
+    let rows: Vec<(&Run, Option<Bar>)> = runs.iter().map(|r| (r, bar(r))).collect();
     let height = TOP + ROW * rows.len() as f64 + BOTTOM;
     let mut out = head(WIDTH, height, "cgilab bench: where the time went, by phase");
     let _ = writeln!(
@@ -110,10 +111,7 @@ pub fn svg(runs: &[Run]) -> String {
     );
     // The legend: only the pieces some bar has.
     let used: Vec<usize> = (0..PIECES.len())
-        .filter(|&i| {
-            rows.iter()
-                .any(|(_, p)| p.is_some_and(|(ms, _)| ms[i] > 0.0))
-        })
+        .filter(|&i| rows.iter().any(|(_, b)| b.is_some_and(|b| b.ms[i] > 0.0)))
         .collect();
     let mut x = LEFT;
     for &i in &used {
@@ -128,14 +126,14 @@ pub fn svg(runs: &[Run]) -> String {
         );
         x += 24.0 + 7.0 * piece.name.len() as f64;
     }
-    let bar = WIDTH - LEFT - RIGHT;
+    let width = WIDTH - LEFT - RIGHT;
     let _ = writeln!(
         out,
         r##"<text x="{:.1}" y="{:.1}" fill="#555">mean total</text>"##,
         WIDTH - RIGHT + 8.0,
         TOP - 4.0
     );
-    for (row, (run, pieces)) in rows.iter().enumerate() {
+    for (row, (run, bar)) in rows.iter().enumerate() {
         let y = TOP + ROW * row as f64;
         let _ = writeln!(
             out,
@@ -152,7 +150,7 @@ pub fn svg(runs: &[Run]) -> String {
             esc(&run.target),
             run.concurrency
         );
-        let Some((ms, total)) = pieces else {
+        let Some(Bar { ms, total }) = bar else {
             let _ = writeln!(
                 out,
                 r##"<text x="{:.1}" y="{:.1}" fill="#555">no Server-Timing in its responses</text>"##,
@@ -168,7 +166,7 @@ pub fn svg(runs: &[Run]) -> String {
             if d <= 0.0 || sum <= 0.0 {
                 continue;
             }
-            let w = d / sum * bar;
+            let w = d / sum * width;
             let _ = write!(
                 out,
                 r#"<rect class="phase" data-phase="{}" x="{at:.1}" y="{:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{} {d:.3} ms ({:.0}%)</title></rect>"#,
@@ -238,14 +236,11 @@ mod tests {
             "/cgi-bin/x.py",
             &["queue;dur=1, spawn;dur=2, headers;dur=10, total;dur=12"],
         );
-        let (ms, total) = pieces(&cgi).unwrap();
+        let Bar { ms, total } = bar(&cgi).unwrap();
         assert_eq!(ms, [1.0, 2.0, 7.0, 0.0, 0.0, 0.0, 2.0]);
         assert_eq!(ms.iter().sum::<f64>(), total);
         let embed = run("/wsgi/x", &["gil;dur=1, app;dur=3, total;dur=5"]);
-        assert_eq!(
-            pieces(&embed).unwrap().0,
-            [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 2.0]
-        );
+        assert_eq!(bar(&embed).unwrap().ms, [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 2.0]);
     }
 
     #[test]
