@@ -153,7 +153,7 @@ pub fn svg(runs: &[Run]) -> String {
         let Some(Bar { ms, total }) = bar else {
             let _ = writeln!(
                 out,
-                r##"<text x="{:.1}" y="{:.1}" fill="#555">no Server-Timing in its responses</text>"##,
+                r##"<text x="{:.1}" y="{:.1}" fill="#555">no Server-Timing total in its responses</text>"##,
                 LEFT + 4.0,
                 y + ROW / 2.0 + 4.0
             );
@@ -270,7 +270,7 @@ mod tests {
         assert!(!svg.contains(">call</text></g>") && !svg.contains(">gil</text></g>"));
         assert_eq!(svg.matches(r#"class="series""#).count(), 3);
         assert!(svg.contains("cgilab /pool/hello conc 1"));
-        assert!(svg.contains("no Server-Timing in its responses"));
+        assert!(svg.contains("no Server-Timing total in its responses"));
         assert!(svg.contains(">2.100 ms</text>"));
     }
 
