@@ -32,12 +32,23 @@ pub fn head(width: f64, height: f64, title: &str) -> String {
     out
 }
 
-/// Text made safe for XML: in an element and in a quoted attribute alike.
+/// Text made safe for XML: in an element and in a quoted attribute alike. A control
+/// character XML 1.0 does not allow (a log read back may hold one) becomes U+FFFD, or
+/// no parser would read the file.
 pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -47,6 +58,7 @@ mod tests {
     #[test]
     fn text_is_escaped_for_elements_and_attributes() {
         assert_eq!(esc("a<&\"b>"), "a&lt;&amp;&quot;b&gt;");
+        assert_eq!(esc("x\u{1}y\u{1b}[0m\tz"), "x\u{fffd}y\u{fffd}[0m\tz");
         assert!(head(10.0, 20.0, "a & b").contains("<title>a &amp; b</title>"));
     }
 }
