@@ -1,8 +1,10 @@
 //! The command line: [`args`] holds what the user typed (clap's structs); [`run`] turns
-//! it into plain values and runs the command; [`routes`] is `cgilab routes`.
+//! it into plain values and runs the command; [`routes`] is `cgilab routes`; [`pipe`]
+//! lets a command's reader stop early (`| head -1`).
 
 pub mod args;
 pub mod config_file;
+pub mod pipe;
 pub mod routes;
 
 pub use args::{Cli, Command};
@@ -28,8 +30,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             add_pools(&mut config, &args.pools, None)?;
             let apps = crate::gateway::Apps::builtin();
             let rows = routes::rows(&config.cgi_bin, &apps, &config);
-            println!("{}", routes::table(&rows));
-            Ok(())
+            pipe::print(&format!("{}\n", routes::table(&rows)))
         }
         Command::Bench(args) => crate::bench::run(&bench_plan(args)),
         Command::Lessons(args) => {
@@ -37,8 +38,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 None | Some(LessonsCommand::List) => None,
                 Some(LessonsCommand::Check { lesson }) => Some(lesson),
             };
-            crate::lessons::run(check, &args.lessons, &args.cgi_bin)
+            pipe::quiet_on_broken_pipe(|| crate::lessons::run(check, &args.lessons, &args.cgi_bin))
         }
+        Command::Timeline { log, svg } => crate::timeline::run(&log, &svg),
         Command::Keeper { args } => crate::process::keeper::keep(&args),
         Command::CheckConfig { file } => config_file::check(&file),
     }
@@ -194,6 +196,7 @@ fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
             .chain(args.serve_args)
             .collect(),
         chart: args.chart,
+        chart_phases: args.chart_phases,
         duration: args.duration,
         concurrency: args.concurrency,
         targets: args.targets,

@@ -51,6 +51,7 @@
 //! - [`figures`]: every figure in a lesson is measured there or quoted.
 //! - [`runner`]: the runner's own rules.
 //! - [`checks`]: `cgilab lessons check` on right and wrong answers.
+//! - [`svg`]: the course's pictures parse, and draw the series their pages name.
 
 mod background;
 mod support;
@@ -60,3 +61,4 @@ mod course;
 mod figures;
 mod pages;
 mod runner;
+mod svg;
