@@ -8,6 +8,7 @@ pub mod routes;
 pub use args::{Cli, Command};
 
 use crate::config::Config;
+use crate::lessons::Lang;
 use args::{BenchArgs, FormatArg, LessonsCommand, ServeArgs};
 
 /// Runs a parsed command line.
@@ -37,7 +38,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 None | Some(LessonsCommand::List) => None,
                 Some(LessonsCommand::Check { lesson }) => Some(lesson),
             };
-            crate::lessons::run(check, &args.lessons, &args.cgi_bin)
+            let lang = match args.lang.as_deref().and_then(Lang::from_code) {
+                Some(lang) => lang,
+                None => Lang::from_locale(|name| std::env::var(name).ok()),
+            };
+            crate::lessons::run(check, &args.lessons, &args.cgi_bin, lang)
         }
         Command::Keeper { args } => crate::process::keeper::keep(&args),
         Command::CheckConfig { file } => config_file::check(&file),

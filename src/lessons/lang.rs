@@ -1,0 +1,175 @@
+//! The language the course speaks to the learner: English, or Simplified Chinese.
+//!
+//! The English text is written in place, where the code says it; the Chinese text of each
+//! message is in [`zh`], keyed by the English, as gettext keys a catalog by its msgid. A
+//! message with no Chinese form yet is shown in English, so a new or changed check never
+//! prints nothing.
+
+use std::path::{Path, PathBuf};
+
+use super::zh;
+
+/// The course's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// `en` or `zh`, as `--lang` takes it.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+
+    /// The language the locale asks for, as POSIX decides which variable speaks for
+    /// messages: `LC_ALL`, else `LC_MESSAGES`, else `LANG`, the first one set and not
+    /// empty. A `zh_*` locale (or plain `zh`) is Chinese; anything else, English.
+    pub fn from_locale(var: impl Fn(&str) -> Option<String>) -> Lang {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .filter_map(&var)
+            .find(|v| !v.is_empty())
+            .unwrap_or_default();
+        if locale == "zh" || locale.starts_with("zh_") || locale.starts_with("zh.") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    /// A message in this language: `en` itself, or its Chinese form when there is one.
+    pub fn say(self, en: &str) -> String {
+        match self {
+            Lang::En => en.to_string(),
+            Lang::Zh => zh::message(en).unwrap_or_else(|| en.to_string()),
+        }
+    }
+
+    /// One of two texts written side by side in the code that shows them.
+    pub fn pick<T>(self, en: T, zh: T) -> T {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+
+    /// A page in this language: `README.zh.md` beside `README.md` for Chinese. The
+    /// boolean is false when that page does not exist yet and `page` itself is returned.
+    pub fn page(self, page: &Path) -> (PathBuf, bool) {
+        match self {
+            Lang::En => (page.to_path_buf(), true),
+            Lang::Zh => {
+                let translated = page.with_extension("zh.md");
+                if translated.is_file() {
+                    (translated, true)
+                } else {
+                    (page.to_path_buf(), false)
+                }
+            }
+        }
+    }
+}
+
+/// `text` read through `template`, a format string whose `{}` stand for any text (and
+/// `{{`, `}}` for braces): the parts they stand for, in order, or `None` when `text` does
+/// not have the template's shape. Each `{}` takes the shortest text that lets the next
+/// literal part follow.
+pub fn holes(template: &str, text: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> = literal_parts(template);
+    if parts.len() == 1 {
+        return (template == text).then(Vec::new);
+    }
+    let (first, last) = (&parts[0], &parts[parts.len() - 1]);
+    if text.len() < first.len() + last.len()
+        || !text.starts_with(first.as_str())
+        || !text.ends_with(last.as_str())
+    {
+        return None;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    let mut found = Vec::new();
+    for part in &parts[1..parts.len() - 1] {
+        let i = rest.find(part.as_str())?;
+        found.push(rest[..i].to_string());
+        rest = &rest[i + part.len()..];
+    }
+    found.push(rest.to_string());
+    Some(found)
+}
+
+/// `template` with its `{}` replaced by `values`, in order.
+pub fn fill(template: &str, values: &[String]) -> String {
+    let mut out = String::new();
+    let mut values = values.iter();
+    let mut parts = literal_parts(template).into_iter().peekable();
+    while let Some(part) = parts.next() {
+        out.push_str(&part);
+        if parts.peek().is_some() {
+            out.push_str(values.next().map_or("", String::as_str));
+        }
+    }
+    out
+}
+
+/// The literal text between a format string's `{}`, with `{{` and `}}` as braces.
+fn literal_parts(template: &str) -> Vec<String> {
+    template
+        .split("{}")
+        .map(|p| p.replace("{{", "{").replace("}}", "}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locale(pairs: &[(&str, &str)]) -> Lang {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Lang::from_locale(|k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn a_zh_locale_picks_chinese_and_lc_all_speaks_first() {
+        assert_eq!(locale(&[("LANG", "zh_CN.UTF-8")]), Lang::Zh);
+        assert_eq!(locale(&[("LANG", "zh_TW")]), Lang::Zh);
+        assert_eq!(
+            locale(&[("LC_MESSAGES", "zh_CN.UTF-8"), ("LANG", "C")]),
+            Lang::Zh
+        );
+        assert_eq!(
+            locale(&[("LC_ALL", "C"), ("LANG", "zh_CN.UTF-8")]),
+            Lang::En
+        );
+        assert_eq!(locale(&[("LC_ALL", ""), ("LANG", "zh_CN.UTF-8")]), Lang::Zh);
+        assert_eq!(locale(&[("LANG", "en_US.UTF-8")]), Lang::En);
+        assert_eq!(locale(&[("LANG", "zhx")]), Lang::En);
+        assert_eq!(locale(&[]), Lang::En);
+    }
+
+    #[test]
+    fn a_template_gives_back_its_holes() {
+        let t = "{} answered {}, not {}";
+        let got = holes(t, "GET /x answered 404 Not Found, not 200").unwrap();
+        assert_eq!(got, ["GET /x", "404 Not Found", "200"]);
+        assert_eq!(holes(t, "nothing like it"), None);
+        assert_eq!(holes("{} exists", "x exists").unwrap(), ["x"]);
+        assert_eq!(holes("{} exists", "exists"), None);
+        assert_eq!(holes("plain", "plain").unwrap(), Vec::<String>::new());
+        let braces = "add env = {{ {} = \"...\" }}";
+        assert_eq!(holes(braces, "add env = { K = \"...\" }").unwrap(), ["K"]);
+        assert_eq!(
+            fill("{} 回答了 {}", &["a".into(), "b".into()]),
+            "a 回答了 b"
+        );
+    }
+}
