@@ -46,7 +46,8 @@
 //!
 //! - [`support`]: the runner: blocks, matching, the scratch repository, the page's server.
 //! - [`background`]: what a page starts with `&`, and the spare ports.
-//! - [`pages`]: one test per page.
+//! - [`pages`]: one test per page, the Chinese edition's (`README.zh.md`) too.
+//! - [`editions`]: a Chinese page holds its English page's blocks, byte for byte.
 //! - [`course`]: the course's structure.
 //! - [`runner`]: the runner's own rules.
 //! - [`checks`]: `cgilab lessons check` on right and wrong answers.
@@ -56,5 +57,6 @@ mod support;
 
 mod checks;
 mod course;
+mod editions;
 mod pages;
 mod runner;
