@@ -52,6 +52,20 @@ impl Lang {
         }
     }
 
+    /// Like [`Lang::say`], for text that is not all the course's own (a line of the
+    /// server's log): only a message with no holes, matched whole, is translated.
+    pub fn say_exact(self, en: &str) -> String {
+        let whole = |(key, _): &&(&str, &str)| *key == en && !key.contains('{');
+        match self {
+            Lang::Zh => zh::MESSAGES
+                .iter()
+                .find(whole)
+                .map_or(en, |(_, zh)| zh)
+                .to_string(),
+            Lang::En => en.to_string(),
+        }
+    }
+
     /// One of two texts written side by side in the code that shows them.
     pub fn pick<T>(self, en: T, zh: T) -> T {
         match self {
@@ -154,6 +168,15 @@ mod tests {
         assert_eq!(locale(&[("LANG", "en_US.UTF-8")]), Lang::En);
         assert_eq!(locale(&[("LANG", "zhx")]), Lang::En);
         assert_eq!(locale(&[]), Lang::En);
+    }
+
+    #[test]
+    fn a_log_line_is_translated_only_when_it_is_a_whole_message() {
+        assert_eq!(Lang::Zh.say_exact("the server logged:"), "服务器的日志：");
+        let line = "2026-12-06T11:00:00Z cgi-bin/x.sh exists";
+        assert_eq!(Lang::Zh.say_exact(line), line);
+        assert_eq!(Lang::Zh.say("cgi-bin/x.sh exists"), "cgi-bin/x.sh 存在");
+        assert_eq!(Lang::En.say("cgi-bin/x.sh exists"), "cgi-bin/x.sh exists");
     }
 
     #[test]

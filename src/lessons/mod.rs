@@ -126,7 +126,7 @@ fn readme_of(course: &[Lesson], n: usize, lang: Lang) -> String {
     }
 }
 
-/// The lessons with no page in `lang` yet, as `2-4, 6-12`; empty when none.
+/// The lessons with no page in `lang` yet, as `2-4、6-12`; empty when none.
 fn untranslated(course: &[Lesson], lang: Lang) -> String {
     let missing: Vec<usize> = course
         .iter()
@@ -149,7 +149,7 @@ fn untranslated(course: &[Lesson], lang: Lang) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("、")
 }
 
 /// Text width in terminal columns: a Chinese character takes two.
@@ -260,7 +260,7 @@ fn check(n: usize, dir: &Path, opts: &Options) -> Result<(), String> {
         Some(failure) => {
             println!("  ✗ {}", lang.say(&failure.what));
             for line in &failure.details {
-                println!("      {}", lang.say(line));
+                println!("      {}", lang.say_exact(line));
             }
             if !failure.hint.is_empty() {
                 let hint = lang.say(&failure.hint);

@@ -32,22 +32,17 @@ fn runnable(page: &str) -> Vec<Block> {
 fn first_difference(en_rel: &str, en: &str, zh_rel: &str, zh: &str) -> Option<String> {
     let (en_blocks, zh_blocks) = (runnable(en), runnable(zh));
     for (i, (e, z)) in en_blocks.iter().zip(&zh_blocks).enumerate() {
-        let at = format!(
-            "block {} ({zh_rel}:{}, {en_rel}:{})",
-            i + 1,
-            z.line,
-            e.line
-        );
+        let at = format!("block {} ({zh_rel}:{}, {en_rel}:{})", i + 1, z.line, e.line);
         if e.info != z.info {
             return Some(format!(
                 "{at}: its fence says ```{} in Chinese, ```{} in English",
                 z.info, e.info
             ));
         }
-        let differs = (0..e.text.len().max(z.text.len()))
-            .find(|&n| e.text.get(n) != z.text.get(n));
+        let differs = (0..e.text.len().max(z.text.len())).find(|&n| e.text.get(n) != z.text.get(n));
         if let Some(n) = differs {
-            let shown = |l: Option<&String>| l.map_or("(no line)".to_string(), |l| format!("`{l}`"));
+            let shown =
+                |l: Option<&String>| l.map_or("(no line)".to_string(), |l| format!("`{l}`"));
             return Some(format!(
                 "{at}, line {} of the block ({zh_rel}:{}): the Chinese page has {}, the English page {}",
                 n + 1,
@@ -102,7 +97,10 @@ fn a_changed_command_is_named_by_block_and_line() {
     );
     let fewer = same.replace("```log\nline\n```\n", "");
     let problem = first_difference("en.md", en, "zh.md", &fewer).unwrap();
-    assert!(problem.contains("the first one only en.md has is at en.md:10"), "{problem}");
+    assert!(
+        problem.contains("the first one only en.md has is at en.md:10"),
+        "{problem}"
+    );
     let fence = same.replace("```log", "```log any-order");
     let problem = first_difference("en.md", en, "zh.md", &fence).unwrap();
     assert!(problem.contains("its fence says"), "{problem}");
@@ -165,4 +163,129 @@ fn the_chinese_index_links_every_lesson() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `cgilab lessons` in the real binary: the language `--lang` or the locale picks.
+mod speaking {
+    use std::process::Command;
+
+    use crate::support::{CGILAB, root};
+
+    /// Runs `cgilab lessons ARGS` in `dir` with the locale variables `env` (and no other
+    /// locale variable): its stdout and stderr.
+    fn lessons(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> (String, String) {
+        let mut cmd = Command::new(CGILAB);
+        cmd.arg("lessons")
+            .arg("--lessons")
+            .arg(root().join("lessons"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("LANG")
+            .envs(env.iter().copied());
+        let out = cmd.output().expect("cgilab runs");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn scratch() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("cgi-bin")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_failing_check_speaks_chinese_with_lang_zh_or_a_zh_locale() {
+        let dir = scratch();
+        let chinese = |(out, err): (String, String)| {
+            assert!(
+                out.starts_with("第 1 课：你好，CGI\n练习：cgi-bin/me.sh 以 200 text/plain 回答"),
+                "{out}"
+            );
+            assert!(out.contains("  ✗ cgi-bin/me.sh 不存在\n"), "{out}");
+            assert!(
+                out.contains("  提示：创建它：一行 `Content-Type: text/plain`"),
+                "{out}"
+            );
+            assert_eq!(
+                err,
+                "cgilab: error: 第 1 课还没有通过；改好 ✗ 那一行，再运行 `cgilab lessons check 1`\n"
+            );
+        };
+        let english = |(out, err): (String, String)| {
+            assert!(out.starts_with("Lesson 1: Hello, CGI\n"), "{out}");
+            assert!(out.contains("  ✗ cgi-bin/me.sh does not exist\n"), "{out}");
+            assert!(
+                err.starts_with("cgilab: error: lesson 1 does not pass yet"),
+                "{err}"
+            );
+        };
+        chinese(lessons(
+            dir.path(),
+            &[("LANG", "C.UTF-8")],
+            &["--lang", "zh", "check", "1"],
+        ));
+        chinese(lessons(
+            dir.path(),
+            &[("LANG", "zh_CN.UTF-8")],
+            &["check", "1"],
+        ));
+        chinese(lessons(
+            dir.path(),
+            &[("LC_MESSAGES", "zh_CN.UTF-8"), ("LANG", "en_US.UTF-8")],
+            &["check", "1"],
+        ));
+        english(lessons(
+            dir.path(),
+            &[("LANG", "zh_CN.UTF-8")],
+            &["check", "1", "--lang", "en"],
+        ));
+        english(lessons(
+            dir.path(),
+            &[("LC_ALL", "C.UTF-8"), ("LANG", "zh_CN.UTF-8")],
+            &["check", "1"],
+        ));
+        english(lessons(dir.path(), &[], &["check", "1"]));
+    }
+
+    /// A passing step is said in Chinese too, and "next" names the Chinese page, or the
+    /// English one with a note while the lesson has no Chinese page.
+    #[test]
+    fn the_list_names_the_chinese_page_or_says_there_is_none() {
+        let dir = scratch();
+        std::fs::write(
+            dir.path().join("cgi-bin/me.sh"),
+            "printf 'Content-Type: text/plain\\n\\n'\nprintf 'Hello from Ada!\\n'\n",
+        )
+        .unwrap();
+        let (out, _) = lessons(dir.path(), &[], &["--lang", "zh", "check", "1"]);
+        assert!(out.contains("  ✓ cgi-bin/me.sh 存在\n"), "{out}");
+        assert!(out.contains("  ✓ 它说：Hello from Ada!\n"), "{out}");
+        let (out, _) = lessons(dir.path(), &[], &["--lang", "zh"]);
+        assert!(
+            out.starts_with(" 1  你好，CGI  "),
+            "the list starts with lesson 1's Chinese title:\n{out}"
+        );
+        assert!(
+            out.contains("✓ cgi-bin/me.sh 以 200 text/plain 回答"),
+            "{out}"
+        );
+        let second = "02-the-environment/README";
+        let next = if root().join(format!("lessons/{second}.zh.md")).is_file() {
+            format!("{second}.zh.md，然后运行 `cgilab lessons check 2`。")
+        } else {
+            format!(
+                "{second}.md（这一课还没有中文版，请先读英文版），然后运行 `cgilab lessons check 2`。"
+            )
+        };
+        let total = cgilab::lessons::EXERCISES.len();
+        assert!(
+            out.contains(&format!("{total} 个练习通过了 1 个。下一步：读 ")),
+            "{out}"
+        );
+        assert!(out.contains(&next), "{out}");
+    }
 }
