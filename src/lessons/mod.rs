@@ -10,6 +10,7 @@
 
 pub mod checks;
 pub mod lang;
+pub mod template;
 pub mod zh;
 
 use std::path::{Path, PathBuf};

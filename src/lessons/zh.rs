@@ -7,7 +7,7 @@
 //! a key to update, never as a Chinese text that no longer says the same thing. Terms
 //! follow the Chinese article the course grows from: worker, 进程池, 响应体, 请求头.
 
-use super::lang::{fill, holes};
+use super::template::{fill, holes};
 
 /// (English, Chinese).
 pub const MESSAGES: &[(&str, &str)] = &[
