@@ -68,20 +68,49 @@ fn first_difference(en_rel: &str, en: &str, zh_rel: &str, zh: &str) -> Option<St
     None
 }
 
+/// With `UPDATE_CHINESE_BLOCKS=1` in its environment, this test copies each English
+/// page's blocks into its Chinese page instead of failing, as long as both pages have as
+/// many blocks (a block added or removed needs its Chinese prose, written by hand).
 #[test]
 fn each_chinese_page_has_its_english_pages_blocks() {
+    let update = std::env::var_os("UPDATE_CHINESE_BLOCKS").is_some();
     let mut problems = Vec::new();
     for zh_rel in chinese_pages() {
         let en_rel = zh_rel.replace(".zh.md", ".md");
         let en = std::fs::read_to_string(root().join(&en_rel)).unwrap();
         let zh = std::fs::read_to_string(root().join(&zh_rel)).unwrap();
-        if let Some(problem) = first_difference(&en_rel, &en, &zh_rel, &zh) {
-            problems.push(format!(
-                "{problem}\n  (copy the block from {en_rel}: the blocks are the same in both editions)"
-            ));
+        let Some(problem) = first_difference(&en_rel, &en, &zh_rel, &zh) else {
+            continue;
+        };
+        match copy_blocks(&en, &zh) {
+            Some(copied) if update => std::fs::write(root().join(&zh_rel), copied).unwrap(),
+            _ => problems.push(format!(
+                "{problem}\n  (copy the block from {en_rel}: the blocks are the same in both editions; \
+                 UPDATE_CHINESE_BLOCKS=1 cargo test --test lessons -- editions copies every block \
+                 when both pages have as many)"
+            )),
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The Chinese page `zh` with each runnable block replaced by the English page's, or
+/// `None` when the two do not have as many.
+fn copy_blocks(en: &str, zh: &str) -> Option<String> {
+    let (en_blocks, zh_blocks) = (runnable(en), runnable(zh));
+    if en_blocks.len() != zh_blocks.len() {
+        return None;
+    }
+    let en_lines: Vec<&str> = en.lines().collect();
+    let mut lines: Vec<&str> = zh.lines().collect();
+    // From the last block up, so the earlier blocks' lines stay where they are.
+    for (e, z) in en_blocks.iter().zip(&zh_blocks).rev() {
+        // From the opening fence to the closing one.
+        let from = |b: &Block| b.line - 1..b.line + b.text.len() + 1;
+        lines.splice(from(z), en_lines[from(e)].iter().copied());
+    }
+    let end = if zh.ends_with('\n') { "\n" } else { "" };
+    Some(lines.join("\n") + end)
 }
 
 #[test]
@@ -101,6 +130,9 @@ fn a_changed_command_is_named_by_block_and_line() {
         problem.contains("the first one only en.md has is at en.md:10"),
         "{problem}"
     );
+    let copied = copy_blocks(en, &changed).unwrap();
+    assert_eq!(copied, same);
+    assert_eq!(copy_blocks(en, &fewer), None);
     let fence = same.replace("```log", "```log any-order");
     let problem = first_difference("en.md", en, "zh.md", &fence).unwrap();
     assert!(problem.contains("its fence says"), "{problem}");

@@ -47,7 +47,8 @@
 //! - [`support`]: the runner: blocks, matching, the scratch repository, the page's server.
 //! - [`background`]: what a page starts with `&`, and the spare ports.
 //! - [`pages`]: one test per page, the Chinese edition's (`README.zh.md`) too.
-//! - [`editions`]: a Chinese page holds its English page's blocks, byte for byte.
+//! - [`editions`]: a Chinese page holds its English page's blocks, byte for byte
+//!   (`UPDATE_CHINESE_BLOCKS=1` copies them over), and `cgilab lessons --lang zh`.
 //! - [`course`]: the course's structure.
 //! - [`runner`]: the runner's own rules.
 //! - [`checks`]: `cgilab lessons check` on right and wrong answers.
