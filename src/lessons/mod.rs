@@ -153,7 +153,8 @@ fn untranslated(course: &[Lesson], lang: Lang) -> String {
         .join("、")
 }
 
-/// Text width in terminal columns: a Chinese character takes two.
+/// Text width in terminal columns, counting every character from the CJK blocks on
+/// (U+2E80 and up: Chinese characters, full-width punctuation) as two.
 fn columns(text: &str) -> usize {
     text.chars()
         .map(|c| if c > '\u{2e7f}' { 2 } else { 1 })
