@@ -336,6 +336,11 @@ pub struct LessonsArgs {
     /// Your CGI scripts, where the checks look for your work.
     #[arg(long, value_name = "DIR", default_value = "./cgi-bin", global = true)]
     pub cgi_bin: PathBuf,
+
+    /// The course's language: en, or zh for Simplified Chinese (README.zh.md pages).
+    /// Without it, a zh_* locale (LC_ALL, LC_MESSAGES, LANG) picks zh.
+    #[arg(long, value_name = "LANG", value_parser = ["en", "zh"], global = true)]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -10,6 +10,7 @@ pub mod routes;
 pub use args::{Cli, Command};
 
 use crate::config::Config;
+use crate::lessons::Lang;
 use args::{BenchArgs, FormatArg, LessonsCommand, ServeArgs};
 
 /// Runs a parsed command line.
@@ -38,7 +39,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 None | Some(LessonsCommand::List) => None,
                 Some(LessonsCommand::Check { lesson }) => Some(lesson),
             };
-            pipe::quiet_on_broken_pipe(|| crate::lessons::run(check, &args.lessons, &args.cgi_bin))
+            let lang = match args.lang.as_deref().and_then(Lang::from_code) {
+                Some(lang) => lang,
+                None => Lang::from_locale(|name| std::env::var(name).ok()),
+            };
+            pipe::quiet_on_broken_pipe(|| {
+                crate::lessons::run(check, &args.lessons, &args.cgi_bin, lang)
+            })
         }
         Command::Timeline { log, svg } => crate::timeline::run(&log, &svg),
         Command::Keeper { args } => crate::process::keeper::keep(&args),

@@ -108,6 +108,7 @@ pub fn check_counter_app(addr: SocketAddr) -> Outcome {
         cgi_bin: PathBuf::new(),
         cgilab: PathBuf::new(),
         workdir: PathBuf::new(),
+        lang: Default::default(),
     };
     let mut check = Check {
         opts: &opts,

@@ -151,6 +151,8 @@ pub struct Options {
     /// The directory commands run in: the repository's root, where `examples/` and
     /// `bench.csv` are.
     pub workdir: PathBuf,
+    /// The language the steps are shown in.
+    pub lang: super::Lang,
 }
 
 /// How a check went: the steps that passed, then the failure, if any.
@@ -195,7 +197,7 @@ impl Check<'_> {
     fn pass(&mut self, step: impl Into<String>) {
         let step = step.into();
         if self.live {
-            println!("  ✓ {step}");
+            println!("  ✓ {}", self.opts.lang.say(&step));
         }
         self.outcome.passed.push(step);
     }
