@@ -10,6 +10,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use cgilab::server::dispatch::{self, ServerState};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -47,14 +48,14 @@ fn check(bin: &common::CgiBin, path: &str, make: impl Fn() -> Request) {
     assert_eq!(count, 1, "{path} was not answered");
 }
 
-fn ctx(bin: &common::CgiBin) -> ServerState {
+fn ctx(bin: &common::CgiBin) -> Arc<ServerState> {
     let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-    ServerState::new(
+    Arc::new(ServerState::new(
         common::config(&bin.path),
         common::apps(),
         None,
         local.into(),
-    )
+    ))
 }
 
 fn hello(c: &mut Criterion) {

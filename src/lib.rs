@@ -11,7 +11,10 @@
 //!    ([`bench::own_server`]) or takes others ([`bench::target`]), loads CGI and gateway
 //!    twins and other servers side by side ([`bench::load`](mod@bench::load)), times the bare spawn of each
 //!    script ([`bench::floor`]), prints the report and fails a run that met errors
-//!    ([`bench::report`]), and draws it ([`bench::chart`]). [`lessons`] lists the course in `lessons/` and
+//!    ([`bench::report`]), and draws it ([`bench::chart`]; where each target's time went,
+//!    from its `Server-Timing`: [`bench::phase_chart`]). [`timeline`] draws a pool's
+//!    workers over time from a server's log; [`svg`] is what every chart shares.
+//!    [`lessons`] lists the course in `lessons/` and
 //!    checks its exercises. Both look at a server from outside through [`client`]: a
 //!    `cgilab serve` process of their own, and one HTTP response reader.
 //! 3. [`server`] listens on a TCP address, a unix socket or a socket systemd passed
@@ -65,3 +68,5 @@ pub mod process;
 pub mod relay;
 pub mod request;
 pub mod server;
+pub mod svg;
+pub mod timeline;

@@ -262,6 +262,48 @@ fn the_chart_is_an_svg_with_a_series_per_target() {
     );
 }
 
+/// `--chart-phases` draws each target's `Server-Timing` as one bar of pieces: the CGI
+/// script's spawn and headers, the gateway's call; a server that sends no such header
+/// gets a row that says so.
+#[test]
+fn the_phase_chart_draws_each_targets_server_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("phases.svg");
+    bench(&[
+        "--duration",
+        "0.2",
+        "--concurrency",
+        "1",
+        "--targets",
+        "/cgi-bin/hello.sh,/app/hello",
+        "--chart-phases",
+        chart.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&chart).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let svg = "http://www.w3.org/2000/svg";
+    assert!(doc.root_element().has_tag_name((svg, "svg")));
+    let rows: Vec<(String, Vec<String>)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((svg, "g")) && n.attribute("class") == Some("series"))
+        .map(|g| {
+            let pieces = g
+                .descendants()
+                .filter_map(|n| n.attribute("data-phase"))
+                .map(String::from)
+                .collect();
+            (g.attribute("data-target").unwrap().to_string(), pieces)
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(rows[0].0, "/cgi-bin/hello.sh");
+    for phase in ["spawn", "headers"] {
+        assert!(rows[0].1.iter().any(|p| p == phase), "{rows:?}");
+    }
+    assert_eq!(rows[1].0, "/app/hello");
+    assert!(rows[1].1.iter().all(|p| p == "call" || p == "rest") && !rows[1].1.is_empty());
+}
+
 /// The table and JSON formats carry the cost comparison and the server's peak RSS.
 #[test]
 fn bench_table_and_json_report_costs_and_rss() {

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::bench::load::Run;
+use crate::svg::{colour, esc, head};
 
 const WIDTH: f64 = 960.0;
 /// Room for the row labels on the left.
@@ -16,9 +17,6 @@ const TOP: f64 = 50.0;
 const ROW: f64 = 24.0;
 /// Room for the axis labels below.
 const BOTTOM: f64 = 50.0;
-const COLOURS: [&str; 8] = [
-    "#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#2e4057", "#c46d1f",
-];
 
 /// The SVG document for `runs`.
 pub fn svg(runs: &[Run]) -> String {
@@ -45,14 +43,10 @@ pub fn svg(runs: &[Run]) -> String {
         }
     }
     let height = TOP + ROW * runs.len() as f64 + BOTTOM;
-    let mut out = String::new();
+    let mut out = head(WIDTH, height, "cgilab bench: latency per target");
     let _ = writeln!(
         out,
-        r##"<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">
-<title>cgilab bench: latency per target</title>
-<rect width="100%" height="100%" fill="white"/>
-<text x="{LEFT}" y="20" font-size="14">Latency per target, log scale (ms)</text>
+        r##"<text x="{LEFT}" y="20" font-size="14">Latency per target, log scale (ms)</text>
 <text x="{LEFT}" y="36" fill="#555">whisker p1 to p99, box p25 to p75, bar median, dot mean</text>"##
     );
     let axis_y = TOP + ROW * runs.len() as f64;
@@ -68,7 +62,7 @@ pub fn svg(runs: &[Run]) -> String {
     }
     let mut row = 0usize;
     for (i, (server, target)) in series.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
+        let colour = colour(i);
         let _ = writeln!(
             out,
             r#"<g class="series" data-server="{}" data-target="{}" fill="{colour}" stroke="{colour}">"#,
@@ -130,14 +124,6 @@ fn decade_label(decade: i32) -> String {
     }
 }
 
-/// Text made safe for XML.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +134,5 @@ mod tests {
         assert_eq!(decade_label(0), "1 ms");
         assert_eq!(decade_label(2), "100 ms");
         assert_eq!(decade_label(4), "10 s");
-        assert_eq!(esc("a<&\"b"), "a&lt;&amp;&quot;b");
     }
 }

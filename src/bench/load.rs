@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::bench::phases::Phases;
 use crate::client::{Body, Deadline, Response, read_response_with};
 
 /// How long after a run's end a response in flight may still take to complete, at least.
@@ -100,6 +101,8 @@ pub struct Run {
     /// of a turn is left out when that connection got others: it found the server's queue
     /// empty, so it would make the queue look shorter than it is. It counts in `requests`.
     pub latencies: Vec<Duration>,
+    /// The `Server-Timing` phases of every response, the first of each connection too.
+    pub phases: Phases,
 }
 
 impl Run {
@@ -119,6 +122,7 @@ impl Run {
         self.seconds += other.seconds;
         self.latencies.extend(other.latencies);
         self.latencies.sort();
+        self.phases.merge(other.phases);
     }
 
     /// Responses whose status is not a success or a redirect (below 200, 400 and up).
@@ -230,6 +234,7 @@ pub fn load(
         software: None,
         seconds: 0.0,
         latencies: Vec::new(),
+        phases: Phases::default(),
     };
     let mut ramp = 0;
     for t in threads {
@@ -245,6 +250,7 @@ pub fn load(
                     *run.statuses.entry(status).or_default() += n;
                 }
                 run.software = run.software.or(c.software);
+                run.phases.merge(c.phases);
             }
             Err(_) => run.errors += 1,
         }
@@ -265,6 +271,7 @@ struct Counted {
     faults: BTreeMap<Fault, Faulted>,
     statuses: BTreeMap<u16, u64>,
     software: Option<String>,
+    phases: Phases,
 }
 
 /// One connection's loop: request, read the whole response, repeat, until the run's
@@ -295,6 +302,9 @@ fn client(
                 *counted.statuses.entry(response.status).or_default() += 1;
                 if counted.software.is_none() {
                     counted.software = response.header("Server").map(String::from);
+                }
+                if let Some(timing) = response.header("Server-Timing") {
+                    counted.phases.add(timing);
                 }
                 if !response.keep_alive {
                     conn = None;

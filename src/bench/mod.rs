@@ -17,6 +17,8 @@ pub mod chart;
 pub mod floor;
 pub mod load;
 pub mod own_server;
+pub mod phase_chart;
+pub mod phases;
 pub mod report;
 pub mod target;
 pub mod warm;
@@ -57,6 +59,8 @@ pub struct Plan {
     pub allow_remote: bool,
     /// Where to draw the latencies as SVG.
     pub chart: Option<PathBuf>,
+    /// Where to draw each target's `Server-Timing` phases as SVG.
+    pub chart_phases: Option<PathBuf>,
 }
 
 /// How results are printed.
@@ -169,11 +173,23 @@ pub fn run(plan: &Plan) -> Result<(), String> {
         Format::Csv => csv(&runs),
         Format::Json => json(&runs, &floors, rss),
     };
-    print!("{out}");
-    let _ = std::io::stdout().flush();
+    // A reader that stopped early (`| head -1`) is no failure; the charts still go out.
+    match std::io::stdout()
+        .write_all(out.as_bytes())
+        .and_then(|_| std::io::stdout().flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(format!("cannot write the report: {e}"));
+        }
+        _ => {}
+    }
     if let Some(path) = &plan.chart {
         std::fs::write(path, chart::svg(&runs))
             .map_err(|e| format!("--chart {}: cannot write it: {e}", path.display()))?;
+    }
+    if let Some(path) = &plan.chart_phases {
+        std::fs::write(path, phase_chart::svg(&runs))
+            .map_err(|e| format!("--chart-phases {}: cannot write it: {e}", path.display()))?;
     }
     let bad = problems(&runs);
     if !bad.is_empty() {

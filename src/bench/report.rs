@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::bench::load::{Run, mean, min_samples, pct};
 use crate::measure::timing::Millis;
@@ -57,6 +57,8 @@ fn too_few_note(runs: &[Run]) -> Option<String> {
 
 pub fn table(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>) -> String {
     let mut t = Table::new();
+    // Wrapped to the terminal's width on a terminal; as wide as it needs into a pipe.
+    t.set_content_arrangement(ContentArrangement::Dynamic);
     t.load_style(UTF8_FULL_CONDENSED).set_header([
         "server", "target", "mode", "conc", "requests", "req/s", "mean ms", "p50 ms", "p90 ms",
         "p99 ms", "max ms", "errors",
@@ -105,6 +107,7 @@ pub fn table(runs: &[Run], floors: &[(String, Vec<Duration>)], rss: Option<u64>)
 /// against the bare spawn of the same script. Empty if there is no such pair.
 fn costs(runs: &[Run], floors: &[(String, Vec<Duration>)]) -> String {
     let mut costs = Table::new();
+    costs.set_content_arrangement(ContentArrangement::Dynamic);
     costs.load_style(UTF8_FULL_CONDENSED).set_header([
         "script",
         "conc",

@@ -31,6 +31,14 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the lessons with your progress, or check a lesson's exercise.
     Lessons(LessonsArgs),
+    /// Draw a pool's workers over time from a server's log: starts, exits, reloads.
+    Timeline {
+        /// The server's log (what `cgilab serve` wrote to stderr).
+        log: PathBuf,
+        /// Where to draw it, as an SVG file.
+        #[arg(long, value_name = "FILE")]
+        svg: PathBuf,
+    },
     /// The keeper of a server's cgroup, which `serve` starts itself (not for people).
     #[command(name = "__keeper", hide = true)]
     Keeper {
@@ -287,6 +295,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 
+    /// Draw where each target's time went, from its `Server-Timing` phases, as an SVG
+    /// file of stacked bars.
+    #[arg(long, value_name = "FILE")]
+    pub chart_phases: Option<PathBuf>,
+
     /// Allow a --url that is not on this machine.
     #[arg(long)]
     pub allow_remote: bool,
@@ -323,6 +336,11 @@ pub struct LessonsArgs {
     /// Your CGI scripts, where the checks look for your work.
     #[arg(long, value_name = "DIR", default_value = "./cgi-bin", global = true)]
     pub cgi_bin: PathBuf,
+
+    /// The course's language: en, or zh for Simplified Chinese (README.zh.md pages).
+    /// Without it, a zh_* locale (LC_ALL, LC_MESSAGES, LANG) picks zh.
+    #[arg(long, value_name = "LANG", value_parser = ["en", "zh"], global = true)]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Clone, Subcommand)]

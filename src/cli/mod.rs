@@ -1,13 +1,16 @@
 //! The command line: [`args`] holds what the user typed (clap's structs); [`run`] turns
-//! it into plain values and runs the command; [`routes`] is `cgilab routes`.
+//! it into plain values and runs the command; [`routes`] is `cgilab routes`; [`pipe`]
+//! lets a command's reader stop early (`| head -1`).
 
 pub mod args;
 pub mod config_file;
+pub mod pipe;
 pub mod routes;
 
 pub use args::{Cli, Command};
 
 use crate::config::Config;
+use crate::lessons::Lang;
 use args::{BenchArgs, FormatArg, LessonsCommand, ServeArgs};
 
 /// Runs a parsed command line.
@@ -28,8 +31,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             add_pools(&mut config, &args.pools, None)?;
             let apps = crate::gateway::Apps::builtin();
             let rows = routes::rows(&config.cgi_bin, &apps, &config);
-            println!("{}", routes::table(&rows));
-            Ok(())
+            pipe::print(&format!("{}\n", routes::table(&rows)))
         }
         Command::Bench(args) => crate::bench::run(&bench_plan(args)),
         Command::Lessons(args) => {
@@ -37,8 +39,15 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 None | Some(LessonsCommand::List) => None,
                 Some(LessonsCommand::Check { lesson }) => Some(lesson),
             };
-            crate::lessons::run(check, &args.lessons, &args.cgi_bin)
+            let lang = match args.lang.as_deref().and_then(Lang::from_code) {
+                Some(lang) => lang,
+                None => Lang::from_locale(|name| std::env::var(name).ok()),
+            };
+            pipe::quiet_on_broken_pipe(|| {
+                crate::lessons::run(check, &args.lessons, &args.cgi_bin, lang)
+            })
         }
+        Command::Timeline { log, svg } => crate::timeline::run(&log, &svg),
         Command::Keeper { args } => crate::process::keeper::keep(&args),
         Command::CheckConfig { file } => config_file::check(&file),
     }
@@ -194,6 +203,7 @@ fn bench_plan(args: BenchArgs) -> crate::bench::Plan {
             .chain(args.serve_args)
             .collect(),
         chart: args.chart,
+        chart_phases: args.chart_phases,
         duration: args.duration,
         concurrency: args.concurrency,
         targets: args.targets,

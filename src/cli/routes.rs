@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::cgi::script;
 use crate::config::Config;
@@ -162,6 +162,9 @@ pub fn table(rows: &[RouteRow]) -> String {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
+        // Wrapped to the terminal's width on a terminal (comfy-table asks the terminal
+        // only when stdout is one); into a pipe or a file, as wide as it needs.
+        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(["URL", "mode", "runs", "twin"]);
     for r in rows {
         table.add_row([r.url.as_str(), r.mode, r.runs.as_str(), r.twin.as_str()]);

@@ -1,4 +1,4 @@
-//! One request on a caller thread, with the GIL: what a WSGI server does, in the order
+//! One request on the connection's thread, with the GIL: what a WSGI server does, in the order
 //! PEP 3333 ("Specification Details") gives it.
 //!
 //! 1. Build `environ` and a `start_response` for this request.

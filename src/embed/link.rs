@@ -1,10 +1,13 @@
-//! What a call says to the connection waiting for it, and how: the request a caller
-//! thread is given ([`Job`]), what it says back ([`What`], [`Said`]) and the channel it
-//! says it on ([`Link`]), which lets the GIL go while a slow client catches up.
+//! What a call says, and how: the request ([`Job`]), what the call says about its
+//! response ([`What`], [`Said`]) and where it says it ([`Link`]). A call that answers
+//! whole says nothing until it has ended, and its last word is kept for the connection's
+//! thread that made it. A call whose body streams hands the request to a relay thread
+//! with its first piece, then says each piece on a channel to that thread, letting the
+//! GIL go while a slow client catches up.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -14,7 +17,7 @@ use super::live::App;
 use crate::http::body::Body;
 use crate::request::environ::Environ;
 
-/// One request for a caller thread.
+/// One request for an embedded app.
 pub struct Job {
     pub app: Arc<App>,
     pub environ: Environ,
@@ -30,7 +33,7 @@ pub struct Said {
 pub enum What {
     /// The status line and headers from `start_response`, with the first non-empty piece
     /// of body (PEP 3333: the headers go with it). `whole`: that was the whole body,
-    /// `close()` has been called, and the caller is idle again.
+    /// and `close()` has been called.
     Head {
         status: String,
         headers: Vec<(String, String)>,
@@ -39,30 +42,48 @@ pub enum What {
     },
     /// The next piece of body.
     Piece(Vec<u8>),
-    /// The body ended; `close()` has been called and the caller is idle again.
+    /// The body ended; `close()` has been called.
     End,
     /// The app raised (its traceback is in the log): `Type: message`. `close()` has been
-    /// called and the caller is idle again.
+    /// called.
     Raised { exception: String },
 }
 
-/// A caller's side of its connection: where it says things, whether to stop.
+/// Hands the request to a relay thread; false if it was taken already (the deadline
+/// passed), and then the body is not wanted.
+pub type StartRelay = Box<dyn FnOnce() -> bool + Send>;
+
+/// A call's side of its response: where it says things, whether to stop.
 pub struct Link {
     said: SyncSender<Said>,
-    /// Set by the connection: the body is not wanted any more (HEAD, a client gone).
+    /// Set by whoever holds the request: the body is not wanted any more (HEAD, a client
+    /// gone, the deadline).
     stop: Arc<AtomicBool>,
     /// This request's waits for the GIL, in nanoseconds.
     gil_ns: AtomicU64,
+    /// Until the call says its first piece: how to hand the request to a relay thread.
+    relay: Mutex<Option<StartRelay>>,
+    /// The last word of a call that said nothing before it.
+    kept: Mutex<Option<What>>,
 }
 
 impl Link {
-    /// A caller's link: it says things on `said`; the connection sets `stop`.
-    pub fn new(said: SyncSender<Said>, stop: Arc<AtomicBool>) -> Link {
+    /// A call's link: it says things on `said` once `relay` has handed the request over;
+    /// the holder of the request sets `stop`.
+    pub fn new(said: SyncSender<Said>, stop: Arc<AtomicBool>, relay: StartRelay) -> Link {
         Link {
             said,
             stop,
             gil_ns: AtomicU64::new(0),
+            relay: Mutex::new(Some(relay)),
+            kept: Mutex::new(None),
         }
+    }
+
+    /// The last word of a call that said nothing before it (it answered whole, or raised
+    /// before its head).
+    pub fn kept(&self) -> Option<What> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// A new request, whose thread waited `gil` to take the GIL for it.
@@ -84,15 +105,28 @@ impl Link {
         !self.stop.load(Ordering::Relaxed) && self.say(py, what)
     }
 
-    /// Says how the call ended, which the connection waits for even after a stop.
+    /// Says how the call ended, which the relay waits for even after a stop; kept for the
+    /// connection's thread when the call said nothing before.
     pub fn last(&self, py: Python<'_>, what: What) {
+        let mut relay = self.relay.lock().unwrap_or_else(|e| e.into_inner());
+        if relay.take().is_some() {
+            *self.kept.lock().unwrap_or_else(|e| e.into_inner()) = Some(what);
+            return;
+        }
+        drop(relay);
         self.say(py, what);
     }
 
-    /// Sends at once when there is room; else waits for the connection without the GIL
-    /// (the client is slower than the app), and counts taking it back. False when the
-    /// connection has given this caller up.
+    /// Hands the request to a relay thread first, if nobody has yet. Sends at once when
+    /// there is room; else waits for the relay without the GIL (the client is slower than
+    /// the app), and counts taking it back. False when the call was given up.
     fn say(&self, py: Python<'_>, what: What) -> bool {
+        let relay = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(start) = relay
+            && !start()
+        {
+            return false;
+        }
         let said = Said {
             what,
             gil: self.gil(),

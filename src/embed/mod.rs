@@ -12,17 +12,16 @@
 //!
 //! 1. [`interpreter`] starts CPython once, sends what Python prints to the server's log,
 //!    and imports each app.
-//! 2. [`host`], on the connection's thread: lease a caller thread ([`callers`]), hand it
-//!    the request, wait for the head until `--timeout`, check it as a script's header
-//!    block is checked, then relay the body. That thread never takes the GIL: reading
-//!    and writing HTTP go on while Python runs elsewhere.
-//! 3. [`call`], on the caller thread, with the GIL: build the environ dict
-//!    ([`environ`]: native strings, `wsgi.input` over the body already read,
-//!    `wsgi.errors` to the log through [`errors`]), call the app with
-//!    [`start_response`], take its iterable piece by piece, and always call `close()`.
-//! 4. [`gil`]: each caller thread lets the GIL go whenever it waits (for the next request,
-//!    for a slow client) and measures how long taking it back took: the `gil` phase of
-//!    `Server-Timing` and of the log line.
+//! 2. [`host`], on the connection's thread: park the request where the watch can find it
+//!    ([`handover`], [`watch`]), call the app on this same thread, and relay what it
+//!    answered. A body that streams goes to a relay thread ([`relays`]) with its first
+//!    piece, so the client gets each piece while Python computes the next.
+//! 3. [`call`], with the GIL: build the environ dict ([`environ`]: native strings,
+//!    `wsgi.input` over the body already read, `wsgi.errors` to the log through
+//!    [`errors`]), call the app with [`start_response`], take its iterable piece by
+//!    piece, and always call `close()`; what it says goes through its [`link`].
+//! 4. [`gil`]: the GIL is held only while Python runs, and taking it is measured: the
+//!    `gil` phase of `Server-Timing` and of the log line.
 //!
 //! The price of no hop is the price of the gateway's: an app that never returns cannot
 //! be stopped, since there is no process to kill and Python offers no way to stop a
@@ -35,13 +34,13 @@
 #[cfg(feature = "python")]
 mod call;
 #[cfg(feature = "python")]
-mod callers;
-#[cfg(feature = "python")]
 mod environ;
 #[cfg(feature = "python")]
 mod errors;
 #[cfg(feature = "python")]
 mod gil;
+#[cfg(feature = "python")]
+mod handover;
 #[cfg(feature = "python")]
 mod host;
 #[cfg(feature = "python")]
@@ -49,12 +48,18 @@ mod interpreter;
 #[cfg(feature = "python")]
 mod link;
 #[cfg(feature = "python")]
+mod relays;
+#[cfg(feature = "python")]
 mod start_response;
+#[cfg(feature = "python")]
+mod watch;
 
 use std::time::Duration;
 
 use crate::http::body::Body;
+use crate::measure::timing::Timing;
 use crate::request::environ::Environ;
+use crate::request::outcome::{Failed, Sent};
 
 pub use crate::config::embeds::BUILT;
 
@@ -65,6 +70,20 @@ pub use live::{App, Embedded};
 
 #[cfg(not(feature = "python"))]
 pub use absent::{App, Embedded, serve};
+
+/// Answers and logs a request on another thread than the one that took it (`Failed` is
+/// answered with its error's status), given the request's timing.
+pub type Finish = Box<dyn FnOnce(Result<Sent, Failed>, Timing) + Send>;
+
+/// Who answered.
+// Moved once per request, never kept: not worth a box.
+#[allow(clippy::large_enum_variant)]
+pub enum Served {
+    /// This thread, as any host does.
+    Here(Result<Sent, Failed>),
+    /// Another thread (a relay, the watch), which called the [`Finish`].
+    Elsewhere,
+}
 
 /// One request for an embedded app: everything but the HTTP request.
 pub struct Call<'a> {
@@ -78,18 +97,46 @@ pub struct Call<'a> {
 mod live {
     use std::collections::BTreeMap;
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use pyo3::prelude::*;
 
-    use super::callers::Callers;
-    use super::interpreter;
+    use super::interpreter::{self, Helpers};
+    use super::relays::Relays;
+    use super::watch::Watch;
     use crate::config::Config;
 
     /// An imported app: its name and its WSGI callable.
     pub struct App {
         pub name: String,
         pub(super) callable: Py<PyAny>,
-        pub(super) callers: Arc<Callers>,
+        pub(super) shared: Arc<Shared>,
+    }
+
+    /// What every embedded app of a server shares.
+    pub(super) struct Shared {
+        pub helpers: Helpers,
+        pub relays: Arc<Relays>,
+        pub watch: Watch,
+        /// Calls given up at `--timeout` whose threads have not returned.
+        pub lost: Arc<AtomicUsize>,
+        /// At most this many lost at once (`--threads`); past it, no new call is made.
+        pub limit: usize,
+    }
+
+    impl Shared {
+        /// Whether a new call may be made.
+        pub fn room(&self) -> Result<(), String> {
+            let lost = self.lost.load(Ordering::SeqCst);
+            if lost >= self.limit {
+                return Err(format!(
+                    "{lost} threads are held by calls that ran past --timeout (at most \
+                     --threads {}); restart the server to get them back",
+                    self.limit
+                ));
+            }
+            Ok(())
+        }
     }
 
     /// The embedded apps of a server, by name, and the threads that call them.
@@ -107,7 +154,13 @@ mod live {
                 return Ok(None);
             }
             let started = interpreter::start(&config.embeds)?;
-            let callers = Arc::new(Callers::new(started.helpers, config.threads));
+            let shared = Arc::new(Shared {
+                helpers: started.helpers,
+                relays: Arc::default(),
+                watch: Watch::start()?,
+                lost: Arc::default(),
+                limit: config.threads,
+            });
             let apps = started
                 .apps
                 .into_iter()
@@ -115,7 +168,7 @@ mod live {
                     let app = App {
                         name: name.clone(),
                         callable,
-                        callers: callers.clone(),
+                        shared: shared.clone(),
                     };
                     (name, Arc::new(app))
                 })
@@ -147,9 +200,9 @@ mod live {
 mod absent {
     use tiny_http::Request;
 
+    use super::{Finish, Served};
     use crate::config::Config;
     use crate::measure::timing::Timing;
-    use crate::request::outcome::{Failed, Sent};
 
     /// Without the feature there is no embedded app: these types have no values.
     pub enum App {}
@@ -183,8 +236,7 @@ mod absent {
         }
     }
 
-    #[allow(clippy::result_large_err)]
-    pub fn serve(call: super::Call<'_>, _: Request, _: &mut Timing) -> Result<Sent, Failed> {
+    pub fn serve(call: super::Call<'_>, _: Request, _: &mut Timing, _: Finish) -> Served {
         match **call.app {}
     }
 }

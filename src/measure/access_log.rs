@@ -33,6 +33,9 @@ pub struct Answered {
     pub headers: Vec<(String, String)>,
     /// The request's meta-variables, if it got as far as having them.
     pub environ: Option<Environ>,
+    /// Another thread answered the request and logged it (an embedded call that streams,
+    /// or ran past `--timeout`): the thread that took it logs nothing.
+    pub elsewhere: bool,
 }
 
 impl Answered {
@@ -49,7 +52,15 @@ impl Answered {
             pool: None,
             headers: sent.headers,
             environ: None,
+            elsewhere: false,
         }
+    }
+
+    /// A request another thread answered and logged.
+    pub fn elsewhere(mode: Mode) -> Answered {
+        let mut answered = Answered::new(Sent::default(), mode);
+        answered.elsewhere = true;
+        answered
     }
 
     /// Names the script or app that answered.

@@ -6,7 +6,7 @@ use tiny_http::Request;
 use crate::request::error::RequestError;
 
 /// A response went out (perhaps cut short: `error` says what went wrong after it started).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Sent {
     pub status: u16,
     /// Body bytes sent.

@@ -2,6 +2,8 @@
 //! route it, read its body, build its environ, hand it to the CGI host, the gateway, a
 //! pool or an embedded app, and write its access log line (and its `--access-log` line).
 
+use std::sync::Arc;
+
 use tiny_http::Request;
 
 use crate::cgi;
@@ -65,8 +67,17 @@ impl ServerState {
     }
 }
 
+/// Who finished a request.
+pub enum Handled {
+    /// The thread that took it: its turn and its count end with it.
+    Here,
+    /// Another thread answered and logged it, and gave back its `--threads` turn and its
+    /// in-flight count (an embedded call that streams, or ran past `--timeout`).
+    Elsewhere,
+}
+
 /// Answers one request and logs it.
-pub fn handle(ctx: &ServerState, request: Request) {
+pub fn handle(ctx: &Arc<ServerState>, request: Request) -> Handled {
     let mut timing = Timing::start();
     let mut head = request_head(&request, &ctx.local);
     let served = match request.refusal() {
@@ -95,21 +106,30 @@ pub fn handle(ctx: &ServerState, request: Request) {
             Err(e) => refuse(request, e, Mode::Server, &timing),
         },
     };
+    if served.elsewhere {
+        return Handled::Elsewhere;
+    }
+    log_answered(ctx, &served, &head, &timing);
+    Handled::Here
+}
+
+/// A request's latency record, its `--access-log` line and its log line.
+fn log_answered(ctx: &ServerState, served: &Answered, head: &RequestHead, timing: &Timing) {
     if let Some(ran) = &served.ran {
         ctx.stats
             .record(ran, served.mode, served.status, timing.elapsed());
     }
     if let Some(access) = &ctx.access_log {
-        access.write_line(&served.formatted(&ctx.config.access_log_format, &head, &timing));
+        access.write_line(&served.formatted(&ctx.config.access_log_format, head, timing));
     }
     if ctx.config.quiet && served.error.is_none() {
         return;
     }
-    crate::log!("{}", served.line(&head, &timing));
+    crate::log!("{}", served.line(head, timing));
 }
 
 fn dispatch(
-    ctx: &ServerState,
+    ctx: &Arc<ServerState>,
     request: Request,
     head: &RequestHead,
     timing: &mut Timing,
@@ -167,7 +187,7 @@ fn dispatch(
 }
 
 fn serve_cgi(
-    ctx: &ServerState,
+    ctx: &Arc<ServerState>,
     mut request: Request,
     head: &RequestHead,
     target: &Target,
@@ -232,7 +252,7 @@ fn serve_cgi(
 /// RFC 3875 §6.2.2: answers as if the client had asked for `location`; like Apache, as
 /// a GET, since the body was meant for the first script.
 fn local_redirect(
-    ctx: &ServerState,
+    ctx: &Arc<ServerState>,
     request: Request,
     head: &RequestHead,
     location: String,
@@ -292,7 +312,7 @@ fn serve_app(
 }
 
 fn serve_pool(
-    ctx: &ServerState,
+    ctx: &Arc<ServerState>,
     mut request: Request,
     head: &RequestHead,
     target: &Target,
@@ -333,7 +353,7 @@ fn serve_pool(
 }
 
 fn serve_embedded(
-    ctx: &ServerState,
+    ctx: &Arc<ServerState>,
     mut request: Request,
     head: &RequestHead,
     target: &Target,
@@ -349,7 +369,7 @@ fn serve_embedded(
         Ok(body) => body,
         Err(e) => return refuse(request, e, Mode::Embed, timing),
     };
-    let _turn = ctx.gate.enter();
+    let turn = ctx.gate.enter();
     let file = ctx.config.embeds.iter().find(|e| e.name == target.name);
     let file = file.map(|e| e.file.to_string_lossy()).unwrap_or_default();
     let env = environ_for(ctx, head, target, &file, &body);
@@ -359,9 +379,32 @@ fn serve_embedded(
         body: body.unwrap_or_else(Body::empty),
         timeout: ctx.config.timeout,
     };
-    match crate::embed::serve(call, request, timing) {
-        Ok(sent) => Answered::new(sent, Mode::Embed).ran(&target.script_name),
-        Err(Failed { error, request }) => refuse(request, error, Mode::Embed, timing),
+    // Should another thread finish the request (the call streams, or runs past the
+    // timeout), it answers, logs, and gives back this thread's turn and count.
+    let finish: crate::embed::Finish = {
+        let (ctx, head) = (Arc::clone(ctx), head.clone());
+        let script_name = target.script_name.clone();
+        Box::new(move |outcome, timing| {
+            let answered = match outcome {
+                Ok(sent) => Answered::new(sent, Mode::Embed).ran(&script_name),
+                Err(Failed { error, request }) => refuse(request, error, Mode::Embed, &timing),
+            };
+            log_answered(&ctx, &answered, &head, &timing);
+            ctx.gate.leave();
+            ctx.in_flight.leave();
+        })
+    };
+    match crate::embed::serve(call, request, timing, finish) {
+        crate::embed::Served::Here(Ok(sent)) => {
+            Answered::new(sent, Mode::Embed).ran(&target.script_name)
+        }
+        crate::embed::Served::Here(Err(Failed { error, request })) => {
+            refuse(request, error, Mode::Embed, timing)
+        }
+        crate::embed::Served::Elsewhere => {
+            turn.handed_over();
+            Answered::elsewhere(Mode::Embed)
+        }
     }
 }
 

@@ -29,11 +29,25 @@ impl Gate {
         *free -= 1;
         Turn(self)
     }
+
+    /// Gives a turn back for a request answered on another thread than the one that
+    /// took the turn (an embedded call given up at `--timeout`); that thread's [`Turn`]
+    /// is then [`Turn::handed_over`].
+    pub fn leave(&self) {
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.freed.notify_one();
+    }
+}
+
+impl Turn<'_> {
+    /// The turn was given back by the thread that finished the request ([`Gate::leave`]).
+    pub fn handed_over(self) {
+        std::mem::forget(self);
+    }
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
+        self.0.leave();
     }
 }

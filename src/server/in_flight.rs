@@ -63,12 +63,29 @@ impl InFlight {
     }
 }
 
+impl Counted<'_> {
+    /// The request was answered on another thread, which counted it out already
+    /// ([`InFlight::leave`]): this thread's count is not given back a second time.
+    pub fn handed_over(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl InFlight {
+    /// Counts out a request answered on another thread than the one that counted it in
+    /// (an embedded call given up at `--timeout`); that thread's [`Counted`] is then
+    /// [`Counted::handed_over`].
+    pub fn leave(&self) {
+        let left = self.count.fetch_sub(1, Ordering::SeqCst) - 1;
+        if left == 0 && self.waiting.load(Ordering::SeqCst) {
+            let _guard = self.lock();
+            self.changed.notify_all();
+        }
+    }
+}
+
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
-        let left = self.0.count.fetch_sub(1, Ordering::SeqCst) - 1;
-        if left == 0 && self.0.waiting.load(Ordering::SeqCst) {
-            let _guard = self.0.lock();
-            self.0.changed.notify_all();
-        }
+        self.0.leave();
     }
 }

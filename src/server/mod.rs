@@ -320,7 +320,7 @@ impl Drop for Spawned {
 }
 
 /// Answers one request.
-fn answer(ctx: &ServerState, request: tiny_http::Request) {
+fn answer(ctx: &Arc<ServerState>, request: tiny_http::Request) {
     // The ceiling: an answer with no routing, environ, dispatch or log line, so benches
     // can tell the cost of HTTP itself from the cost of a mode.
     if request.url() == RAW_ROUTE && ctx.config.routes.lab && request.refusal().is_none() {
@@ -329,14 +329,16 @@ fn answer(ctx: &ServerState, request: tiny_http::Request) {
         let _ = crate::http::response::send(request, 200, &headers, b"Hello, world!\n", false);
         return;
     }
-    let _counted = ctx.in_flight.enter();
+    let counted = ctx.in_flight.enter();
     // A panic costs its request (tiny_http answers an unanswered request with 500 when
     // it is dropped), never the connection's thread.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         dispatch::handle(ctx, request)
     }));
-    if outcome.is_err() {
-        crate::log!("cgilab: a request handler panicked; answered 500");
+    match outcome {
+        Ok(dispatch::Handled::Here) => {}
+        Ok(dispatch::Handled::Elsewhere) => counted.handed_over(),
+        Err(_) => crate::log!("cgilab: a request handler panicked; answered 500"),
     }
 }
 
@@ -372,7 +374,7 @@ fn start_pools(config: &Config) -> Result<Option<Pools>, String> {
 /// Takes what comes through `recv()`: accept errors, logged at most once a second.
 /// (Requests are answered by the inline handler; none arrives here.) Returns once
 /// `stopping` is set and `recv()` is unblocked.
-fn work(http: &tiny_http::Server, ctx: &ServerState, stopping: &AtomicBool) {
+fn work(http: &tiny_http::Server, ctx: &Arc<ServerState>, stopping: &AtomicBool) {
     let mut last_accept_log = Instant::now() - Duration::from_secs(60);
     loop {
         match http.recv() {

@@ -145,6 +145,10 @@ def application(environ, start_response):
             go.wait(30)  # until the test asks for the second piece
             yield b"second\n"
         return stream()
+    if path == "/thread":
+        # The name of the thread calling the app, as the kernel knows it.
+        with open("/proc/self/task/%d/comm" % threading.get_native_id(), "rb") as f:
+            return text(start_response, f.read())
     if path == "/go":
         go.set()
         return text(start_response, b"go\n")

@@ -16,6 +16,8 @@
 //!   requests that meet in one process.
 //! - [`leaks`]: a thousand requests leave no more threads, descriptors or Python objects.
 //! - [`cli`]: an app that cannot be imported stops the server with one error line.
+//! - [`threads`]: a whole answer made on the connection's thread, a streaming one
+//!   relayed; a call lost at `--timeout` gives back its turn and its place in a stop.
 
 mod support;
 
@@ -25,3 +27,4 @@ mod hostile;
 mod leaks;
 mod parity;
 mod pep3333;
+mod threads;

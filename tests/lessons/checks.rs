@@ -71,6 +71,52 @@ fn an_echo_that_rewrites_backslashes_is_told_why() {
     assert!(out.contains("rewrites them"), "{out}");
 }
 
+/// RFC 3875 §4.2: a script reads CONTENT_LENGTH bytes; stdin need not end after them.
+/// cgilab closes it there, so only the check's direct run, with more bytes waiting after
+/// the body, tells a script that reads to the end of stdin from one that reads the length.
+#[test]
+fn an_echo_that_reads_stdin_to_its_end_is_caught() {
+    let script = "printf 'Content-Type: text/plain\\n\\n'\n\
+                  printf 'path %s\\nquery %s\\ncolor %s\\n' \"$PATH_INFO\" \"$QUERY_STRING\" \"$HTTP_X_COLOR\"\n\
+                  printf 'body %s\\n' \"$(cat)\"\n";
+    let (ok, out) = check(2, &[("echo.sh", script)]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("✓ GET /cgi-bin/echo.sh/"), "{out}");
+    assert!(
+        out.contains("&after=the-body`, expected `body name=Ada&n="),
+        "{out}"
+    );
+    assert!(out.contains("read exactly $CONTENT_LENGTH bytes"), "{out}");
+
+    let right = answer("lessons/02-the-environment/README.md", "cgi-bin/echo.sh");
+    let (ok, out) = check(2, &[("echo.sh", &right)]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("✓ reads $CONTENT_LENGTH bytes of stdin, not to its end"),
+        "{out}"
+    );
+}
+
+/// The 405 says what is allowed, and only POST is: an Allow that lists GET as well fails,
+/// the page's answer passes.
+#[test]
+fn a_405_that_allows_more_than_post_is_caught() {
+    let right = answer(
+        "lessons/03-responses-and-failures/README.md",
+        "cgi-bin/create.sh",
+    );
+    let (ok, out) = check(3, &[("create.sh", &right)]);
+    assert!(ok, "{out}");
+    let lax = right.replace("Allow: POST", "Allow: GET, POST");
+    assert_ne!(lax, right);
+    let (ok, out) = check(3, &[("create.sh", &lax)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("GET /cgi-bin/create.sh answered 405 with Allow `GET, POST`"),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_created_resource_without_status_is_a_redirect() {
     let script = "printf 'Location: http://example.test/1\\n\\n'\n";
@@ -142,9 +188,29 @@ fn a_safe_notes_script_passes_and_every_way_out_is_named() {
         "/secret.txt answered 403",
         "?name=..%2fsecret.txt answered",
         "?name=%2e%2e%2fsecret.txt answered",
+        "?name=../opened.txt answered 403 Forbidden before any file was opened",
     ] {
         assert!(out.contains(way), "{way}: {out}");
     }
+
+    // Reads the file first and refuses after: every status is right, but the task says
+    // without opening any file.
+    let reads_first = answer.replacen(
+        "name=${QUERY_STRING#name=}\n",
+        "name=${QUERY_STRING#name=}\nnote=$(cat \"$NOTES_DIR/$name\" 2>/dev/null)\n",
+        1,
+    );
+    assert_ne!(reads_first, answer);
+    let (ok, out) = check(9, &[("notes.sh", &reads_first)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("✓ a missing note is 404") || out.contains("✓ a way out is refused"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the script opened ../opened.txt (a named pipe the check watches) before it refused the name"),
+        "{out}"
+    );
 }
 
 /// A bench whose rows carry errors measured failures: the check refuses it.
@@ -171,6 +237,19 @@ fn a_bench_csv_with_errors_is_refused() {
     );
     let (ok, out) = check_with(8, &[("bench.csv".into(), &csv(0))]);
     assert!(ok, "{out}");
+
+    // Two runs at one concurrency, put together, are not two concurrencies.
+    let twice = header.to_string()
+        + &row("/cgi-bin/me.sh", 1, 0)
+        + &row("/app/hello", 1, 0)
+        + &row("/cgi-bin/me.sh", 1, 0)
+        + &row("/app/hello", 1, 0);
+    let (ok, out) = check_with(8, &[("bench.csv".into(), &twice)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("both at the same two or more concurrencies"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -180,9 +259,37 @@ fn a_client_ip_that_trusts_every_peer_is_caught() {
     let (ok, out) = check(11, &[("client-ip.sh", script)]);
     assert!(!ok, "{out}");
     assert!(
-        out.contains("from 127.0.0.2 with X-Forwarded-For `203.0.113.7`: it says `203.0.113.7`, expected `127.0.0.2`"),
+        out.contains("from 127.0.0.1 with X-Forwarded-For `203.0.113.7`: it says `203.0.113.7`, expected `127.0.0.1`"),
         "{out}"
     );
+}
+
+/// The proxy connects from 127.0.0.2 (lesson 11's nginx.conf), so an answer that trusts
+/// 127.0.0.1, where the learner's own curl comes from, takes a stranger's word.
+#[test]
+fn a_client_ip_that_trusts_the_learners_own_address_is_caught() {
+    let trusts = |addr: &str| {
+        format!(
+            "printf 'Content-Type: text/plain\\n\\n'\n\
+             if [ \"$REMOTE_ADDR\" {addr} ] && [ -n \"$HTTP_X_FORWARDED_FOR\" ]; then\n\
+             \x20 last=${{HTTP_X_FORWARDED_FOR##*,}}; printf '%s\\n' \"${{last# }}\"\n\
+             else printf '%s\\n' \"$REMOTE_ADDR\"; fi\n"
+        )
+    };
+    let (ok, out) = check(11, &[("client-ip.sh", &trusts("= 127.0.0.1"))]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("from 127.0.0.2 with X-Forwarded-For `203.0.113.7`: it says `127.0.0.2`, expected `203.0.113.7`"),
+        "{out}"
+    );
+    let (ok, out) = check(11, &[("client-ip.sh", &trusts("!= 127.0.0.1"))]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("from 127.0.0.3 with X-Forwarded-For `203.0.113.7`: it says `203.0.113.7`, expected `127.0.0.3`"),
+        "{out}"
+    );
+    let (ok, out) = check(11, &[("client-ip.sh", &trusts("= 127.0.0.2"))]);
+    assert!(ok, "{out}");
 }
 
 /// Lesson 5's check builds the learner's example with cargo, which cannot run inside
@@ -271,10 +378,35 @@ fn a_tally_must_count_per_worker() {
     let forgetful = right.replace("    requests += 1\n", "    requests = 1\n");
     let (ok, out) = check(6, &[("tally_wsgi.py", &forgetful)]);
     assert!(!ok, "{out}");
+    assert!(out.contains("and said `requests` 1, 1"), "{out}");
+
+    // One count for the whole pool (a file; as CGI, the process's own): one request at a
+    // time, one worker answers them all and the count looks like its own; asked several
+    // at a time, both workers answer and each one's counts have gaps.
+    let shared = right
+        .replace("import os\n", "import fcntl\nimport os\n")
+        .replace(
+            "    global requests\n    requests += 1\n",
+            "    global requests\n\
+             \x20   requests += 1\n\
+             \x20   if __name__ != \"__main__\":\n\
+             \x20     with open(os.path.join(os.path.dirname(__file__), \"tally.count\"), \"a+\") as f:\n\
+             \x20       fcntl.flock(f, fcntl.LOCK_EX)\n\
+             \x20       f.seek(0)\n\
+             \x20       requests = int(f.read() or 0) + 1\n\
+             \x20       f.seek(0)\n\
+             \x20       f.truncate()\n\
+             \x20       f.write(str(requests))\n",
+        );
+    assert_ne!(shared, right);
+    let (ok, out) = check(6, &[("tally_wsgi.py", &shared)]);
+    assert!(!ok, "{out}");
     assert!(
-        out.contains("said `requests 1` after `requests 1`"),
+        out.contains("✓ as CGI, each request is a new process"),
         "{out}"
     );
+    assert!(out.contains(", 4 at a time: worker "), "{out}");
+    assert!(out.contains(", not 1 to "), "{out}");
 }
 
 /// Lesson 7's answer passes; a count kept in memory is lost when --max-requests replaces
@@ -312,6 +444,16 @@ fn a_flask_app_answers_as_cgi_and_in_a_pool() {
     let (ok, out) = check(10, &[("flask_app.py", &right)]);
     assert!(ok, "{out}");
     assert!(out.contains("is Flask's own 404"), "{out}");
+
+    // The task says plain text: Flask's default for a returned string is text/html.
+    let html = right.replace(", {\"Content-Type\": \"text/plain; charset=utf-8\"}", "");
+    assert_ne!(html, right);
+    let (ok, out) = check(10, &[("flask_app.py", &html)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("answered with Content-Type `text/html; charset=utf-8`, not text/plain"),
+        "{out}"
+    );
 }
 
 /// Lesson 12's answer passes; an app that connects on every request is caught by its own
@@ -341,6 +483,19 @@ fn visits_keep_one_connection_per_worker() {
     assert!(!ok, "{out}");
     assert!(
         out.contains("has 0 descriptors open on $VISITS_DB"),
+        "{out}"
+    );
+
+    // Connected at import: the worker that has served no request holds a connection.
+    let at_import = right.replace(
+        "\n\n\ndef application(",
+        "\n\ndatabase()  # at import\n\n\ndef application(",
+    );
+    assert_ne!(at_import, right);
+    let (ok, out) = check(12, &[("visits_wsgi.py", &at_import)]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("has served no request, yet has $VISITS_DB open: it connected at import"),
         "{out}"
     );
 }
@@ -417,4 +572,31 @@ fn the_meeting_check_says_how_to_build_with_python() {
         "{out}"
     );
     assert!(out.contains("--features python"), "{out}");
+}
+
+/// The tasks of lessons 2, 6, 11 and 12 say plain text; their pages' answers with
+/// text/html in its place fail, each saying so.
+#[test]
+fn answers_that_are_not_plain_text_are_caught() {
+    let answers = [
+        (2, "lessons/02-the-environment/README.md", "echo.sh"),
+        (6, "lessons/06-workers-that-stay/README.md", "tally_wsgi.py"),
+        (11, "lessons/11-the-three-layers/README.md", "client-ip.sh"),
+        (
+            12,
+            "lessons/12-workers-that-wait/README.md",
+            "visits_wsgi.py",
+        ),
+    ];
+    for (n, page, file) in answers {
+        let right = answer(page, &format!("cgi-bin/{file}"));
+        let html = right.replacen("text/plain", "text/html", 1);
+        assert_ne!(html, right, "{page}");
+        let (ok, out) = check(n, &[(file, &html)]);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains("answered with Content-Type `text/html`, not text/plain"),
+            "{out}"
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! One test per page: every console and log block of the page shows what really happens.
+//! The Chinese edition's pages (`README.zh.md`) run the same way, each alone: they hold
+//! the same blocks as their English pages (tests/lessons/editions.rs), and run them again
+//! so that a page a learner follows is a page that was run.
 
-use crate::support::{check_page, pages};
+use crate::support::{check_page, chinese_pages, pages};
 
 /// The pages below, so a page without a test is caught.
 const PAGES: [&str; 16] = [
@@ -22,11 +25,25 @@ const PAGES: [&str; 16] = [
     "lessons/14-your-app-in-production/README.md",
 ];
 
+/// The Chinese edition's pages below.
+const CHINESE_PAGES: [&str; 5] = [
+    "lessons/README.zh.md",
+    "lessons/01-hello-cgi/README.zh.md",
+    "lessons/05-the-gateway-idea/README.zh.md",
+    "lessons/13-the-server-calls-the-app/README.zh.md",
+    "lessons/14-your-app-in-production/README.zh.md",
+];
+
 #[test]
 fn every_page_has_its_own_test() {
     let mut want: Vec<String> = pages();
+    want.extend(chinese_pages());
     want.sort();
-    let mut have: Vec<String> = PAGES.iter().map(|p| p.to_string()).collect();
+    let mut have: Vec<String> = PAGES
+        .iter()
+        .chain(&CHINESE_PAGES)
+        .map(|p| p.to_string())
+        .collect();
     have.sort();
     assert_eq!(
         have, want,
@@ -115,4 +132,31 @@ fn lesson_13_the_server_calls_the_app() {
 #[test]
 fn lesson_14_your_app_in_production() {
     check_page("lessons/14-your-app-in-production/README.md");
+}
+
+#[test]
+fn lessons_index_zh() {
+    check_page("lessons/README.zh.md");
+}
+
+#[test]
+fn lesson_01_hello_cgi_zh() {
+    check_page("lessons/01-hello-cgi/README.zh.md");
+}
+
+#[test]
+fn lesson_05_the_gateway_idea_zh() {
+    check_page("lessons/05-the-gateway-idea/README.zh.md");
+}
+
+/// Embeds Python, as the English page does: run with `--features python`.
+#[cfg(feature = "python")]
+#[test]
+fn lesson_13_the_server_calls_the_app_zh() {
+    check_page("lessons/13-the-server-calls-the-app/README.zh.md");
+}
+
+#[test]
+fn lesson_14_your_app_in_production_zh() {
+    check_page("lessons/14-your-app-in-production/README.zh.md");
 }

@@ -382,6 +382,10 @@ pub fn prepare(cmd: &mut Command, dir: &Path) {
         )
         .env("CURL_HOME", dir)
         .env_remove("CARGO_TARGET_DIR")
+        // Both editions show `cgilab lessons` in English: a zh_* locale would change it.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8")
         .stdin(Stdio::null())
         .process_group(0);
 }
@@ -680,6 +684,20 @@ pub fn pages() -> Vec<String> {
     dirs.sort();
     pages.extend(dirs.iter().map(|d| format!("lessons/{d}/README.md")));
     pages
+}
+
+/// The Chinese edition of an English page: `README.zh.md` beside its `README.md`.
+pub fn chinese(page: &str) -> String {
+    format!("{}.zh.md", page.strip_suffix(".md").unwrap_or(page))
+}
+
+/// The pages of the Chinese edition written so far, each beside its English page.
+pub fn chinese_pages() -> Vec<String> {
+    pages()
+        .iter()
+        .map(|p| chinese(p))
+        .filter(|p| root().join(p).is_file())
+        .collect()
 }
 
 /// Runs every console and log block of page `rel` (relative to the repository) in a

@@ -45,9 +45,12 @@ pub(super) fn bench_csv(c: &mut Check) -> Result<(), Failure> {
         "bench.csv holds {} runs of cgilab bench",
         rows.len()
     ));
+    // The concurrencies a target ran at, each once: two runs at one concurrency (two
+    // files put together) are not two concurrencies.
     let at = |t: &str| -> Vec<usize> {
         let mut v: Vec<usize> = rows.iter().filter(|r| r.0 == t).map(|r| r.1).collect();
         v.sort_unstable();
+        v.dedup();
         v
     };
     let gateway = at("/app/hello");

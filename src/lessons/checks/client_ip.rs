@@ -6,55 +6,58 @@ pub(super) fn client_ip(c: &mut Check) -> Result<(), Failure> {
     let name = require_script(
         c,
         "client-ip",
-        "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.1",
+        "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.2, the proxy's",
     )?;
     let server = c.serve(&[])?;
     let target = format!("/cgi-bin/{name}");
-    let other = Ipv4Addr::new(127, 0, 0, 2);
+    // The proxy connects from an address of its own (lesson 11's nginx.conf binds
+    // 127.0.0.2), so the learner's own curl on 127.0.0.1 is told from it; 127.0.0.3 is
+    // another stranger, so an answer that trusts everyone but 127.0.0.1 fails too.
+    let proxy = Ipv4Addr::new(127, 0, 0, 2);
+    let stranger = Ipv4Addr::new(127, 0, 0, 3);
     let cases = [
         (
+            proxy,
             None,
-            None,
-            "127.0.0.1",
+            "127.0.0.2",
             "with no X-Forwarded-For, print $REMOTE_ADDR",
         ),
         (
-            None,
+            proxy,
             Some("203.0.113.7"),
             "203.0.113.7",
-            "behind the proxy (REMOTE_ADDR 127.0.0.1), the client is in $HTTP_X_FORWARDED_FOR",
+            "from the proxy (REMOTE_ADDR 127.0.0.2), the client is in $HTTP_X_FORWARDED_FOR",
         ),
         (
-            None,
+            proxy,
             Some("198.51.100.23, 203.0.113.7"),
             "203.0.113.7",
             "take the last address: the one your proxy added; the ones before it came from the client and can be made up",
         ),
         (
-            Some(other),
+            Ipv4Addr::LOCALHOST,
             Some("203.0.113.7"),
-            "127.0.0.2",
-            "from any address but 127.0.0.1 the header is not your proxy's: ignore it and print $REMOTE_ADDR",
+            "127.0.0.1",
+            "127.0.0.1 is you, or any program on this machine, not the proxy: ignore the header and print $REMOTE_ADDR",
+        ),
+        (
+            stranger,
+            Some("203.0.113.7"),
+            "127.0.0.3",
+            "trust the header only from the proxy's own address, 127.0.0.2: from any other, print $REMOTE_ADDR",
         ),
     ];
     for (from, forwarded, want, hint) in cases {
         let mut req = Req::get(&target);
-        req.from = from;
+        req.from = Some(from);
         if let Some(f) = forwarded {
             req = req.header("X-Forwarded-For", f);
         }
         let what = format!(
-            "from {}{}",
-            from.unwrap_or(Ipv4Addr::LOCALHOST),
+            "from {from}{}",
             forwarded.map_or(String::new(), |f| format!(" with X-Forwarded-For `{f}`"))
         );
-        let resp = match c.fetch(&server, &req, &name) {
-            Err(_) if from.is_some() => {
-                c.pass(format!("(skipped: cannot connect {what})"));
-                continue;
-            }
-            r => r?,
-        };
+        let resp = c.fetch(&server, &req, &name)?;
         c.expect_status(
             &server,
             &req,
@@ -62,6 +65,11 @@ pub(super) fn client_ip(c: &mut Check) -> Result<(), Failure> {
             &name,
             200,
             "answer with the default status",
+        )?;
+        expect_plain_text(
+            &resp,
+            &what,
+            "print `Content-Type: text/plain` as the header line",
         )?;
         let got = resp.text();
         if got.trim() != want {

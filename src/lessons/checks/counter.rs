@@ -59,6 +59,11 @@ fn counter_requests(c: &mut Check, addr: SocketAddr) -> Result<(), Failure> {
                 "serve it as a gateway app (Apps::with), not as a script",
             ));
         }
+        expect_plain_text(
+            &resp,
+            "GET /app/counter",
+            "answer with AppResponse::text, which says text/plain",
+        )?;
         let text = resp.text();
         let Some(n) = text
             .trim_end()
@@ -103,6 +108,7 @@ pub fn check_counter_app(addr: SocketAddr) -> Outcome {
         cgi_bin: PathBuf::new(),
         cgilab: PathBuf::new(),
         workdir: PathBuf::new(),
+        lang: Default::default(),
     };
     let mut check = Check {
         opts: &opts,

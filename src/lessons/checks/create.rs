@@ -60,11 +60,18 @@ pub(super) fn create(c: &mut Check) -> Result<(), Failure> {
             405,
             "answer every method but POST with `Status: 405 Method Not Allowed`",
         )?;
+        // RFC 9110 §15.5.6: Allow lists the methods the resource supports, and POST is
+        // the only one here; a list with GET in it would invite the 405 it came with.
         let allow = resp.header("Allow").unwrap_or("");
-        if !allow.split(',').any(|m| m.trim() == "POST") {
+        let allowed: Vec<&str> = allow
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .collect();
+        if allowed != ["POST"] {
             return Err(fail(
                 format!("{method} {target} answered 405 with Allow `{allow}`"),
-                "a 405 must say what is allowed: print `Allow: POST`",
+                "a 405 must say what is allowed, and only POST is: print `Allow: POST`",
             ));
         }
     }

@@ -58,6 +58,12 @@ pub(super) fn flask_app(c: &mut Check) -> Result<(), Failure> {
                 hint,
             ));
         }
+        // The task says plain text; Flask's default for a returned string is text/html.
+        expect_plain_text(
+            &resp,
+            &format!("GET {target}"),
+            "Flask sends a returned string as text/html; return it with a header: `return f\"Hello, {name}!\\n\", {\"Content-Type\": \"text/plain; charset=utf-8\"}`",
+        )?;
         // A worker's first request also pays what Flask sets up lazily (a few ms, far
         // more on a busy machine): time the pool on its second, as it runs from then on.
         let resp = if mode == "in a pool" {
@@ -68,7 +74,7 @@ pub(super) fn flask_app(c: &mut Check) -> Result<(), Failure> {
         let ms = resp.timing("total").unwrap_or(0.0);
         took.push(ms);
         c.pass(format!(
-            "{mode}, GET {target} says `Hello, {who}!` in {ms:.1} ms"
+            "{mode}, GET {target} says `Hello, {who}!` as text/plain in {ms:.1} ms"
         ));
     }
     let target = format!("/pool/flask/nope{}", nonce());

@@ -151,6 +151,8 @@ pub struct Options {
     /// The directory commands run in: the repository's root, where `examples/` and
     /// `bench.csv` are.
     pub workdir: PathBuf,
+    /// The language the steps are shown in.
+    pub lang: super::Lang,
 }
 
 /// How a check went: the steps that passed, then the failure, if any.
@@ -195,7 +197,7 @@ impl Check<'_> {
     fn pass(&mut self, step: impl Into<String>) {
         let step = step.into();
         if self.live {
-            println!("  ✓ {step}");
+            println!("  ✓ {}", self.opts.lang.say(&step));
         }
         self.outcome.passed.push(step);
     }
@@ -371,6 +373,20 @@ fn nonce() -> u32 {
 }
 
 /// The body's lines, without trailing whitespace.
+/// Fails unless `resp` is plain text (`text/plain`, with any parameters), as the task
+/// says: a browser shows text/html as a page, not as the lines the task asks for.
+fn expect_plain_text(resp: &Response, what: &str, hint: &str) -> Result<(), Failure> {
+    let content_type = resp.header("Content-Type").unwrap_or("(none)");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("text/plain") {
+        return Ok(());
+    }
+    Err(fail(
+        format!("{what} answered with Content-Type `{content_type}`, not text/plain"),
+        hint,
+    ))
+}
+
 fn lines(resp: &Response) -> Vec<String> {
     resp.text()
         .lines()

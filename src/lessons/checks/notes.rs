@@ -1,5 +1,9 @@
 //! Lesson 9 (What a host must refuse): the check of its exercise.
 
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+
 use super::*;
 
 pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
@@ -92,6 +96,8 @@ pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
         ));
     }
 
+    refused_before_opening(c, &server, &name, &base, dir.path())?;
+
     let target = format!("{base}no-such-note.txt");
     let req = Req::get(&target);
     let resp = c.fetch(&server, &req, &name)?;
@@ -104,5 +110,68 @@ pub(super) fn notes(c: &mut Check) -> Result<(), Failure> {
         "answer a note that does not exist with `Status: 404 Not Found`",
     )?;
     c.pass("a missing note is 404");
+    Ok(())
+}
+
+/// The task says a way out is refused without opening any file, and a script that
+/// opens the file first and refuses after answers 403 as well. So one way out leads to a
+/// named pipe: whoever opens it for reading waits there until a writer comes. The check
+/// opens it for writing without waiting (`O_NONBLOCK`), which succeeds only while a
+/// reader has it open, and then lets the reader go.
+fn refused_before_opening(
+    c: &mut Check,
+    server: &ServerProcess,
+    name: &str,
+    base: &str,
+    dir: &Path,
+) -> Result<(), Failure> {
+    let trap = dir.join("opened.txt");
+    let path = std::ffi::CString::new(trap.as_os_str().as_bytes()).expect("no NUL in a temp path");
+    // SAFETY: `path` is a valid C string that outlives the call.
+    if unsafe { libc::mkfifo(path.as_ptr(), 0o600) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(fail(
+            format!("cannot make the pipe {}: {e}", trap.display()),
+            "",
+        ));
+    }
+    let target = format!("{base}../opened.txt");
+    let req = Req::get(&target);
+    let (opened, resp) = std::thread::scope(|s| {
+        let check = &*c;
+        let asked = s.spawn(|| check.fetch(server, &req, name));
+        let mut opened = false;
+        while !asked.is_finished() {
+            let writer = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&trap);
+            if let Ok(mut writer) = writer {
+                // A byte, then the end: the script reads them and goes on.
+                let _ = writer.write_all(b"x");
+                opened = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        (opened, asked.join().expect("the request thread panicked"))
+    });
+    if opened {
+        return Err(Failure {
+            what: format!(
+                "GET {target}: the script opened ../opened.txt (a named pipe the check watches) before it refused the name"
+            ),
+            details: logged(server, name),
+            hint: "refuse a name that contains `/` or `..` first, before you open, read or test anything with it".into(),
+        });
+    }
+    let resp = resp?;
+    if resp.status != 403 {
+        return Err(fail(
+            format!("GET {target} answered {}", resp.status_line()),
+            "answer a name that contains `/` or `..` with `Status: 403 Forbidden`",
+        ));
+    }
+    c.pass("?name=../opened.txt answered 403 Forbidden before any file was opened");
     Ok(())
 }

@@ -4,8 +4,11 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-/// Requests the pool check sends.
-const POOL_REQUESTS: u32 = 10;
+/// Requests the pool check sends, and how many at once: one at a time, the pool hands
+/// every request to the worker that went idle last, so one worker would answer them all
+/// and a count shared by the workers would pass for each worker's own.
+const POOL_REQUESTS: u32 = 40;
+const AT_ONCE: u32 = 4;
 
 pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
     let hint = "answer two lines, `pid PID` (os.getpid()) and `requests N`, N counted in a global that the app adds one to on each call; run it as CGI with wsgiref's CGIHandler under `if __name__ == \"__main__\":`";
@@ -40,19 +43,56 @@ pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
         cgi_pids[0], cgi_pids[1]
     ));
 
-    // In a pool of two: each worker counts its own, 1, 2, 3, ... and no more than two pids.
+    // In a pool of two, several requests at once so that both workers answer: each counts
+    // its own, so the counts one pid said are 1, 2, 3, ... with none missing or repeated
+    // (the answers of one worker may arrive in any order), and no more than two pids.
     let pool = "/pool/tally";
+    let answers: Vec<Result<(u32, u32), Failure>> = std::thread::scope(|s| {
+        let (c, server, name) = (&*c, &server, &name);
+        let clients: Vec<_> = (0..AT_ONCE)
+            .map(|_| {
+                s.spawn(move || {
+                    (0..POOL_REQUESTS / AT_ONCE)
+                        .map(|_| tally_of(c, server, pool, name, hint))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|t| t.join().expect("a client thread panicked"))
+            .collect()
+    });
+    let mut said: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for answer in answers {
+        let (pid, n) = answer?;
+        said.entry(pid).or_default().push(n);
+    }
     let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
-    for _ in 0..POOL_REQUESTS {
-        let (pid, n) = tally_of(c, &server, pool, &name, hint)?;
-        let last = seen.entry(pid).or_insert(0);
-        if n != *last + 1 {
+    for (pid, counts) in &mut said {
+        counts.sort_unstable();
+        let want: Vec<u32> = (1..=counts.len() as u32).collect();
+        if *counts != want {
+            let said: Vec<String> = counts.iter().map(u32::to_string).collect();
             return Err(fail(
-                format!("GET {pool}: worker {pid} said `requests {n}` after `requests {last}`"),
-                "add one to the count on every call, and print it after adding",
+                format!(
+                    "GET {pool}, {AT_ONCE} at a time: worker {pid} answered {} requests and said `requests` {}, not 1 to {}",
+                    counts.len(),
+                    said.join(", "),
+                    counts.len()
+                ),
+                "count in a global of the module, one per process: add one on every call and print it after adding",
             ));
         }
-        *last = n;
+        seen.insert(*pid, counts.len() as u32);
+    }
+    if seen.len() < 2 {
+        return Err(fail(
+            format!(
+                "GET {pool}: one worker answered all {POOL_REQUESTS} requests, sent {AT_ONCE} at a time to a pool of 2"
+            ),
+            "the app must answer at once, so that the other worker takes the requests that come while one is busy",
+        ));
     }
     if seen.len() > 2 {
         return Err(fail(
@@ -68,7 +108,7 @@ pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
         .map(|(pid, n)| format!("worker {pid} answered {n}"))
         .collect();
     c.pass(format!(
-        "in a pool of 2, {POOL_REQUESTS} requests: {}, each counting its own",
+        "in a pool of 2, {POOL_REQUESTS} requests, {AT_ONCE} at a time: {}, each counting its own",
         counts.join(", ")
     ));
     Ok(())
@@ -98,6 +138,11 @@ fn tally_of(
     let req = Req::get(target);
     let resp = c.fetch(server, &req, script)?;
     c.expect_status(server, &req, &resp, script, 200, hint)?;
+    expect_plain_text(
+        &resp,
+        &format!("GET {target}"),
+        "start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])",
+    )?;
     let body = lines(&resp);
     let field = |key: &str| {
         body.iter()

@@ -104,7 +104,55 @@ pub(super) fn visits(c: &mut Check) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join(" and ")
     ));
+
+    // One request at a time, the pool hands every request to the worker that went idle
+    // last, so the other worker of the two has served none: connecting on the first
+    // request, it has no connection yet; one made at import would be open already.
+    let idle: Vec<u32> = started_workers(&server, "visits", 2)
+        .into_iter()
+        .filter(|pid| !served.contains_key(pid))
+        .collect();
+    for pid in &idle {
+        if open_on(*pid, &wanted) != 0 {
+            return Err(fail(
+                format!(
+                    "worker {pid} has served no request, yet has $VISITS_DB open: it connected at import"
+                ),
+                "connect on the first request (in a function the app calls), not at the top of the module: with --preload, a connection made at import is shared by every worker forked after it",
+            ));
+        }
+    }
+    if !idle.is_empty() {
+        let idle: Vec<String> = idle.iter().map(u32::to_string).collect();
+        c.pass(format!(
+            "worker {}, which has served no request, has no connection yet: it connects on its first request, not at import",
+            idle.join(" and ")
+        ));
+    }
     Ok(())
+}
+
+/// The pids of the workers of pool `name` that the server's log says have started,
+/// once there are `want` of them (a worker may still be booting Python on a busy
+/// machine), or as many as there are after a while.
+fn started_workers(server: &ServerProcess, name: &str, want: usize) -> Vec<u32> {
+    let prefix = format!("pool {name}: worker ");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pids: Vec<u32> = server
+            .log()
+            .iter()
+            .filter_map(|line| {
+                let rest = &line[line.find(&prefix)? + prefix.len()..];
+                let (pid, rest) = rest.split_once(' ')?;
+                rest.starts_with("started (").then(|| pid.parse().ok())?
+            })
+            .collect();
+        if pids.len() >= want || std::time::Instant::now() > deadline {
+            return pids;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// What one visit answered.
@@ -143,6 +191,11 @@ fn visit(
     let req = Req::get(target);
     let resp = c.fetch(server, &req, script)?;
     c.expect_status(server, &req, &resp, script, 200, hint)?;
+    expect_plain_text(
+        &resp,
+        &format!("GET {target}"),
+        "start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])",
+    )?;
     let body = lines(&resp);
     let field = |key: &str| {
         body.iter()

@@ -1,0 +1,168 @@
+//! The request, parked while its connection's thread runs Python.
+//!
+//! The app is called on the thread that read the request, with no hop to another thread
+//! and back: that hop cost more than the call of a short app. But a call may never
+//! return, and its client must still get its 504 at `--timeout`. So while Python runs,
+//! the request (the client's socket) waits here, where three threads can find it, and
+//! whichever comes first takes it:
+//!
+//! - the connection's thread, when the call returned whole: it answers as any host does;
+//! - a relay thread, when the call says its first piece of a body that streams: it relays
+//!   the pieces while Python goes on computing the next ones ([`super::relays`]);
+//! - the watch, when the deadline passed first ([`super::watch`]): it answers 504 and the
+//!   call's thread is given up.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tiny_http::Request;
+
+use super::Finish;
+use crate::measure::timing::Timing;
+use crate::request::error::{Origin, RequestError};
+use crate::request::outcome::Failed;
+
+/// What the thread that takes the request needs to finish it.
+pub struct Parked {
+    pub request: Request,
+    /// The request's timing when the call began.
+    pub timing: Timing,
+    /// Answers and logs the request on the thread that takes it.
+    pub finish: Finish,
+}
+
+/// Where the request is.
+enum Held {
+    /// Python runs on the connection's thread; nobody has taken the request yet.
+    Parked(Box<Parked>),
+    /// Someone took it.
+    Taken,
+}
+
+/// Who took the request, as the connection's thread finds out when its call returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakenBy {
+    Relay,
+    Watch,
+}
+
+pub struct Handover {
+    held: Mutex<Held>,
+    taken_by: Mutex<Option<TakenBy>>,
+    pub name: String,
+    pub deadline: Instant,
+    pub timeout: Duration,
+    /// Set when the call is given up at the deadline: by the watch before its head, by
+    /// the relay thread after.
+    lost: AtomicBool,
+    /// How many calls of this server are given up and still running.
+    lost_count: Arc<AtomicUsize>,
+    /// Tells the call the body is not wanted any more.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl Handover {
+    pub fn new(
+        parked: Parked,
+        name: &str,
+        timeout: Duration,
+        lost_count: Arc<AtomicUsize>,
+    ) -> Arc<Handover> {
+        Arc::new(Handover {
+            held: Mutex::new(Held::Parked(Box::new(parked))),
+            taken_by: Mutex::new(None),
+            name: name.to_string(),
+            deadline: Instant::now() + timeout,
+            timeout,
+            lost: AtomicBool::new(false),
+            lost_count,
+            stop: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    fn held(&self) -> MutexGuard<'_, Held> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the request, if nobody has; `by` is recorded for the connection's thread.
+    fn take(&self, by: Option<TakenBy>) -> Option<Parked> {
+        let mut held = self.held();
+        match std::mem::replace(&mut *held, Held::Taken) {
+            Held::Parked(parked) => {
+                *self.taken_by.lock().unwrap_or_else(|e| e.into_inner()) = by;
+                Some(*parked)
+            }
+            Held::Taken => None,
+        }
+    }
+
+    /// The connection's thread, its call returned: the request back, or who took it.
+    pub fn take_back(&self) -> Result<Parked, TakenBy> {
+        match self.take(None) {
+            Some(parked) => Ok(parked),
+            None => Err(self
+                .taken_by
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or(TakenBy::Watch)),
+        }
+    }
+
+    /// A relay thread, for a body that streams.
+    pub fn take_for_relay(&self) -> Option<Parked> {
+        self.take(Some(TakenBy::Relay))
+    }
+
+    /// The watch: the request, if its deadline passed and nobody took it. The call is
+    /// then given up, and the error says how many are.
+    pub fn take_late(&self, now: Instant) -> Option<(Parked, RequestError)> {
+        if now < self.deadline {
+            return None;
+        }
+        let parked = self.take(Some(TakenBy::Watch))?;
+        Some((parked, self.lose()))
+    }
+
+    /// Nobody will take the request any more: the watch can forget it.
+    pub fn is_taken(&self) -> bool {
+        matches!(*self.held(), Held::Taken)
+    }
+
+    /// Gives the call up: it is told to stop, counted among the lost, and the error says
+    /// so. The count goes up before the call can see it is lost, so that its own count
+    /// down, should it return, never comes first.
+    pub fn lose(&self) -> RequestError {
+        let lost = self.lost_count.fetch_add(1, Ordering::SeqCst) + 1;
+        self.lost.store(true, Ordering::SeqCst);
+        self.stop.store(true, Ordering::SeqCst);
+        RequestError::CallLost {
+            origin: Origin::Embedded(self.name.clone()),
+            secs: self.timeout.as_secs_f64(),
+            lost,
+        }
+    }
+
+    /// The call's thread, back from Python: if the call had been given up, it is not
+    /// any more, and the log says so.
+    pub fn returned(&self, began: Instant) {
+        if self.lost.load(Ordering::SeqCst) {
+            self.lost_count.fetch_sub(1, Ordering::SeqCst);
+            crate::log!(
+                "cgilab: embed {}: a call given up at --timeout returned after {:.1} s; its thread ends",
+                self.name,
+                began.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+/// Answers the request the watch took, on the watch's thread.
+pub fn answer_late(parked: Parked, error: RequestError) {
+    let Parked {
+        request,
+        timing,
+        finish,
+    } = parked;
+    finish(Err(Failed { error, request }), timing);
+}
