@@ -154,6 +154,20 @@ fn state(w: &crate::pool::WorkerView) -> String {
     }
 }
 
+/// How a pool's workers get their requests, and where a burst waits.
+fn accept_mode(pool: &PoolView) -> String {
+    match (pool.accept, pool.backlog) {
+        (crate::config::pool_settings::Accept::Shared, Some(backlog)) => format!(
+            "shared: every worker accepts on one socket and the kernel picks; a burst waits \
+             in its listen backlog ({backlog}), and the server cannot see which worker is \
+             busy"
+        ),
+        _ => "dispatch: each worker has a socket of its own and the server hands each \
+              request to an idle worker it chose; a burst waits in the server's line"
+            .to_string(),
+    }
+}
+
 /// Each pool's workers: pid, state, requests served, age.
 fn workers(html: &mut String, pools: &[PoolView]) {
     if pools.is_empty() {
@@ -181,6 +195,7 @@ fn workers(html: &mut String, pools: &[PoolView]) {
             escape(&pool.app),
             escape(&status)
         );
+        let _ = writeln!(html, "<p>accept: {}</p>", escape(&accept_mode(pool)));
         if let Some((pid, memory)) = pool.preloader {
             let _ = writeln!(
                 html,
