@@ -132,7 +132,9 @@ fn the_worker_counts_its_own_max_requests_and_leaves_and_its_successor_serves() 
     for _ in 0..3 {
         assert_eq!(pid_of(&get(&server, "/pool/t")), first);
     }
-    wait_for_log(&server, 1, &[&format!("worker {first} exited with code 0 (recycled")]);
+    wait_for_log(&server, 1, &["served 3 requests (--max-requests): leaving"]);
+    let recycled = format!("worker {first} exited with code 0 (recycled: it counted --max-requests itself)");
+    wait_for_log(&server, 1, &[&recycled]);
     // Its successor boots while the next request waits in the backlog.
     let res = get(&server, "/pool/t");
     assert_eq!(res.status, 200, "{}", res.text());
