@@ -49,7 +49,12 @@ fn started(server: &ServerProcess, n: usize) -> Vec<u32> {
 }
 
 fn pid_after(line: &str, word: &str) -> Option<u32> {
-    line.split(word).nth(1)?.split_whitespace().next()?.parse().ok()
+    line.split(word)
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// What descriptor 0 of `pid` is (`socket:[INODE]`).
@@ -91,11 +96,19 @@ fn every_worker_accepts_on_the_same_socket_and_the_kernel_spreads_requests() {
     let mut served: Vec<u32> = answers.iter().map(pid_of).collect();
     served.sort();
     served.dedup();
-    assert_eq!(served.len(), 3, "each request on its own worker: {served:?}");
+    assert_eq!(
+        served.len(),
+        3,
+        "each request on its own worker: {served:?}"
+    );
     // The server cannot say which worker answered, nor time a wait it cannot see.
     let res = get(&server, "/pool/t");
     assert_eq!(res.status, 200);
-    assert!(res.timing("queue").is_none(), "{:?}", res.header("Server-Timing"));
+    assert!(
+        res.timing("queue").is_none(),
+        "{:?}",
+        res.header("Server-Timing")
+    );
 }
 
 #[test]
@@ -133,7 +146,8 @@ fn the_worker_counts_its_own_max_requests_and_leaves_and_its_successor_serves() 
         assert_eq!(pid_of(&get(&server, "/pool/t")), first);
     }
     wait_for_log(&server, 1, &["served 3 requests (--max-requests): leaving"]);
-    let recycled = format!("worker {first} exited with code 0 (recycled: it counted --max-requests itself)");
+    let recycled =
+        format!("worker {first} exited with code 0 (recycled: it counted --max-requests itself)");
     wait_for_log(&server, 1, &[&recycled]);
     // Its successor boots while the next request waits in the backlog.
     let res = get(&server, "/pool/t");
@@ -170,7 +184,11 @@ fn hup_starts_new_workers_and_the_old_one_finishes_its_request_in_flight() {
         assert_eq!(res.status, 200, "{}", res.text());
         assert_eq!(pid_of(&res), old);
     });
-    wait_for_log(&server, 1, &[&format!("worker {old} exited with code 0 (reloaded)")]);
+    wait_for_log(
+        &server,
+        1,
+        &[&format!("worker {old} exited with code 0 (reloaded)")],
+    );
 }
 
 #[test]
@@ -183,10 +201,20 @@ fn ttin_and_ttou_resize_a_shared_pool() {
     let first = started(&server, 1)[0];
     signal(server.pid(), libc::SIGTTIN);
     let second = started(&server, 2)[1];
-    assert_eq!(fd0(first), fd0(second), "the new worker accepts on the same socket");
+    assert_eq!(
+        fd0(first),
+        fd0(second),
+        "the new worker accepts on the same socket"
+    );
     signal(server.pid(), libc::SIGTTOU);
     // The oldest leaves.
-    wait_for_log(&server, 1, &[&format!("worker {first} exited with code 0 (fewer workers)")]);
+    wait_for_log(
+        &server,
+        1,
+        &[&format!(
+            "worker {first} exited with code 0 (fewer workers)"
+        )],
+    );
     assert!(alive(second));
     assert_eq!(pid_of(&get(&server, "/pool/t")), second);
 }
@@ -248,7 +276,10 @@ fn a_burst_past_the_listen_backlog_gets_503_at_once() {
     }
     let site = Site::new().file("app.py", GATE_APP);
     let gates = tempfile::tempdir().unwrap();
-    let server = shared_pool(&site, &["--workers", "1", "--backlog", "1", "--timeout", "30"]);
+    let server = shared_pool(
+        &site,
+        &["--workers", "1", "--backlog", "1", "--timeout", "30"],
+    );
     started(&server, 1);
     std::thread::scope(|s| {
         let held = s.spawn(|| get(&server, &gate(gates.path(), "hold=30")));
@@ -261,10 +292,19 @@ fn a_burst_past_the_listen_backlog_gets_503_at_once() {
         wait_for_log(&server, 1, &["listen backlog (1, --backlog) is full"]);
         std::fs::write(gates.path().join("release"), "").unwrap();
         assert_eq!(held.join().unwrap().status, 200);
-        let statuses: Vec<u16> = burst.into_iter().map(|h| h.join().unwrap().status).collect();
+        let statuses: Vec<u16> = burst
+            .into_iter()
+            .map(|h| h.join().unwrap().status)
+            .collect();
         assert!(statuses.contains(&503), "{statuses:?}");
-        assert!(statuses.contains(&200), "the queued ones are served: {statuses:?}");
-        assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "{statuses:?}");
+        assert!(
+            statuses.contains(&200),
+            "the queued ones are served: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 503),
+            "{statuses:?}"
+        );
     });
 }
 
@@ -290,10 +330,16 @@ fn no_zombie_orphan_or_descriptor_growth_after_many_requests_and_reloads() {
         signal(server.pid(), libc::SIGHUP);
         wait_for_log(&server, round + 1, &["pool t: reload"]);
     }
-    wait_for("the pool to settle on two live workers and no zombie", || {
-        let live: Vec<u32> = children(server.pid()).into_iter().filter(|&p| alive(p)).collect();
-        live.len() == 2 && zombies(server.pid()).is_empty()
-    });
+    wait_for(
+        "the pool to settle on two live workers and no zombie",
+        || {
+            let live: Vec<u32> = children(server.pid())
+                .into_iter()
+                .filter(|&p| alive(p))
+                .collect();
+            live.len() == 2 && zombies(server.pid()).is_empty()
+        },
+    );
     wait_for(&format!("descriptors back to {before}"), || {
         descriptors(server.pid()) <= before + 2
     });
@@ -362,7 +408,11 @@ fn php_cgi_on_a_shared_socket_serves_and_a_stuck_request_still_gets_504() {
         "--timeout",
         "1",
     ]);
-    wait_for_log(&server, 1, &["pool php: --accept shared: its program keeps no heartbeat"]);
+    wait_for_log(
+        &server,
+        1,
+        &["pool php: --accept shared: its program keeps no heartbeat"],
+    );
     let res = get(&server, "/pool/php");
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(get(&server, "/pool/php?sleep=3").status, 504);
