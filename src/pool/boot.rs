@@ -323,7 +323,8 @@ impl PoolRun {
         let mut worker = Worker::new(id, self.capacity, born);
         {
             let state = shared.lock();
-            if state.max_requests > 0 {
+            // On the shared socket the worker counts its own (and draws its own jitter).
+            if state.max_requests > 0 && shared.socket.is_none() {
                 worker.max_requests = state.max_requests + jitter(state.max_requests_jitter);
             }
         }

@@ -1,6 +1,8 @@
-//! Starting one worker process: its own listening socket as descriptor 0, its own process
-//! group (and cgroup, when the server has one: [`super::group`]), an empty signal mask
-//! and default dispositions, and death with the server.
+//! Starting one worker process: its own listening socket as descriptor 0 (or, with
+//! `--accept shared`, the pool's one socket and a heartbeat file as descriptor 3:
+//! [`super::shared_accept`]), its own process group (and cgroup, when the server has one:
+//! [`super::group`]), an empty signal mask and default dispositions, and death with the
+//! server.
 //!
 //! Why a Unix socket in a private directory, not TCP on 127.0.0.1: a TCP port on loopback
 //! can be reached by every local user, a socket in a 0700 directory only by us; it uses no

@@ -8,6 +8,11 @@
 //!                                  STOPPING ──exit (pidfd)──> EXITED (reaped, gone)
 //! ```
 //!
+//! On the pool's shared socket (`--accept shared`) a RUNNING worker is ACCEPTING: the
+//! kernel, not the server, hands it connections, so idle and busy cannot be told apart,
+//! and only its heartbeat ([`super::shared_accept`]) says whether it holds a request
+//! too long.
+//!
 //! A worker can also exit by itself from any state; the reaping says how and why. The
 //! state owns what only it has: a starting worker owns the connection it was born with, a
 //! running one its idle connections and the start of each request it serves (a sync

@@ -206,6 +206,11 @@ fn workers(html: &mut String, pools: &[PoolView]) {
         for w in &pool.workers {
             // A worker being replaced says why; past --max-requests, by how much.
             let leaving = w.leaving.map(|why| format!(", {why}")).unwrap_or_default();
+            // On the shared socket the server cannot count a worker's requests.
+            let served = match pool.accept {
+                crate::config::pool_settings::Accept::Shared => "-".to_string(),
+                crate::config::pool_settings::Accept::Dispatch => w.served.to_string(),
+            };
             let past = match (w.past_limit, w.max_requests) {
                 (0, 0) => String::new(),
                 (0, limit) => format!(" of {limit}"),
@@ -216,7 +221,7 @@ fn workers(html: &mut String, pools: &[PoolView]) {
                 "<tr><td>{}</td><td>{}{leaving}</td><td>{}{past}</td><td>{:.1} s</td>{}</tr>",
                 w.pid,
                 state(w),
-                w.served,
+                served,
                 w.age.as_secs_f64(),
                 memory_cells(w.memory)
             );
