@@ -98,8 +98,8 @@ pub struct Config {
 /// Workers per pool when `--workers` is not given.
 pub const DEFAULT_WORKERS: usize = 2;
 
-/// The listen backlog of a shared pool socket when `--backlog` is not given: php-fpm's
-/// `listen.backlog` before it became -1 (the kernel's `somaxconn`).
+/// The listen backlog of a shared pool socket when `--backlog` is not given: nginx's
+/// default for its `listen` sockets on Linux.
 pub const DEFAULT_BACKLOG: u32 = 511;
 
 /// The `PATH` scripts get when the server itself has none.
