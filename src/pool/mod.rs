@@ -61,9 +61,10 @@ pub struct PoolView {
     /// What it runs: the app's file, or `module:callable`.
     pub app: String,
     pub status: Status,
-    /// How its workers get their requests; with `shared`, the socket's listen backlog.
+    /// How its workers get their requests; with `shared`, the socket's listen backlog
+    /// and the connections waiting in it now (if the kernel said).
     pub accept: crate::config::pool_settings::Accept,
-    pub backlog: Option<u32>,
+    pub backlog: Option<(u32, Option<u32>)>,
     /// With `--preload`: the process new workers are forked from, and its memory.
     pub preloader: Option<(u32, Option<crate::process::memory::Memory>)>,
     /// Oldest first.
@@ -213,7 +214,7 @@ impl Pools {
                         Some(_) => Accept::Shared,
                         None => Accept::Dispatch,
                     },
-                    backlog: pool.socket.as_ref().map(|s| s.backlog),
+                    backlog: pool.socket.as_ref().map(|s| (s.backlog, s.waiting())),
                     preloader: state
                         .preloader
                         .map(|pid| (pid, crate::process::memory::of(pid))),

@@ -25,7 +25,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -81,6 +81,17 @@ impl SharedSocket {
     /// A copy of the listening socket, for one worker's descriptor 0.
     pub fn for_worker(&self) -> io::Result<OwnedFd> {
         self.listener.try_clone()
+    }
+
+    /// How many connections wait in the backlog now, not yet accepted by any worker;
+    /// asked of the kernel as `ss -xl` asks it. `None` if the kernel would not say.
+    pub fn waiting(&self) -> Option<u32> {
+        // SAFETY: fstat into a zeroed struct, on a descriptor we own.
+        let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(self.listener.as_raw_fd(), &mut stat) } != 0 {
+            return None;
+        }
+        sock_diag::listen_queue(stat.st_ino as u32)
     }
 
     /// Connects without waiting: a connection queued in the backlog, which a worker
@@ -190,4 +201,111 @@ pub const HEARTBEAT_FD: i32 = 3;
 /// one (gunicorn's workers notify every `timeout / 2`).
 pub fn beat_every(timeout: Duration) -> Duration {
     (timeout / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
+}
+
+/// The one question asked of the kernel's socket diagnostics (`sock_diag(7)`, over
+/// netlink): the queue of a listening Unix socket, found by its inode.
+mod sock_diag {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLMSG_ERROR: u16 = 2;
+    /// `TCP_LISTEN`, the state of a listening socket (Unix ones included).
+    const LISTEN: u32 = 10;
+    const UDIAG_SHOW_RQLEN: u32 = 0x10;
+    /// The attribute with `udiag_rqueue` (for a listening socket: connections not yet
+    /// accepted) and `udiag_wqueue` (its backlog).
+    const UNIX_DIAG_RQLEN: u16 = 4;
+
+    #[repr(C)]
+    struct Request {
+        // struct nlmsghdr
+        len: u32,
+        kind: u16,
+        flags: u16,
+        seq: u32,
+        pid: u32,
+        // struct unix_diag_req
+        family: u8,
+        protocol: u8,
+        pad: u16,
+        states: u32,
+        ino: u32,
+        show: u32,
+        cookie: [u32; 2],
+    }
+
+    /// `nlmsghdr` and `unix_diag_msg`, 16 bytes each, before the attributes.
+    const HEADERS: usize = 32;
+
+    pub fn listen_queue(ino: u32) -> Option<u32> {
+        // SAFETY: plain system calls on a descriptor made and owned here, with buffers
+        // of the sizes given.
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::NETLINK_SOCK_DIAG,
+            )
+        };
+        if fd < 0 {
+            return None;
+        }
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let request = Request {
+            len: std::mem::size_of::<Request>() as u32,
+            kind: SOCK_DIAG_BY_FAMILY,
+            flags: NLM_F_REQUEST,
+            seq: 1,
+            pid: 0,
+            family: libc::AF_UNIX as u8,
+            protocol: 0,
+            pad: 0,
+            states: 1 << LISTEN,
+            ino,
+            show: UDIAG_SHOW_RQLEN,
+            cookie: [u32::MAX; 2], // no cookie: found by inode alone
+        };
+        let sent = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                &request as *const Request as *const libc::c_void,
+                std::mem::size_of::<Request>(),
+                0,
+            )
+        };
+        if sent < 0 {
+            return None;
+        }
+        let mut buf = [0u8; 4096];
+        // The kernel answers before send returns; never wait for it.
+        let got = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        let answer = buf.get(..usize::try_from(got).ok()?)?;
+        let u16_at = |at: usize| Some(u16::from_ne_bytes(answer.get(at..at + 2)?.try_into().ok()?));
+        let u32_at = |at: usize| Some(u32::from_ne_bytes(answer.get(at..at + 4)?.try_into().ok()?));
+        if u16_at(4)? == NLMSG_ERROR {
+            return None;
+        }
+        let end = (u32_at(0)? as usize).min(answer.len());
+        let mut at = HEADERS;
+        while at + 4 <= end {
+            let len = u16_at(at)? as usize;
+            if len < 4 {
+                return None;
+            }
+            if u16_at(at + 2)? == UNIX_DIAG_RQLEN {
+                return u32_at(at + 4);
+            }
+            at += (len + 3) & !3;
+        }
+        None
+    }
 }

@@ -157,10 +157,11 @@ fn state(w: &crate::pool::WorkerView) -> String {
 /// How a pool's workers get their requests, and where a burst waits.
 fn accept_mode(pool: &PoolView) -> String {
     match (pool.accept, pool.backlog) {
-        (crate::config::pool_settings::Accept::Shared, Some(backlog)) => format!(
+        (crate::config::pool_settings::Accept::Shared, Some((backlog, waiting))) => format!(
             "shared: every worker accepts on one socket and the kernel picks; a burst waits \
-             in its listen backlog ({backlog}), and the server cannot see which worker is \
-             busy"
+             in its listen backlog ({} waiting now, at most {backlog}), and the server \
+             cannot see which worker is busy",
+            waiting.map_or("?".to_string(), |n| n.to_string())
         ),
         _ => "dispatch: each worker has a socket of its own and the server hands each \
               request to an idle worker it chose; a burst waits in the server's line"

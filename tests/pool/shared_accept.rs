@@ -322,6 +322,14 @@ fn a_burst_past_the_listen_backlog_gets_503_at_once() {
             .map(|_| s.spawn(|| get(&server, "/pool/t")))
             .collect();
         wait_for_log(&server, 1, &["listen backlog (1, --backlog) is full"]);
+        // The index page asks the kernel what waits in the backlog: the queued ones.
+        let page = get(&server, "/").text();
+        assert!(
+            // Linux queues one past the backlog: one or two wait.
+            page.contains("(1 waiting now, at most 1)")
+                || page.contains("(2 waiting now, at most 1)"),
+            "{page}"
+        );
         std::fs::write(gates.path().join("release"), "").unwrap();
         assert_eq!(held.join().unwrap().status, 200);
         let statuses: Vec<u16> = burst
@@ -397,7 +405,10 @@ fn the_index_page_and_routes_name_the_accept_mode() {
         page.contains("<p>accept: shared: every worker accepts on one socket"),
         "{page}"
     );
-    assert!(page.contains("listen backlog (7)"), "{page}");
+    assert!(
+        page.contains("listen backlog (0 waiting now, at most 7)"),
+        "{page}"
+    );
     // Idle or busy the server cannot see, nor count a worker's requests.
     assert!(page.contains("<td>accepting</td><td>-</td>"), "{page}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cgilab"))
