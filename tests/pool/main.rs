@@ -23,6 +23,9 @@
 //!   cannot be loaded, flaskr and a Django project.
 //! - [`logs`]: what a worker writes about a request comes before its access line.
 //! - [`cli`]: bad pool flags are one line that says what to do.
+//! - [`shared_accept`]: `--accept shared`, one socket every worker accepts on: shared
+//!   for real, heartbeat kills, recycling, reload, resizing, the classes, preload, the
+//!   backlog, no leaks.
 
 mod support;
 
@@ -38,4 +41,5 @@ mod loading;
 mod logs;
 mod preload;
 mod serving;
+mod shared_accept;
 mod supervision;
