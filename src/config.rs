@@ -81,6 +81,10 @@ pub struct Config {
     pub max_requests_jitter: u64,
     /// Fork WSGI workers from one process that imported the app (`--preload`).
     pub preload: bool,
+    /// How every pool's workers get their requests, unless a pool says (`--accept`).
+    pub accept: pool_settings::Accept,
+    /// `--backlog`: the listen backlog of a pool's shared socket.
+    pub backlog: u32,
     /// The Python that runs WSGI workers.
     pub python: PathBuf,
     /// `--chdir`: where every pool's workers work, unless a pool has its own.
@@ -93,6 +97,10 @@ pub struct Config {
 
 /// Workers per pool when `--workers` is not given.
 pub const DEFAULT_WORKERS: usize = 2;
+
+/// The listen backlog of a shared pool socket when `--backlog` is not given: nginx's
+/// default for its `listen` sockets on Linux.
+pub const DEFAULT_BACKLOG: u32 = 511;
 
 /// The `PATH` scripts get when the server itself has none.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -126,6 +134,8 @@ impl Default for Config {
             max_requests: 0,
             max_requests_jitter: 0,
             preload: false,
+            accept: pool_settings::Accept::Dispatch,
+            backlog: DEFAULT_BACKLOG,
             python: PathBuf::from("python3"),
             chdir: None,
             pythonpath: Vec::new(),

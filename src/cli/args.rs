@@ -245,6 +245,19 @@ pub struct PoolArgs {
     /// imports the app anew.
     #[arg(long)]
     pub preload: bool,
+
+    /// How a pool's workers get their requests: dispatch (each worker listens on a
+    /// socket of its own and cgilab hands each request to an idle worker it chose, as
+    /// mod_fcgid) or shared (every worker accepts on one socket and the kernel picks,
+    /// as php-fpm and gunicorn).
+    #[arg(long, value_name = "MODE", default_value = "dispatch")]
+    pub accept: crate::config::pool_settings::Accept,
+
+    /// With --accept shared: the shared socket's listen backlog, the connections that
+    /// wait for a worker's accept(); past it a request gets 503 (gunicorn's --backlog,
+    /// php-fpm's listen.backlog).
+    #[arg(long, value_name = "N", default_value_t = crate::config::DEFAULT_BACKLOG)]
+    pub backlog: u32,
 }
 
 /// Parses seconds, whole or fractional (`30`, `0.5`).

@@ -111,6 +111,8 @@ fn add_pools(
     config.worker_threads = args.worker_threads;
     config.worker_connections = args.worker_connections;
     config.preload = args.preload;
+    config.accept = args.accept;
+    config.backlog = args.backlog;
     if let Some(python) = &args.python {
         config.set_python(python)?;
     }
@@ -163,6 +165,10 @@ fn pool_flags(pools: &args::PoolArgs) -> Vec<String> {
     }
     if pools.preload {
         out.push("--preload".to_string());
+    }
+    if pools.accept != crate::config::pool_settings::Accept::Dispatch {
+        out.extend(["--accept".to_string(), pools.accept.as_str().to_string()]);
+        out.extend(["--backlog".to_string(), pools.backlog.to_string()]);
     }
     if let Some(dir) = &pools.chdir {
         out.extend(["--chdir".to_string(), dir.to_string_lossy().into_owned()]);

@@ -6,6 +6,7 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::cgi::script;
 use crate::config::Config;
+use crate::config::pool_settings::Accept;
 use crate::config::pools::{PoolApp, PoolStart, WsgiSource};
 use crate::gateway::Apps;
 use crate::request::route::{APP_PREFIX, CGI_PREFIX, POOL_PREFIX, WSGI_PREFIX};
@@ -96,6 +97,18 @@ pub fn rows(cgi_bin: &Path, apps: &Apps, config: &Config) -> Vec<RouteRow> {
                     args.join(" ")
                 )
             }
+        };
+        // The default design goes unsaid; the other one is named.
+        let runs = match settings.accept {
+            Accept::Dispatch => runs,
+            Accept::Shared => runs.replacen(
+                " workers",
+                &format!(
+                    " workers on one shared socket (--accept shared, backlog {})",
+                    settings.backlog
+                ),
+                1,
+            ),
         };
         // The same file run as CGI (when it is in cgi-bin), and the in-process twin.
         let mut twins: Vec<String> = scripts

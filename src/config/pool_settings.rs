@@ -43,6 +43,43 @@ impl std::str::FromStr for WorkerClass {
     }
 }
 
+/// How a pool's workers get their requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accept {
+    /// Each worker listens on a socket of its own, and the server hands each request to
+    /// an idle worker it chose (Apache's mod_fcgid): it knows which worker holds which
+    /// request.
+    #[default]
+    Dispatch,
+    /// Every worker accepts on one listening socket, and the kernel hands each
+    /// connection to whichever worker calls `accept()` first (php-fpm's children,
+    /// gunicorn's workers): the server connects and does not know which worker took it.
+    Shared,
+}
+
+impl Accept {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accept::Dispatch => "dispatch",
+            Accept::Shared => "shared",
+        }
+    }
+}
+
+impl std::str::FromStr for Accept {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Accept, String> {
+        match s {
+            "dispatch" => Ok(Accept::Dispatch),
+            "shared" => Ok(Accept::Shared),
+            _ => Err(format!(
+                "`{s}` is not an accept mode; use dispatch or shared"
+            )),
+        }
+    }
+}
+
 /// Settings one pool may give itself; `None` takes the server's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PoolOwn {
@@ -55,6 +92,7 @@ pub struct PoolOwn {
     pub timeout: Option<std::time::Duration>,
     pub python: Option<PathBuf>,
     pub preload: Option<bool>,
+    pub accept: Option<Accept>,
 }
 
 /// One pool's settings: its own, else the server's.
@@ -69,6 +107,9 @@ pub struct PoolSettings {
     pub timeout: std::time::Duration,
     pub python: PathBuf,
     pub preload: bool,
+    pub accept: Accept,
+    /// With `accept = shared`: the shared socket's listen backlog.
+    pub backlog: u32,
 }
 
 impl PoolSettings {
@@ -100,6 +141,8 @@ impl Config {
             timeout: own.timeout.unwrap_or(self.timeout),
             python: own.python.clone().unwrap_or_else(|| self.python.clone()),
             preload: own.preload.unwrap_or(self.preload),
+            accept: own.accept.unwrap_or(self.accept),
+            backlog: self.backlog,
         }
     }
 }

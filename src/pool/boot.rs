@@ -9,6 +9,8 @@
 //! memory) is not the app's fault: it backs off and tries again, and never gives up.
 
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::thread;
@@ -17,12 +19,13 @@ use std::time::Instant;
 use crate::fastcgi::Connection;
 
 use super::events::{Events, PoolEvent};
-use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, backoff};
+use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, START_SECS, backoff};
 use super::preload::pidfd_open;
 use super::preloaders::Preloaders;
-use super::spawn::{self, Ends, LastLine, Program};
+use super::shared_accept::Heartbeat;
+use super::spawn::{self, Door, Ends, LastLine, Program};
 use super::state::{Shared, State, Status};
-use super::worker::{Born, Cause, Leaving, Process, Worker};
+use super::worker::{Born, Cause, Leaving, Process, Worker, WorkerDoor};
 
 /// One pool, as the arbiter runs it.
 pub struct PoolRun {
@@ -32,6 +35,9 @@ pub struct PoolRun {
     pub preload: Option<Preloaders>,
     /// Requests one worker serves at once.
     pub capacity: usize,
+    /// With `--accept shared`: whether its workers keep a heartbeat (cgilab's own WSGI
+    /// worker does; another FastCGI program cannot).
+    pub beats: bool,
     /// Failed starts in a row (at most [`START_ATTEMPTS`]).
     failures: u32,
     /// Starts in a row the machine refused (out of descriptors, processes, memory).
@@ -55,6 +61,7 @@ impl PoolRun {
             program,
             preload,
             capacity,
+            beats: false,
             failures: 0,
             refusals: 0,
             backoff_until: None,
@@ -172,8 +179,13 @@ impl PoolRun {
             0 => String::new(),
             n => format!("; {n} still starting from the last reload were stopped"),
         };
+        let when = match shared.socket {
+            None => "when idle",
+            // It cannot be seen idle: it stops accepting, finishes what it holds, exits.
+            Some(_) => "once the new ones are ready",
+        };
         crate::log!(
-            "pool {}: reload: starting {} new workers; {old} old ones retire when idle{under_way}",
+            "pool {}: reload: starting {} new workers; {old} old ones retire {when}{under_way}",
             shared.name,
             state.target
         );
@@ -286,11 +298,33 @@ impl PoolRun {
         };
         let last_line = Arc::new(LastLine::default());
         let log = spawn::follow_log(shared.name.clone(), pid, ends.log, last_line.clone());
+        let (conn, door, probe) = match ends.door {
+            Door::Own {
+                socket,
+                conn,
+                probe,
+            } => (
+                Some(Connection::new(conn)),
+                WorkerDoor::Own(socket.into()),
+                Probe::Values(probe),
+            ),
+            Door::Shared { beat } => {
+                let probe = match (&beat, pidfd.try_clone()) {
+                    (_, Err(e)) => Probe::Failed(e.to_string()),
+                    (Some(beat), Ok(exit)) => match beat.try_clone() {
+                        Ok(beat) => Probe::FirstBeat { beat, exit },
+                        Err(e) => Probe::Failed(e.to_string()),
+                    },
+                    (None, Ok(exit)) => Probe::StaysUp { exit },
+                };
+                (None, WorkerDoor::Shared(beat), probe)
+            }
+        };
         let born = Born {
             process,
             pidfd,
-            conn: Connection::new(ends.conn),
-            socket: ends.socket.into(),
+            conn,
+            door,
             group: ends.group,
             log,
             last_line,
@@ -298,19 +332,14 @@ impl PoolRun {
         let mut worker = Worker::new(id, self.capacity, born);
         {
             let state = shared.lock();
-            if state.max_requests > 0 {
+            // On the shared socket the worker counts its own (and draws its own jitter).
+            if state.max_requests > 0 && shared.socket.is_none() {
                 worker.max_requests = state.max_requests + jitter(state.max_requests_jitter);
             }
         }
         let events = events.clone();
-        let probe = ends.probe;
         thread::spawn(move || {
-            let mut conn = Connection::new(probe);
-            let deadline = Instant::now() + BOOT_TIMEOUT;
-            let ready = conn
-                .get_values(&["FCGI_MPXS_CONNS"], deadline)
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+            let ready = probe.wait();
             events.send(PoolEvent::Booted {
                 pool: index,
                 id,
@@ -324,15 +353,19 @@ impl PoolRun {
     /// Starts worker `id`'s process: spawned with `program`, or forked by the preloader.
     /// `Ok(None)`: no preloader is ready yet (one is started if there is none).
     fn start_process(&mut self, dir: &Path, id: u64) -> io::Result<Option<(Process, Ends)>> {
+        let prepare = || match &self.shared.socket {
+            Some(socket) => spawn::prepare_shared(socket, dir, id, self.beats),
+            None => spawn::prepare(dir, id),
+        };
         let Some(preload) = &mut self.preload else {
-            let spawned = spawn::spawn(&self.program, dir, id)?;
+            let spawned = spawn::spawn(&self.program, prepare()?)?;
             return Ok(Some((Process::Child(spawned.child), spawned.ends)));
         };
         let name = self.shared.name.clone();
         let Some(preloader) = preload.ready(&name, id)? else {
             return Ok(None);
         };
-        let (ends, given) = spawn::prepare(dir, id)?;
+        let (ends, given) = prepare()?;
         match preloader.fork(id, given) {
             Ok(pid) => {
                 let link = preloader.link.clone();
@@ -366,4 +399,60 @@ fn out_of_resources(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM | libc::ENOBUFS)
     )
+}
+
+/// How a new worker is known to be ready.
+enum Probe {
+    /// Its own socket: it answers FCGI_GET_VALUES on the connection queued first.
+    Values(UnixStream),
+    /// On the shared socket, our worker: its first heartbeat.
+    FirstBeat { beat: Heartbeat, exit: OwnedFd },
+    /// On the shared socket, a program that cannot beat: still up after START_SECS,
+    /// supervisord's `startsecs` (nothing can ask it alone whether it is ready).
+    StaysUp { exit: OwnedFd },
+    /// Nothing could be watched.
+    Failed(String),
+}
+
+impl Probe {
+    /// Waits, at most BOOT_TIMEOUT, until the worker is ready or has failed.
+    fn wait(self) -> Result<(), String> {
+        let deadline = Instant::now() + BOOT_TIMEOUT;
+        match self {
+            Probe::Values(stream) => Connection::new(stream)
+                .get_values(&["FCGI_MPXS_CONNS"], deadline)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Probe::FirstBeat { beat, exit } => {
+                // A file's time cannot be waited on: it is looked at every few ms, while
+                // the wait for an exit is on the pidfd itself.
+                while beat.last().is_none() {
+                    if Instant::now() >= deadline {
+                        return Err(format!("no heartbeat after {} s", BOOT_TIMEOUT.as_secs()));
+                    }
+                    if exited(&exit, BEAT_LOOK) {
+                        return Err("exited before its first heartbeat".into());
+                    }
+                }
+                Ok(())
+            }
+            Probe::StaysUp { exit } => match exited(&exit, START_SECS) {
+                true => Err(format!(
+                    "exited within {} ms of its start",
+                    START_SECS.as_millis()
+                )),
+                false => Ok(()),
+            },
+            Probe::Failed(why) => Err(why),
+        }
+    }
+}
+
+/// How often a starting worker's heartbeat file is looked at.
+const BEAT_LOOK: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// True if the process of `pidfd` exits within `wait`.
+fn exited(pidfd: &OwnedFd, wait: std::time::Duration) -> bool {
+    let mut fds = [crate::process::poll::want(pidfd.as_raw_fd(), libc::POLLIN)];
+    crate::process::poll::poll(&mut fds, Some(wait)) > 0
 }

@@ -4,7 +4,10 @@
 //! process alive differs.
 //!
 //! 1. Wait for an idle worker, first come first served, at most `--timeout`; past it, or
-//!    when the pool cannot boot its app, 503 with `Retry-After`.
+//!    when the pool cannot boot its app, 503 with `Retry-After`. With `--accept shared`,
+//!    connect to the pool's shared socket instead: the request waits in the kernel's
+//!    listen backlog for whichever worker accepts it, its wait is part of the app's
+//!    time, and a full backlog is a 503 at once.
 //! 2. Send the request: BEGIN_REQUEST, the environ as PARAMS (the same
 //!    [`crate::request::environ::build`] as CGI), the body as STDIN.
 //! 3. Read STDOUT until the header block is complete and parse it with the CGI rules
@@ -49,8 +52,12 @@ pub struct Job<'a> {
 pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Option<u32>) {
     let name = job.pool.name.as_str();
 
-    // Step 1: an idle worker.
-    let lease = match job.pool.checkout(Instant::now() + job.timeout) {
+    // Step 1: an idle worker, or a place in the shared socket's backlog.
+    let lease = match job.pool.socket {
+        Some(_) => job.pool.connect_shared(),
+        None => job.pool.checkout(Instant::now() + job.timeout),
+    };
+    let lease = match lease {
         Ok(lease) => lease,
         Err(why) => {
             let why = match why {
@@ -64,6 +71,10 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
                     waited.as_secs_f64()
                 ),
                 Unavailable::Stopped => "the server is stopping".to_string(),
+                Unavailable::BacklogFull(backlog) => {
+                    format!("its shared socket's listen backlog ({backlog}, --backlog) is full")
+                }
+                Unavailable::NoConnection(why) => format!("cannot connect to its socket: {why}"),
             };
             let error = RequestError::PoolUnavailable {
                 pool: name.to_string(),
@@ -72,8 +83,8 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
             return (Failed { error, request }.into(), None);
         }
     };
-    timing.queue = Some(lease.queued);
-    let pid = lease.pid;
+    timing.queue = lease.queued();
+    let pid = lease.pid();
     let mut run = Run {
         name,
         pid,
@@ -81,7 +92,13 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
         deadline: Instant::now() + job.timeout,
         timeout: job.timeout,
         handed: Instant::now(),
-        log: AppLog::new(format!("pool {name} pid {pid}"), LIMIT_PER_REQUEST),
+        log: AppLog::new(
+            match pid {
+                Some(pid) => format!("pool {name} pid {pid}"),
+                None => format!("pool {name}"),
+            },
+            LIMIT_PER_REQUEST,
+        ),
         app_status: 0,
         ended: false,
         whole: false,
@@ -91,13 +108,14 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
     // What the worker wrote to its own stderr (a traceback, the app's prints) goes to
     // the log before this request's access line does.
     run.lease.catch_up_log();
-    (outcome, Some(pid))
+    (outcome, pid)
 }
 
 /// A request on a leased worker, with what every step needs.
 struct Run<'a> {
     name: &'a str,
-    pid: u32,
+    /// The worker's, when the server chose it (not on a shared socket).
+    pid: Option<u32>,
     lease: Lease,
     deadline: Instant,
     timeout: Duration,
@@ -279,8 +297,12 @@ impl Run<'_> {
         match e {
             ClientError::TimedOut => {
                 self.lease.give_back(Ending::TimedOut);
+                let script = match self.pid {
+                    Some(pid) => format!("pool {} worker {pid}", self.name),
+                    None => format!("pool {} (shared socket)", self.name),
+                };
                 RequestError::Timeout {
-                    script: format!("pool {} worker {}", self.name, self.pid),
+                    script,
                     secs: self.timeout.as_secs_f64(),
                 }
             }
@@ -295,10 +317,16 @@ impl Run<'_> {
             e => {
                 let why = e.to_string();
                 self.lease.give_back(Ending::Broken(why.clone()));
-                RequestError::WorkerFailed {
-                    pool: self.name.to_string(),
-                    pid: self.pid,
-                    why,
+                match self.pid {
+                    Some(pid) => RequestError::WorkerFailed {
+                        pool: self.name.to_string(),
+                        pid,
+                        why,
+                    },
+                    None => RequestError::BadOutput {
+                        origin: self.origin(),
+                        why,
+                    },
                 }
             }
         }
@@ -312,9 +340,12 @@ impl Run<'_> {
 
 impl Source for Run<'_> {
     fn origin(&self) -> Origin {
-        Origin::Worker {
-            pool: self.name.to_string(),
-            pid: self.pid,
+        match self.pid {
+            Some(pid) => Origin::Worker {
+                pool: self.name.to_string(),
+                pid,
+            },
+            None => Origin::SharedPool(self.name.to_string()),
         }
     }
 

@@ -12,6 +12,8 @@
 //!   graceful retirement), all timed by [`policy`];
 //! - [`spawn`]: starting one process: its own listening socket as descriptor 0, its own
 //!   process group, a clean signal state, death with the server;
+//! - [`shared_accept`]: the other design, `--accept shared`: one listening socket every
+//!   worker accepts on, and the heartbeat that tells the supervisor a worker is stuck;
 //! - [`group`]: ending what a worker started (its cgroup, its log) once it is reaped;
 //! - [`host`]: one HTTP request answered with a leased worker;
 //! - `wsgi_worker.py`: the worker cgilab ships for WSGI apps, written to be read.
@@ -29,6 +31,7 @@ pub mod preloaders;
 pub mod program;
 pub mod reap;
 pub mod retire;
+pub mod shared_accept;
 pub mod spawn;
 pub mod state;
 pub mod worker;
@@ -39,6 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::config::Config;
+use crate::config::pool_settings::Accept;
 use crate::config::pools::PoolStart;
 use crate::process::private_dir;
 use std::time::{Duration, Instant};
@@ -59,6 +63,10 @@ pub struct PoolView {
     /// What it runs: the app's file, or `module:callable`.
     pub app: String,
     pub status: Status,
+    /// How its workers get their requests; with `shared`, the socket's listen backlog
+    /// and the connections waiting in it now (if the kernel said).
+    pub accept: crate::config::pool_settings::Accept,
+    pub backlog: Option<(u32, Option<u32>)>,
     /// With `--preload`: the process new workers are forked from, and its memory.
     pub preloader: Option<(u32, Option<crate::process::memory::Memory>)>,
     /// Oldest first.
@@ -107,16 +115,22 @@ impl Pools {
         let (events, inbox) = events::channel()?;
         let mut runs = Vec::new();
         let mut pools = HashMap::new();
-        for pool in &config.pools {
+        for (index, pool) in config.pools.iter().enumerate() {
             let settings = config.settings(pool);
-            let shared = Arc::new(Shared::new(
+            let mut shared = Shared::new(
                 &pool.name,
                 &pool.app.describe(),
                 settings.workers.max(1),
                 (settings.max_requests, settings.max_requests_jitter),
                 settings.timeout,
                 events.clone(),
-            ));
+            );
+            if settings.accept == Accept::Shared {
+                let path = dir.path().join(format!("pool-{index}.sock"));
+                let socket = shared_accept::SharedSocket::bind(path, settings.backlog)?;
+                shared = shared.sharing(socket);
+            }
+            let shared = Arc::new(shared);
             if pool.start == PoolStart::OnDemand {
                 shared.lock().status = Status::Dormant;
             }
@@ -132,7 +146,17 @@ impl Pools {
             }
             let preload = preload.map(preloaders::Preloaders::new);
             let capacity = program::capacity(pool, config);
-            runs.push(boot::PoolRun::new(shared, program, preload, capacity));
+            let mut run = boot::PoolRun::new(shared, program, preload, capacity);
+            run.beats = program::beats(pool, config);
+            if settings.accept == Accept::Shared && !run.beats {
+                crate::log!(
+                    "pool {}: --accept shared: its program keeps no heartbeat, so a request \
+                     stuck in it past --timeout leaves its worker stuck, and --max-requests \
+                     is not counted",
+                    pool.name
+                );
+            }
+            runs.push(run);
         }
         let dir_path = dir.path().to_path_buf();
         let arbiter = arbiter::Arbiter::new(runs, inbox, events.clone(), dir_path);
@@ -192,6 +216,11 @@ impl Pools {
                     name: name.clone(),
                     app: pool.app.clone(),
                     status: state.status.clone(),
+                    accept: match pool.socket {
+                        Some(_) => Accept::Shared,
+                        None => Accept::Dispatch,
+                    },
+                    backlog: pool.socket.as_ref().map(|s| (s.backlog, s.waiting())),
                     preloader: state
                         .preloader
                         .map(|pid| (pid, crate::process::memory::of(pid))),

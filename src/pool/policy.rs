@@ -39,7 +39,9 @@ pub const TIMEOUT_SLACK: Duration = Duration::from_secs(2);
 
 /// How long a worker told to leave (SIGTERM) may take before it is killed. gunicorn's
 /// workers get `--graceful-timeout` to finish; ours are told only once idle, so they have
-/// nothing to finish but their `atexit` hooks.
+/// nothing to finish but their `atexit` hooks. On the shared socket, where idle cannot be
+/// seen, a worker is told at once and gets `--timeout` more, which bounds the requests it
+/// may still hold.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// On SIGINT: how long workers get between SIGTERM and SIGKILL.

@@ -197,6 +197,7 @@ impl Preloader {
             listener: theirs,
             log: OwnedFd::from(log_writer),
             procs,
+            beat: None,
         };
         let child = spawn::start(program, given)?;
         let pid = child.id();
@@ -224,11 +225,18 @@ impl Preloader {
     /// Asks it to fork worker `id` with `given`; returns the worker's pid. What `given`
     /// holds is closed here once sent.
     pub fn fork(&mut self, id: u64, given: Given) -> io::Result<u32> {
+        // The optional descriptors are named after the id, in the order they come.
         let mut fds = vec![given.listener.as_raw_fd(), given.log.as_raw_fd()];
-        fds.extend(given.procs.as_ref().map(|fd| fd.as_raw_fd()));
-        self.link
-            .control
-            .send(format!("fork {id}").as_bytes(), &fds)?;
+        let mut message = format!("fork {id}");
+        if let Some(fd) = &given.procs {
+            fds.push(fd.as_raw_fd());
+            message.push_str(" procs");
+        }
+        if let Some(fd) = &given.beat {
+            fds.push(fd.as_raw_fd());
+            message.push_str(" beat");
+        }
+        self.link.control.send(message.as_bytes(), &fds)?;
         drop(given);
         let deadline = Instant::now() + FORK_TIMEOUT;
         loop {

@@ -13,8 +13,10 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use crate::config::Config;
+use crate::config::pool_settings::Accept;
 use crate::config::pools::{PoolApp, PoolConfig, WsgiSource};
 
+use super::shared_accept;
 use super::spawn::Program;
 
 /// The program every worker of `pool` starts as; `worker` is the WSGI worker's source.
@@ -46,6 +48,19 @@ pub fn for_pool(pool: &PoolConfig, config: &Config, worker: &Path) -> Program {
                 "--worker-connections".into(),
                 settings.worker_connections.to_string().into(),
             ]);
+            if settings.accept == Accept::Shared {
+                // The server cannot see its requests: the worker beats, and counts its
+                // own requests for --max-requests, as gunicorn's workers do.
+                let every = shared_accept::beat_every(settings.timeout);
+                args.extend([
+                    "--heartbeat".into(),
+                    format!("{}", every.as_secs_f64()).into(),
+                    "--max-requests".into(),
+                    settings.max_requests.to_string().into(),
+                    "--max-requests-jitter".into(),
+                    settings.max_requests_jitter.to_string().into(),
+                ]);
+            }
             Program {
                 program: settings.python.clone(),
                 args,
@@ -73,6 +88,12 @@ pub fn preloader(pool: &PoolConfig, config: &Config, worker: &Path) -> Option<Pr
     let mut program = for_pool(pool, config, worker);
     program.args.push("--preload".into());
     Some(program)
+}
+
+/// Whether the workers of `pool` keep a heartbeat with `--accept shared`: cgilab's own
+/// WSGI worker does, another FastCGI program cannot.
+pub fn beats(pool: &PoolConfig, config: &Config) -> bool {
+    config.settings(pool).accept == Accept::Shared && matches!(pool.app, PoolApp::Wsgi { .. })
 }
 
 /// How many requests one worker of `pool` serves at once: the worker class's for a WSGI

@@ -8,7 +8,7 @@ use super::boot::PoolRun;
 use super::policy::{BOOT_TIMEOUT, LAST_WORDS, START_SECS, STOP_GRACE, TIMEOUT_SLACK};
 use super::spawn::{LastLine, by_itself, describe};
 use super::state::Status;
-use super::worker::{Cause, Life, Worker};
+use super::worker::{Cause, Life, Worker, WorkerDoor};
 
 /// Collects every exited worker of one pool and logs how it ended; a failed start is
 /// counted, with the app's own last words as its reason.
@@ -28,13 +28,29 @@ pub fn reap(run: &mut PoolRun) {
     drop(state);
     for (w, _) in &mut exited {
         w.group.kill_rest();
-        let _ = std::fs::remove_file(&w.socket);
+        if let Some(socket) = w.own_socket() {
+            let _ = std::fs::remove_file(socket);
+        }
     }
     let mut state = shared.lock();
     // Oldest first, so that the count follows the order in which they started.
     exited.sort_by_key(|(w, _)| w.id);
     for (w, status) in exited {
         let how = describe(status);
+        // On the shared socket, our worker counts its own requests and leaves after
+        // --max-requests with code 0, as gunicorn's do: a recycling, not a failed start.
+        if state.max_requests > 0
+            && w.heartbeat().is_some()
+            && w.cause().is_none()
+            && status.code() == Some(0)
+        {
+            crate::log!(
+                "pool {}: worker {} {how} (recycled: it counted --max-requests itself)",
+                shared.name,
+                w.pid
+            );
+            continue;
+        }
         let failed_start = match (w.ready_at, w.cause()) {
             (None, None | Some(Cause::NotReady(_))) => Some(format!("{how} before it was ready")),
             (Some(ready), None)
@@ -77,7 +93,16 @@ pub fn reap(run: &mut PoolRun) {
 }
 
 /// What the log adds after how a worker ended: what it was doing, or why it was ended.
+/// Of a worker on the shared socket, the server knows no count of requests.
 fn after(w: &Worker) -> String {
+    if let WorkerDoor::Shared(_) = w.door {
+        return match w.cause() {
+            Some(Cause::Retired(why)) => format!(" ({})", why.as_str()),
+            Some(Cause::ServerStop) => " (server stopping)".to_string(),
+            Some(cause) => format!(" ({cause})"),
+            None => String::new(),
+        };
+    }
     match w.cause() {
         Some(Cause::Retired(why)) => {
             let past = match w.past_limit() {
@@ -106,15 +131,36 @@ fn after(w: &Worker) -> String {
 }
 
 /// Kills, in one pool, busy workers well past `timeout` (their request thread would have
-/// said so), workers not ready after BOOT_TIMEOUT, and workers that did not stop in time
-/// after SIGTERM. Returns when the next of these deadlines falls, if any.
+/// said so), workers on the shared socket whose heartbeat is older than `timeout`,
+/// workers not ready after BOOT_TIMEOUT, and workers that did not stop in time after
+/// SIGTERM. Returns when the next of these deadlines falls, if any.
 pub fn murder(run: &PoolRun, timeout: Duration) -> Option<Instant> {
     let late = timeout + TIMEOUT_SLACK;
     let now = Instant::now();
     let mut state = run.shared.lock();
     let mut next: Option<Instant> = None;
     for w in &mut state.workers {
+        // A worker on the shared socket, told to leave, may still finish a request in
+        // hand, which --timeout bounds.
+        let grace = match w.door {
+            WorkerDoor::Shared(_) => timeout + STOP_GRACE,
+            WorkerDoor::Own(_) => STOP_GRACE,
+        };
+        let beat_age = match w.life {
+            Life::Running { .. } => w.heartbeat().and_then(|b| b.age()),
+            _ => None,
+        };
         let (deadline, cause) = match &w.life {
+            // Its heartbeat: the start of the oldest request it holds, or its last word
+            // while it held none.
+            // Given the same slack as a busy worker above: the request's own thread
+            // answers 504 at --timeout, before the kill can cut its connection.
+            Life::Running { .. } if let Some(age) = beat_age => (
+                now + late.saturating_sub(age),
+                Cause::Stale {
+                    secs: late.as_secs(),
+                },
+            ),
             // The request that has waited longest.
             Life::Running { busy, .. } if !busy.is_empty() => (
                 *busy.iter().min().expect("not empty") + late,
@@ -132,7 +178,7 @@ pub fn murder(run: &PoolRun, timeout: Duration) -> Option<Instant> {
                 cause,
             } => (*since + STOP_GRACE, cause.clone()),
             Life::Stopping { signal, since, .. } if *signal != libc::SIGKILL => {
-                (*since + STOP_GRACE, Cause::Unresponsive)
+                (*since + grace, Cause::Unresponsive)
             }
             _ => continue,
         };

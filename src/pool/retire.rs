@@ -51,7 +51,7 @@ pub fn mark_extra(run: &PoolRun) {
 }
 
 /// Tells one pool's leaving workers to exit (SIGTERM to the group) once their successors
-/// are ready and they are idle.
+/// are ready and they are idle (on the shared socket: at once).
 pub fn retire(run: &PoolRun) {
     let mut state = run.shared.lock();
     if state.ready_and_counted() < state.target {
@@ -59,7 +59,9 @@ pub fn retire(run: &PoolRun) {
     }
     let name = run.shared.name.clone();
     for w in &mut state.workers {
-        if let (Some(why), Phase::Idle) = (w.leaving, w.phase()) {
+        // A worker on the shared socket cannot be seen idle: told now, it stops
+        // accepting and finishes what it holds (gunicorn's reload does the same).
+        if let (Some(why), Phase::Idle | Phase::Accepting) = (w.leaving, w.phase()) {
             w.stop(&name, Cause::Retired(why), libc::SIGTERM);
         }
     }

@@ -1,6 +1,8 @@
-//! Starting one worker process: its own listening socket as descriptor 0, its own process
-//! group (and cgroup, when the server has one: [`super::group`]), an empty signal mask
-//! and default dispositions, and death with the server.
+//! Starting one worker process: its own listening socket as descriptor 0 (or, with
+//! `--accept shared`, the pool's one socket and a heartbeat file as descriptor 3:
+//! [`super::shared_accept`]), its own process group (and cgroup, when the server has one:
+//! [`super::group`]), an empty signal mask and default dispositions, and death with the
+//! server.
 //!
 //! Why a Unix socket in a private directory, not TCP on 127.0.0.1: a TCP port on loopback
 //! can be reached by every local user, a socket in a 0700 directory only by us; it uses no
@@ -25,6 +27,7 @@ use crate::measure::app_log::escape;
 use crate::process::cgroup;
 
 use super::group::{WorkerGroup, WorkerLog};
+use super::shared_accept::{HEARTBEAT_FD, Heartbeat, SharedSocket};
 
 /// How to start a pool's workers.
 #[derive(Debug, Clone)]
@@ -38,27 +41,40 @@ pub struct Program {
     pub dir: PathBuf,
 }
 
-/// What the server keeps of a worker it is about to start: the two connections queued
-/// on its listening socket, its log, and its group. Made by [`prepare`].
+/// What the server keeps of a worker it is about to start: how requests reach it, its
+/// log, and its group. Made by [`prepare`] or [`prepare_shared`].
 pub struct Ends {
-    /// The worker's listening socket, to connect to again.
-    pub socket: PathBuf,
-    /// The connection requests will use.
-    pub conn: UnixStream,
-    /// A second connection, queued first, on which readiness is asked (GET_VALUES).
-    pub probe: UnixStream,
+    pub door: Door,
     /// The worker's stdout and stderr, merged: its log.
     pub log: WorkerLog,
     /// What it starts: [`WorkerGroup::kill_rest`] once it is reaped.
     pub group: WorkerGroup,
 }
 
+/// How requests reach a worker about to start.
+pub enum Door {
+    /// A listening socket of its own (`--accept dispatch`), with two connections queued
+    /// on it.
+    Own {
+        /// To connect to again.
+        socket: PathBuf,
+        /// The connection requests will use.
+        conn: UnixStream,
+        /// A second connection, queued first, on which readiness is asked (GET_VALUES).
+        probe: UnixStream,
+    },
+    /// The pool's shared socket (`--accept shared`); its heartbeat, if it keeps one.
+    Shared { beat: Option<Heartbeat> },
+}
+
 /// What the worker process is given, and the server closes once it runs: its listening
-/// socket (descriptor 0), the write end of its log (1 and 2), and the cgroup it joins.
+/// socket (descriptor 0), the write end of its log (1 and 2), the cgroup it joins, and
+/// with `--accept shared` its heartbeat file (3).
 pub struct Given {
     pub listener: OwnedFd,
     pub log: OwnedFd,
     pub procs: Option<OwnedFd>,
+    pub beat: Option<OwnedFd>,
 }
 
 /// A worker just started, not yet known to be ready.
@@ -68,9 +84,11 @@ pub struct Spawned {
 }
 
 impl Ends {
-    /// The start failed: the socket's file goes (nobody will ever listen on it).
+    /// The start failed: a socket of its own goes (nobody will ever listen on it).
     pub fn discard(self) {
-        let _ = std::fs::remove_file(&self.socket);
+        if let Door::Own { socket, .. } = &self.door {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
 
@@ -90,9 +108,11 @@ pub fn prepare(dir: &Path, id: u64) -> io::Result<(Ends, Given)> {
         let _ = std::fs::remove_file(&path);
     })?;
     let ends = Ends {
-        socket: path,
-        conn,
-        probe,
+        door: Door::Own {
+            socket: path,
+            conn,
+            probe,
+        },
         log,
         group,
     };
@@ -100,14 +120,40 @@ pub fn prepare(dir: &Path, id: u64) -> io::Result<(Ends, Given)> {
         listener: OwnedFd::from(listener),
         log: OwnedFd::from(log_writer),
         procs,
+        beat: None,
     };
     Ok((ends, given))
 }
 
-/// Starts `program` as worker `id`, with a fresh listening socket in `dir` as its
-/// descriptor 0.
-pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
-    let (ends, given) = prepare(dir, id)?;
+/// Makes worker `id`'s share of the pool's `socket` (a copy of its listening socket), its
+/// log pipe and its group; and, when it `beats`, a heartbeat file in `dir`.
+pub fn prepare_shared(
+    socket: &SharedSocket,
+    dir: &Path,
+    id: u64,
+    beats: bool,
+) -> io::Result<(Ends, Given)> {
+    let listener = socket.for_worker()?;
+    let beat = beats.then(|| Heartbeat::new(dir)).transpose()?;
+    let given_beat = beat.as_ref().map(Heartbeat::for_worker).transpose()?;
+    let (log, log_writer) = io::pipe()?;
+    let (group, log, procs) = WorkerGroup::new(id, log)?;
+    let ends = Ends {
+        door: Door::Shared { beat },
+        log,
+        group,
+    };
+    let given = Given {
+        listener,
+        log: OwnedFd::from(log_writer),
+        procs,
+        beat: given_beat,
+    };
+    Ok((ends, given))
+}
+
+/// Starts `program` as worker `id` with what [`prepare`] or [`prepare_shared`] made.
+pub fn spawn(program: &Program, (ends, given): (Ends, Given)) -> io::Result<Spawned> {
     match start(program, given) {
         Ok(child) => Ok(Spawned { child, ends }),
         Err(e) => {
@@ -124,6 +170,7 @@ pub fn spawn(program: &Program, dir: &Path, id: u64) -> io::Result<Spawned> {
 /// threads). The slower fork path is paid once per worker, not per request.
 pub fn start(program: &Program, given: Given) -> io::Result<Child> {
     let procs_fd = given.procs.as_ref().map(|fd| fd.as_raw_fd());
+    let beat_fd = given.beat.as_ref().map(|fd| fd.as_raw_fd());
     let mut command = Command::new(&program.program);
     command
         .args(&program.args)
@@ -136,7 +183,7 @@ pub fn start(program: &Program, given: Given) -> io::Result<Child> {
         .process_group(0);
     let server = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe calls (write, prctl, getppid, sigprocmask,
-    // rt_sigaction, _exit) between fork and exec.
+    // rt_sigaction, fcntl, dup2, _exit) between fork and exec.
     unsafe {
         command.pre_exec(move || {
             // Into its own cgroup first, so that nothing it starts can leave it.
@@ -156,12 +203,25 @@ pub fn start(program: &Program, given: Given) -> io::Result<Child> {
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             reset_dispositions();
+            // The heartbeat as descriptor 3, without close-on-exec (dup2 clears it,
+            // unless the descriptor is already 3).
+            if let Some(fd) = beat_fd {
+                let rc = if fd == HEARTBEAT_FD {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, HEARTBEAT_FD)
+                };
+                if rc < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
     let child = command.spawn();
     drop(command); // closes our copies of descriptor 0 and of the log's write end
     drop(given.procs);
+    drop(given.beat);
     child
 }
 
@@ -492,15 +552,15 @@ mod tests {
         // A listening socket has no peer: getpeername fails with ENOTCONN (FastCGI §2.2).
         let program = sh("python3 -c 'import socket; s=socket.socket(fileno=0); \
              print(s.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))'");
-        let mut w = spawn(&program, dir.path(), 1).unwrap();
+        let mut w = spawn(&program, prepare(dir.path(), 1).unwrap()).unwrap();
         let mut out = String::new();
         w.ends.log.read_to_string(&mut out).unwrap();
         assert_eq!(out.trim(), "1");
         assert!(w.child.wait().unwrap().success());
-        assert!(
-            w.ends.socket.exists(),
-            "removed only when the worker is reaped"
-        );
+        let Door::Own { socket, .. } = &w.ends.door else {
+            panic!("a socket of its own")
+        };
+        assert!(socket.exists(), "removed only when the worker is reaped");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
@@ -508,7 +568,7 @@ mod tests {
     fn the_worker_leads_its_own_group_with_an_empty_mask_and_nothing_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let program = sh("ps -o pgid= -p $$; exec grep -E '^(SigBlk|SigIgn)' /proc/self/status");
-        let mut w = spawn(&program, dir.path(), 1).unwrap();
+        let mut w = spawn(&program, prepare(dir.path(), 1).unwrap()).unwrap();
         let mut out = String::new();
         w.ends.log.read_to_string(&mut out).unwrap();
         w.child.wait().unwrap();
@@ -521,7 +581,11 @@ mod tests {
     #[test]
     fn the_log_merges_stdout_and_stderr_line_by_line() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = spawn(&sh("echo out; echo err >&2"), dir.path(), 1).unwrap();
+        let mut w = spawn(
+            &sh("echo out; echo err >&2"),
+            prepare(dir.path(), 1).unwrap(),
+        )
+        .unwrap();
         let mut lines = Vec::new();
         read_log(w.ends.log, |l| lines.push(l.to_string()));
         w.child.wait().unwrap();
@@ -531,7 +595,11 @@ mod tests {
     #[test]
     fn the_last_line_is_waited_for_until_the_log_closes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = spawn(&sh("echo first; sleep 0.2; echo last >&2"), dir.path(), 1).unwrap();
+        let mut w = spawn(
+            &sh("echo first; sleep 0.2; echo last >&2"),
+            prepare(dir.path(), 1).unwrap(),
+        )
+        .unwrap();
         let last = Arc::new(LastLine::default());
         let tail = last.clone();
         let log = w.ends.log;

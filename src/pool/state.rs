@@ -16,6 +16,7 @@ use crate::fastcgi::{Connection, Idle};
 
 use super::events::{Events, PoolEvent};
 use super::policy::BOOT_TIMEOUT;
+use super::shared_accept::{ConnectError, SharedSocket};
 use super::spawn::{CopiedLog, connect_again};
 use super::worker::{Cause, Leaving, Worker};
 
@@ -68,6 +69,8 @@ pub struct Shared {
     pub app: String,
     /// `--timeout` for its requests (its own, or the server's).
     pub timeout: Duration,
+    /// With `--accept shared`: the one socket every worker accepts on.
+    pub socket: Option<SharedSocket>,
     state: Mutex<State>,
     changed: Condvar,
     events: Events,
@@ -82,6 +85,10 @@ pub enum Unavailable {
     Failed(String),
     /// The server is stopping.
     Stopped,
+    /// The shared socket's listen backlog is full (`--backlog`).
+    BacklogFull(u32),
+    /// No connection could be made to the shared socket.
+    NoConnection(String),
 }
 
 /// How a request on a leased worker ended.
@@ -95,19 +102,31 @@ pub enum Ending {
     Broken(String),
 }
 
-/// A worker handed to one request.
+/// A worker handed to one request, or a connection to the shared socket that one of
+/// the workers will accept.
 pub struct Lease {
     pool: Arc<Shared>,
-    pub id: u64,
-    pub pid: u32,
-    socket: Arc<Path>,
     conn: Option<Connection>,
-    /// When it was handed over: the worker's record of this request.
-    since: Instant,
-    /// How long the request waited for it.
-    pub queued: Duration,
-    /// The worker's log, which the request catches up with before its access line.
-    log: Arc<CopiedLog>,
+    held: Held,
+}
+
+/// What a lease holds besides its connection.
+enum Held {
+    /// A worker the server chose (`--accept dispatch`).
+    Worker {
+        id: u64,
+        pid: u32,
+        socket: Arc<Path>,
+        /// When it was handed over: the worker's record of this request.
+        since: Instant,
+        /// How long the request waited for it.
+        queued: Duration,
+        /// The worker's log, which the request catches up with before its access line.
+        log: Arc<CopiedLog>,
+    },
+    /// A connection in the shared socket's backlog (`--accept shared`): which worker
+    /// takes it, and when, only the kernel knows.
+    Shared,
 }
 
 impl State {
@@ -163,6 +182,7 @@ impl Shared {
             name: name.to_string(),
             app: app.to_string(),
             timeout,
+            socket: None,
             state: Mutex::new(State {
                 status: Status::Running,
                 workers: Vec::new(),
@@ -179,6 +199,12 @@ impl Shared {
         }
     }
 
+    /// The same pool, whose workers accept on `socket` (`--accept shared`).
+    pub fn sharing(mut self, socket: SharedSocket) -> Shared {
+        self.socket = Some(socket);
+        self
+    }
+
     pub fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves the state consistent enough to serve.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -189,6 +215,63 @@ impl Shared {
         self.changed.notify_all();
     }
 
+    /// With `--accept shared`: a connection to the shared socket, queued in its backlog
+    /// until a worker accepts it. Before the pool's first worker is up, it waits for that
+    /// boot (as [`Shared::checkout`] does); past the backlog, it is refused at once.
+    pub fn connect_shared(self: &Arc<Self>) -> Result<Lease, Unavailable> {
+        let Some(socket) = &self.socket else {
+            return Err(Unavailable::NoConnection(
+                "the pool has no shared socket".into(),
+            ));
+        };
+        let arrived = Instant::now();
+        let mut state = self.lock();
+        self.wake(&mut state);
+        loop {
+            match &state.status {
+                Status::Failed(reason) => return Err(Unavailable::Failed(reason.clone())),
+                Status::Stopping => return Err(Unavailable::Stopped),
+                _ if state.booted => break,
+                _ => {}
+            }
+            let left = (arrived + BOOT_TIMEOUT).saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Unavailable::QueueTimeout(arrived.elapsed()));
+            }
+            state = match self.changed.wait_timeout(state, left) {
+                Ok((s, _)) => s,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        drop(state);
+        match socket.connect() {
+            Ok(stream) => Ok(Lease {
+                pool: self.clone(),
+                conn: Some(Connection::new(stream)),
+                held: Held::Shared,
+            }),
+            Err(ConnectError::BacklogFull) => Err(Unavailable::BacklogFull(socket.backlog)),
+            Err(ConnectError::Other(e)) => Err(Unavailable::NoConnection(e.to_string())),
+        }
+    }
+
+    /// The first request to a dormant pool starts it: the arbiter is told to start its
+    /// workers. The requests that come while it boots find it running and wait like the
+    /// first one, so it is started once.
+    fn wake(&self, state: &mut State) {
+        if state.status != Status::Dormant {
+            return;
+        }
+        state.status = Status::Running;
+        let n = state.target;
+        crate::log!(
+            "pool {}: first request, starting {n} worker{}",
+            self.name,
+            if n == 1 { "" } else { "s" }
+        );
+        self.events.send(PoolEvent::Wake);
+    }
+
     /// Waits, first come first served, for an idle worker until `deadline`; of several idle
     /// workers, the one idle for the shortest time is handed out.
     pub fn checkout(self: &Arc<Self>, deadline: Instant) -> Result<Lease, Unavailable> {
@@ -197,18 +280,7 @@ impl Shared {
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.queue.push_back(ticket);
-        if state.status == Status::Dormant {
-            // The first request wakes the pool; the ones that come while it boots find it
-            // running and wait in line like this one, so it is started once.
-            state.status = Status::Running;
-            let n = state.target;
-            crate::log!(
-                "pool {}: first request, starting {n} worker{}",
-                self.name,
-                if n == 1 { "" } else { "s" }
-            );
-            self.events.send(PoolEvent::Wake);
-        }
+        self.wake(&mut state);
         loop {
             let refusal = match &state.status {
                 Status::Failed(reason) => Some(Unavailable::Failed(reason.clone())),
@@ -228,20 +300,26 @@ impl Shared {
                 };
                 state.queue.pop_front();
                 let worker = &state.workers[at];
-                let (id, pid, socket) = (worker.id, worker.pid, worker.socket.clone());
+                let (id, pid) = (worker.id, worker.pid);
+                let socket = worker
+                    .own_socket()
+                    .expect("lent only by its own socket")
+                    .clone();
                 let log = worker.log.clone();
                 if !state.queue.is_empty() && state.take_free().is_some() {
                     self.changed.notify_all(); // the next in line may go too
                 }
                 return Ok(Lease {
                     pool: self.clone(),
-                    id,
-                    pid,
-                    socket,
                     conn: Some(conn),
-                    since,
-                    queued: arrived.elapsed(),
-                    log,
+                    held: Held::Worker {
+                        id,
+                        pid,
+                        socket,
+                        since,
+                        queued: arrived.elapsed(),
+                        log,
+                    },
                 });
             }
             // Before the pool's first worker is up, a request waits for that boot too.
@@ -285,7 +363,10 @@ impl Shared {
         }
         let why = match conn.idle() {
             Idle::Quiet => return Some((conn, since)),
-            Idle::Closed => match connect_again(worker.pid, &worker.socket) {
+            Idle::Closed => match worker
+                .own_socket()
+                .and_then(|socket| connect_again(worker.pid, socket))
+            {
                 Some(stream) => return Some((Connection::new(stream), since)),
                 None => "connection closed while idle",
             },
@@ -337,6 +418,23 @@ impl Shared {
 }
 
 impl Lease {
+    /// The worker's pid, when the server chose the worker.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.held {
+            Held::Worker { pid, .. } => Some(*pid),
+            Held::Shared => None,
+        }
+    }
+
+    /// How long the request waited in the server's line for a worker; `None` on the
+    /// shared socket, where it waits in the kernel's backlog, unseen.
+    pub fn queued(&self) -> Option<Duration> {
+        match &self.held {
+            Held::Worker { queued, .. } => Some(*queued),
+            Held::Shared => None,
+        }
+    }
+
     /// The connection to the worker.
     pub fn conn(&mut self) -> &mut Connection {
         self.conn
@@ -346,16 +444,27 @@ impl Lease {
 
     /// Gives the worker back, saying how the request ended. Only the first call counts.
     pub fn give_back(&mut self, ending: Ending) {
-        if let Some(conn) = self.conn.take() {
-            let conn = matches!(ending, Ending::Done).then_some(conn);
-            self.pool.give_back(self.id, self.since, conn, ending);
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        match &self.held {
+            Held::Worker { id, since, .. } => {
+                let conn = matches!(ending, Ending::Done).then_some(conn);
+                self.pool.give_back(*id, *since, conn, ending);
+            }
+            // The connection closes: the worker that took it goes back to accept().
+            // One stuck past the timeout is for the arbiter to find by its heartbeat.
+            Held::Shared => drop(conn),
         }
     }
 
     /// Replaces the connection with a new one to the same worker; false if the worker
     /// no longer accepts (it has died).
     pub fn reconnect(&mut self) -> bool {
-        match connect_again(self.pid, &self.socket) {
+        let Held::Worker { pid, socket, .. } = &self.held else {
+            return false; // another connection would be another worker's
+        };
+        match connect_again(*pid, socket) {
             Some(stream) if self.conn.is_some() => {
                 self.conn = Some(Connection::new(stream));
                 true
@@ -372,7 +481,9 @@ impl Lease {
     /// Logs what the worker has written to its log so far (a traceback, what the app
     /// printed), so it comes before the request's access line.
     pub fn catch_up_log(&self) {
-        self.log.catch_up();
+        if let Held::Worker { log, .. } = &self.held {
+            log.catch_up();
+        }
     }
 }
 
@@ -380,10 +491,10 @@ impl Drop for Lease {
     /// A lease dropped without [`Lease::give_back`] (a panic mid-request) cannot vouch
     /// for its connection: the worker is replaced.
     fn drop(&mut self) {
-        if self.conn.take().is_some() {
+        if let (Some(_), Held::Worker { id, since, .. }) = (self.conn.take(), &self.held) {
             self.pool.give_back(
-                self.id,
-                self.since,
+                *id,
+                *since,
                 None,
                 Ending::Broken("request abandoned".into()),
             );

@@ -49,7 +49,7 @@ fn request(pools: &Pools, body: &[u8]) -> Result<(u32, String), Unavailable> {
             Event::End { .. } => break,
         }
     }
-    let pid = lease.pid;
+    let pid = lease.pid().expect("a worker the server chose");
     lease.give_back(Ending::Done);
     Ok((pid, String::from_utf8(out).unwrap()))
 }

@@ -8,6 +8,11 @@
 //!                                  STOPPING ──exit (pidfd)──> EXITED (reaped, gone)
 //! ```
 //!
+//! On the pool's shared socket (`--accept shared`) a RUNNING worker is ACCEPTING: the
+//! kernel, not the server, hands it connections, so idle and busy cannot be told apart,
+//! and only its heartbeat ([`super::shared_accept`]) says whether it holds a request
+//! too long.
+//!
 //! A worker can also exit by itself from any state; the reaping says how and why. The
 //! state owns what only it has: a starting worker owns the connection it was born with, a
 //! running one its idle connections and the start of each request it serves (a sync
@@ -30,15 +35,19 @@ use crate::process::memory::{self, Memory};
 
 use super::group::WorkerGroup;
 use super::preload::Link;
+use super::shared_accept::Heartbeat;
 use super::spawn::{self, CopiedLog, LastLine};
 
 /// Where a worker is in its life, with what only that state has.
 pub enum Life {
-    /// STARTING: importing its app; the readiness probe has not answered yet.
-    Starting { conn: Connection },
+    /// STARTING: importing its app; the readiness probe has not answered yet. A worker
+    /// of its own socket holds the connection requests will use; one that accepts on
+    /// the pool's shared socket holds none.
+    Starting { conn: Option<Connection> },
     /// RUNNING: serving one request per entry of `busy` (when each was handed over),
     /// each on a connection lent to it; `idle` connections wait for the next. Idle when
-    /// `busy` is empty, since `since`.
+    /// `busy` is empty, since `since`. A worker on the shared socket is never lent
+    /// anything: it is ACCEPTING, and only its heartbeat says what it does.
     Running {
         idle: Vec<Connection>,
         busy: Vec<Instant>,
@@ -59,6 +68,8 @@ pub enum Phase {
     Starting,
     Idle,
     Busy,
+    /// RUNNING on the pool's shared socket: idle or busy, the server cannot see.
+    Accepting,
     Stopping,
 }
 
@@ -68,6 +79,7 @@ impl Phase {
             Phase::Starting => "starting",
             Phase::Idle => "idle",
             Phase::Busy => "busy",
+            Phase::Accepting => "accepting",
             Phase::Stopping => "stopping",
         }
     }
@@ -106,6 +118,9 @@ pub enum Cause {
     TimedOut,
     /// Busy well past `--timeout` with no word from its request thread.
     Hung { secs: u64 },
+    /// On the shared socket: its heartbeat says it has held a request longer than
+    /// `--timeout`.
+    Stale { secs: u64 },
     /// Its connection broke, or it broke the FastCGI protocol.
     Broken(String),
     /// Its readiness probe failed.
@@ -123,6 +138,10 @@ impl fmt::Display for Cause {
             Cause::Superseded => write!(f, "superseded by another reload before it was ready"),
             Cause::TimedOut => write!(f, "request past --timeout"),
             Cause::Hung { secs } => write!(f, "busy for more than {secs} s"),
+            Cause::Stale { secs } => write!(
+                f,
+                "its heartbeat says it has held a request for more than {secs} s (--timeout)"
+            ),
             Cause::Broken(why) => write!(f, "{why}"),
             Cause::NotReady(why) => write!(f, "not ready: {why}"),
             Cause::Unresponsive => write!(f, "did not stop after SIGTERM"),
@@ -166,13 +185,23 @@ pub struct Born {
     /// Readable once it has exited (a forked worker's pid stays its own until the
     /// server releases it, so this is always the right process).
     pub pidfd: OwnedFd,
-    /// The connection queued on its socket before it ran.
-    pub conn: Connection,
-    pub socket: Arc<Path>,
+    /// The connection queued on its own socket before it ran, if it has one.
+    pub conn: Option<Connection>,
+    /// How requests reach it.
+    pub door: WorkerDoor,
     pub group: WorkerGroup,
     /// Its log, copied into the server's; its last line kept in `last_line`.
     pub log: Arc<CopiedLog>,
     pub last_line: Arc<LastLine>,
+}
+
+/// How requests reach a running worker.
+pub enum WorkerDoor {
+    /// Its own listening socket (`--accept dispatch`): a new connection when it closed
+    /// the last one.
+    Own(Arc<Path>),
+    /// The pool's shared socket (`--accept shared`), with its heartbeat if it keeps one.
+    Shared(Option<Heartbeat>),
 }
 
 /// One worker process.
@@ -195,8 +224,8 @@ pub struct Worker {
     pub capacity: usize,
     /// Its memory when it was told to stop: what it had grown to.
     pub memory_at_stop: Option<Memory>,
-    /// Its listening socket: a new connection when it closed the last one.
-    pub socket: Arc<Path>,
+    /// How requests reach it.
+    pub door: WorkerDoor,
     /// The last line it wrote to its log: why it failed, if it did.
     pub last_line: Arc<LastLine>,
     /// Its log on its way into the server's: a request it answered catches up with it.
@@ -221,7 +250,7 @@ impl Worker {
             leaving: None,
             memory_at_stop: None,
             capacity: capacity.max(1),
-            socket: born.socket,
+            door: born.door,
             last_line: born.last_line,
             log: born.log,
             group: born.group,
@@ -232,6 +261,7 @@ impl Worker {
     pub fn phase(&self) -> Phase {
         match &self.life {
             Life::Starting { .. } => Phase::Starting,
+            Life::Running { .. } if matches!(self.door, WorkerDoor::Shared(_)) => Phase::Accepting,
             Life::Running { busy, .. } if busy.is_empty() => Phase::Idle,
             Life::Running { .. } => Phase::Busy,
             Life::Stopping { .. } => Phase::Stopping,
@@ -307,7 +337,7 @@ impl Worker {
             busy: Vec::new(),
             since: now,
         };
-        if let Life::Starting { conn } = std::mem::replace(&mut self.life, running)
+        if let Life::Starting { conn: Some(conn) } = std::mem::replace(&mut self.life, running)
             && let Life::Running { idle, .. } = &mut self.life
         {
             idle.push(conn);
@@ -327,6 +357,9 @@ impl Worker {
     /// one, else a new one to its socket) and returns it with the request's start.
     pub fn lend(&mut self) -> Option<(Connection, Instant, bool)> {
         let capacity = self.capacity;
+        let WorkerDoor::Own(socket) = &self.door else {
+            return None; // the kernel hands it connections
+        };
         let Life::Running { idle, busy, .. } = &mut self.life else {
             return None;
         };
@@ -335,10 +368,7 @@ impl Worker {
         }
         let (conn, reused) = match idle.pop() {
             Some(conn) => (conn, true),
-            None => (
-                Connection::new(UnixStream::connect(&self.socket).ok()?),
-                false,
-            ),
+            None => (Connection::new(UnixStream::connect(socket).ok()?), false),
         };
         let now = Instant::now();
         busy.push(now);
@@ -427,6 +457,22 @@ impl Worker {
         match &self.life {
             Life::Stopping { cause, .. } => Some(cause),
             _ => None,
+        }
+    }
+
+    /// Its heartbeat, if it accepts on the shared socket and keeps one.
+    pub fn heartbeat(&self) -> Option<&Heartbeat> {
+        match &self.door {
+            WorkerDoor::Shared(beat) => beat.as_ref(),
+            WorkerDoor::Own(_) => None,
+        }
+    }
+
+    /// Its own listening socket, if it has one.
+    pub fn own_socket(&self) -> Option<&Arc<Path>> {
+        match &self.door {
+            WorkerDoor::Own(socket) => Some(socket),
+            WorkerDoor::Shared(_) => None,
         }
     }
 

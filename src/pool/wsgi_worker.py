@@ -4,7 +4,8 @@ Usage (cgilab starts it; you need not):
 
     python3 wsgi_worker.py APP [CALLABLE] [--chdir DIR] [--pythonpath DIRS]
                            [--worker-class sync|gthread|gevent] [--threads N]
-                           [--worker-connections N] [--preload]
+                           [--worker-connections N] [--preload] [--heartbeat SECS]
+                           [--max-requests N] [--max-requests-jitter N]
 
 Read it next to PEP 3333 (https://peps.python.org/pep-3333/) and gunicorn's workers
 (workers/sync.py, workers/gthread.py, workers/ggevent.py). The life of this process:
@@ -41,6 +42,15 @@ requests than its capacity. A connection beyond it waits to be accepted; none is
 It stops when told (SIGTERM: it stops accepting, finishes every request in hand, then
 exits) and when the server is gone (its parent process changes).
 
+With the server's --accept shared, every worker of the pool accepts on the same socket
+and the server cannot see which one holds a request. Two jobs then come here, as in
+gunicorn's workers (workers/base.py): --heartbeat SECS says descriptor 3 is a file whose
+modification time this worker sets every SECS to the start of the oldest request it
+holds, or to now when it holds none (gunicorn's WorkerTmp.notify); the server kills a
+worker whose time is older than its --timeout. And --max-requests N (plus up to
+--max-requests-jitter more, drawn here) makes it leave by itself, with code 0, after
+that many requests.
+
 Its own environment (os.environ) is the one the server built for its pool: PATH, HOME
 and the locale, the server's --env, and the pool's own variables (its secrets), nothing
 else. A request's variables come in PARAMS and go only into that request's environ, never
@@ -59,7 +69,7 @@ import sys
 
 USAGE = ("usage: wsgi_worker.py APP [CALLABLE] [--chdir DIR] [--pythonpath DIRS]"
          " [--worker-class sync|gthread|gevent] [--threads N] [--worker-connections N]"
-         " [--preload]")
+         " [--preload] [--heartbeat SECS] [--max-requests N] [--max-requests-jitter N]")
 WORKER_CLASSES = ("sync", "gthread", "gevent")
 
 
@@ -74,7 +84,8 @@ class Options:
 
     def __init__(self, argv):
         given = {"--worker-class": "sync", "--threads": "1", "--worker-connections": "1000",
-                 "--chdir": ""}
+                 "--chdir": "", "--heartbeat": "", "--max-requests": "0",
+                 "--max-requests-jitter": "0"}
         positional = []
         self.preload = False
         self.pythonpath = []
@@ -105,6 +116,15 @@ class Options:
                                                           self.worker_class))
         self.threads = self.count(given, "--threads")
         self.worker_connections = self.count(given, "--worker-connections")
+        try:
+            self.heartbeat = float(given["--heartbeat"]) if given["--heartbeat"] else None
+        except ValueError:
+            usage("--heartbeat wants a number of seconds, not %r" % given["--heartbeat"])
+        for name in ("--max-requests", "--max-requests-jitter"):
+            if not given[name].isdigit():
+                usage("%s wants a whole number, not %r" % (name, given[name]))
+        self.max_requests = int(given["--max-requests"])
+        self.max_requests_jitter = int(given["--max-requests-jitter"])
 
     @staticmethod
     def count(given, name):
@@ -157,6 +177,7 @@ import traceback
 # --- FastCGI, the parts a responder needs (FastCGI Specification 1.0, 1996) ---------
 
 FCGI_LISTENSOCK_FILENO = 0
+HEARTBEAT_FD = 3  # with --heartbeat (not FastCGI's: the server's --accept shared)
 FCGI_VERSION_1 = 1
 BEGIN_REQUEST, ABORT_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 2, 3, 4, 5, 6, 7
 GET_VALUES, GET_VALUES_RESULT, UNKNOWN_TYPE = 9, 10, 11
@@ -500,21 +521,65 @@ class Worker:
         self.in_hand = 0  # requests read in full and not yet answered
         self.stopping = False
         self.drained = threading.Event()  # stopping, and nothing left in hand
+        self.since = {}  # request in hand -> when it was read, for the heartbeat
+        self.tickets = 0
+        self.served = 0
+        self.max_requests = 0  # leave after this many (0: never); see leave_after()
 
     def begin(self):
-        """A request has been read: it is in hand until end(). False once the worker is
-        stopping with nothing left in hand (it is about to exit): not served, then."""
+        """A request has been read: it is in hand until end(ticket). None once the worker
+        is stopping with nothing left in hand (it is about to exit): not served, then."""
         with self.lock:
             if self.drained.is_set():
-                return False
+                return None
             self.in_hand += 1
-            return True
+            self.tickets += 1
+            self.since[self.tickets] = time.time()
+            return self.tickets
 
-    def end(self):
+    def end(self, ticket):
         with self.lock:
             self.in_hand -= 1
+            del self.since[ticket]
+            self.served += 1
             if self.stopping and self.in_hand == 0:
                 self.drained.set()
+            if self.served == self.max_requests and not self.stopping:
+                print("wsgi_worker.py: served %d requests (--max-requests): leaving"
+                      % self.served, file=sys.stderr)
+                sys.stderr.flush()
+                # The way the server would tell it: every class already stops
+                # gracefully on SIGTERM, on the thread (or greenlet) it expects it on.
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    def oldest(self):
+        """When the oldest request in hand was read; now when none is."""
+        with self.lock:
+            return min(self.since.values(), default=time.time())
+
+    def leave_after(self, max_requests, jitter):
+        """--max-requests: leave after that many, plus up to `jitter` more drawn here, so
+        that workers started together do not all leave together."""
+        if max_requests:
+            self.max_requests = max_requests + int.from_bytes(os.urandom(4), "big") % (
+                jitter + 1)
+
+    def keep_heartbeat(self, every):
+        """--heartbeat: descriptor 3's modification time is the start of the oldest
+        request in hand, or now; set once at once (the server takes the first beat as
+        "ready"), then every `every` seconds, from a thread of its own (a greenlet with
+        gevent: one that blocks the others stops the beat too)."""
+        def beat():
+            when = self.oldest()
+            os.utime(HEARTBEAT_FD, (when, when))
+
+        def keep():
+            while True:
+                time.sleep(every)
+                beat()
+
+        beat()
+        start_thread(keep)
 
     def stop(self):
         """SIGTERM: no more connections, nor requests after those in hand. True the
@@ -536,13 +601,14 @@ class Worker:
                 request = read_request(reader, conn, self.values)
                 if request is None:
                     return  # the server closed this connection
-                if not self.begin():
+                ticket = self.begin()
+                if ticket is None:
                     request.body.close()
                     return
                 try:
                     handle(conn, request, self.application, self.multithread)
                 finally:
-                    self.end()
+                    self.end(ticket)
                 if not request.keep_conn:
                     return
 
@@ -847,6 +913,9 @@ def serve(options, application, listener):
         worker = GeventWorker(application, options.worker_connections)
     else:
         worker = SyncWorker(application)
+    worker.leave_after(options.max_requests, options.max_requests_jitter)
+    if options.heartbeat:
+        worker.keep_heartbeat(options.heartbeat)
     worker.run(listener)
 
 
@@ -869,7 +938,8 @@ class Preloader:
     cannot be reused while the server may still signal it.
 
     Messages on descriptor 0, one per packet (SOCK_SEQPACKET):
-      from the server: ``fork ID`` + [listening socket, log, cgroup.procs (optional)]
+      from the server: ``fork ID [procs] [beat]`` + [listening socket, log, then
+                       cgroup.procs and the heartbeat file when named]
                        ``release PID``
       to the server:   ``ready``, once; ``forked ID PID`` or ``cannot ID ERRNO``;
                        ``exit PID code|signal N``
@@ -905,14 +975,15 @@ class Preloader:
 
     def command(self):
         try:
-            message, fds, _, _ = socket.recv_fds(self.control, 256, 3)
+            message, fds, _, _ = socket.recv_fds(self.control, 256, 4)
         except ConnectionResetError:
             message, fds = b"", []
         if not message:
             sys.exit(0)  # the server is gone; our workers die with us (PDEATHSIG)
         word, _, arg = message.decode("ascii").partition(" ")
         if word == "fork":
-            self.fork(arg, fds)
+            worker_id, *extras = arg.split()
+            self.fork(worker_id, fds, extras)
         elif word == "release":
             os.waitpid(int(arg), 0)  # reaps the zombie kept for the server
         else:
@@ -920,7 +991,7 @@ class Preloader:
         for fd in fds:
             os.close(fd)
 
-    def fork(self, worker_id, fds):
+    def fork(self, worker_id, fds, extras):
         sys.stdout.flush()
         sys.stderr.flush()
         try:
@@ -931,7 +1002,7 @@ class Preloader:
         if pid == 0:
             code = 1
             try:
-                code = self.become_worker(fds)
+                code = self.become_worker(fds, extras)
             except SystemExit as e:
                 code = e.code if isinstance(e.code, int) else 1
             except BaseException:
@@ -960,9 +1031,12 @@ class Preloader:
         os.close(pidfd)
         self.control.send(b"exit %d %s %d" % (pid, how.encode(), info.si_status))
 
-    def become_worker(self, fds):
-        """In the child: take the descriptors the server sent, and serve."""
-        listener, log, procs = (fds + [None])[:3]
+    def become_worker(self, fds, extras):
+        """In the child: take the descriptors the server sent, and serve. After the
+        listening socket and the log come the ones `extras` names, in its order."""
+        listener, log = fds[:2]
+        named = dict(zip(extras, fds[2:]))
+        procs, beat = named.get("procs"), named.get("beat")
         if procs is not None:
             os.write(procs, b"0")  # into its own cgroup first, as a spawned worker does
             os.close(procs)
@@ -982,6 +1056,9 @@ class Preloader:
         os.dup2(listener, FCGI_LISTENSOCK_FILENO)
         os.close(log)
         os.close(listener)
+        if beat is not None and beat != HEARTBEAT_FD:
+            os.dup2(beat, HEARTBEAT_FD)
+            os.close(beat)
         if self.options.worker_class == "gevent":
             # After the import, as gunicorn's gevent worker does with --preload: modules
             # the app imported keep what they took from the standard library before it.

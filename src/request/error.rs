@@ -149,6 +149,9 @@ pub enum Origin {
     App(String),
     /// A pool's worker.
     Worker { pool: String, pid: u32 },
+    /// One of a pool's workers that accept on a shared socket: which one, the server
+    /// cannot know (`--accept shared`).
+    SharedPool(String),
     /// A Python app embedded in the server, by its name.
     Embedded(String),
 }
@@ -159,6 +162,7 @@ impl fmt::Display for Origin {
             Origin::Cgi(script) => write!(f, "cgi: `{script}`"),
             Origin::App(app) => write!(f, "app `{app}`"),
             Origin::Worker { pool, pid } => write!(f, "pool `{pool}` worker {pid}"),
+            Origin::SharedPool(pool) => write!(f, "pool `{pool}` (shared socket)"),
             Origin::Embedded(app) => write!(f, "embed `{app}`"),
         }
     }

@@ -154,6 +154,21 @@ fn state(w: &crate::pool::WorkerView) -> String {
     }
 }
 
+/// How a pool's workers get their requests, and where a burst waits.
+fn accept_mode(pool: &PoolView) -> String {
+    match (pool.accept, pool.backlog) {
+        (crate::config::pool_settings::Accept::Shared, Some((backlog, waiting))) => format!(
+            "shared: every worker accepts on one socket and the kernel picks; a burst waits \
+             in its listen backlog ({} waiting now, at most {backlog}), and the server \
+             cannot see which worker is busy",
+            waiting.map_or("?".to_string(), |n| n.to_string())
+        ),
+        _ => "dispatch: each worker has a socket of its own and the server hands each \
+              request to an idle worker it chose; a burst waits in the server's line"
+            .to_string(),
+    }
+}
+
 /// Each pool's workers: pid, state, requests served, age.
 fn workers(html: &mut String, pools: &[PoolView]) {
     if pools.is_empty() {
@@ -184,6 +199,7 @@ fn workers(html: &mut String, pools: &[PoolView]) {
             escape(&pool.app),
             escape(&status)
         );
+        let _ = writeln!(html, "<p>accept: {}</p>", escape(&accept_mode(pool)));
         if let Some((pid, memory)) = pool.preloader {
             let _ = writeln!(
                 html,
@@ -194,6 +210,11 @@ fn workers(html: &mut String, pools: &[PoolView]) {
         for w in &pool.workers {
             // A worker being replaced says why; past --max-requests, by how much.
             let leaving = w.leaving.map(|why| format!(", {why}")).unwrap_or_default();
+            // On the shared socket the server cannot count a worker's requests.
+            let served = match pool.accept {
+                crate::config::pool_settings::Accept::Shared => "-".to_string(),
+                crate::config::pool_settings::Accept::Dispatch => w.served.to_string(),
+            };
             let past = match (w.past_limit, w.max_requests) {
                 (0, 0) => String::new(),
                 (0, limit) => format!(" of {limit}"),
@@ -204,7 +225,7 @@ fn workers(html: &mut String, pools: &[PoolView]) {
                 "<tr><td>{}</td><td>{}{leaving}</td><td>{}{past}</td><td>{:.1} s</td>{}</tr>",
                 w.pid,
                 state(w),
-                w.served,
+                served,
                 w.age.as_secs_f64(),
                 memory_cells(w.memory)
             );

@@ -26,10 +26,12 @@ const PAGES: [&str; 16] = [
 ];
 
 /// The Chinese edition's pages below.
-const CHINESE_PAGES: [&str; 5] = [
+const CHINESE_PAGES: &[&str] = &[
     "lessons/README.zh.md",
     "lessons/01-hello-cgi/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
+    "lessons/08-head-to-head/README.zh.md",
+    "lessons/09-what-a-host-must-refuse/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
     "lessons/14-your-app-in-production/README.zh.md",
 ];
@@ -41,7 +43,7 @@ fn every_page_has_its_own_test() {
     want.sort();
     let mut have: Vec<String> = PAGES
         .iter()
-        .chain(&CHINESE_PAGES)
+        .chain(CHINESE_PAGES)
         .map(|p| p.to_string())
         .collect();
     have.sort();
@@ -147,6 +149,16 @@ fn lesson_01_hello_cgi_zh() {
 #[test]
 fn lesson_05_the_gateway_idea_zh() {
     check_page("lessons/05-the-gateway-idea/README.zh.md");
+}
+
+#[test]
+fn lesson_08_head_to_head_zh() {
+    check_page("lessons/08-head-to-head/README.zh.md");
+}
+
+#[test]
+fn lesson_09_what_a_host_must_refuse_zh() {
+    check_page("lessons/09-what-a-host-must-refuse/README.zh.md");
 }
 
 /// Embeds Python, as the English page does: run with `--features python`.

@@ -24,6 +24,9 @@
 //! - [`logs`]: what a worker writes about a request comes before its access line.
 //! - [`on_demand`]: a twin's pool starts on its first request; named pools at once.
 //! - [`cli`]: bad pool flags are one line that says what to do.
+//! - [`shared_accept`]: `--accept shared`, one socket every worker accepts on: shared
+//!   for real, heartbeat kills, recycling, reload, resizing, the classes, preload, the
+//!   backlog, no leaks.
 
 mod support;
 
@@ -40,4 +43,5 @@ mod logs;
 mod on_demand;
 mod preload;
 mod serving;
+mod shared_accept;
 mod supervision;

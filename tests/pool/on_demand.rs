@@ -175,3 +175,30 @@ fn a_pool_named_with_wsgi_starts_at_once() {
     let page = get(&server, "/").text();
     assert!(!page.contains("DORMANT"), "{page}");
 }
+
+/// With `--accept shared` (workers accept on one socket), a twin's pool sleeps and wakes
+/// the same way.
+#[test]
+fn a_twin_pool_sharing_one_socket_also_starts_on_its_first_request() {
+    if !python3() {
+        eprintln!("skipped: python3 is not installed");
+        return;
+    }
+    let site = twin_site();
+    let server = site.serve(&["--workers", "2", "--accept", "shared"]);
+    handled(&server, libc::SIGTTIN, 1, &["pool hi: 3 workers (SIGTTIN)"]);
+    assert!(
+        children(server.pid()).is_empty(),
+        "{}",
+        server.log().join("\n")
+    );
+    let res = get(&server, "/pool/hi");
+    assert_eq!(
+        res.status,
+        200,
+        "{}\n{}",
+        res.text(),
+        server.log().join("\n")
+    );
+    wait_for_log(&server, 1, &["pool hi: first request, starting 3 workers"]);
+}

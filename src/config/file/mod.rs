@@ -11,6 +11,7 @@
 //! workers = 4
 //! worker_class = "gevent"
 //! preload = true
+//! accept = "shared"           # one socket every worker accepts on (php-fpm, gunicorn)
 //! mount = "/"
 //! ```
 //!
@@ -189,7 +190,7 @@ struct PoolSpans {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::pool_settings::WorkerClass;
+    use crate::config::pool_settings::{Accept, WorkerClass};
 
     fn errors(text: &str) -> Vec<(usize, String)> {
         parse(text, Path::new("/srv")).expect_err("errors")
@@ -271,6 +272,21 @@ mod tests {
         assert_eq!(pool.own.worker_class, Some(WorkerClass::Gevent));
         assert_eq!(pool.own.preload, Some(true));
         assert_eq!(pool.mount.as_deref(), Some("/blog"));
+    }
+
+    #[test]
+    fn accept_is_a_server_key_and_a_pool_setting() {
+        let file = parse(
+            "accept = \"shared\"\nbacklog = 64\n[pool.blog]\napp = \"blog.py\"\n\
+             accept = \"dispatch\"\n",
+            Path::new("/srv"),
+        )
+        .unwrap();
+        assert_eq!(file.pools[0].own.accept, Some(Accept::Dispatch));
+        let bad = errors("[pool.a]\napp = \"a.py\"\naccept = \"kernel\"\n");
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(bad[0].0, 3, "{bad:?}");
+        assert!(bad[0].1.contains("dispatch or shared"), "{bad:?}");
     }
 
     #[test]

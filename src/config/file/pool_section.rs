@@ -7,7 +7,7 @@ use toml::Value;
 
 use super::server_keys::{absolute, scalar};
 use super::{AppSpec, PoolSection};
-use crate::config::pool_settings::{PoolOwn, WorkerClass};
+use crate::config::pool_settings::{Accept, PoolOwn, WorkerClass};
 
 /// The keys a `[pool.NAME]` section may hold.
 const POOL_KEYS: &[&str] = &[
@@ -22,6 +22,7 @@ const POOL_KEYS: &[&str] = &[
     "timeout",
     "python",
     "preload",
+    "accept",
     "mount",
     "chdir",
     "pythonpath",
@@ -75,6 +76,13 @@ pub(super) fn pool_section(
                 }
                 "max_requests" => own.max_requests = Some(whole(value, &what(key))?),
                 "max_requests_jitter" => own.max_requests_jitter = Some(whole(value, &what(key))?),
+                "accept" => {
+                    let accept = match value {
+                        Value::String(s) => s.parse::<Accept>(),
+                        _ => Err("it is dispatch or shared".into()),
+                    };
+                    own.accept = Some(accept.map_err(|e| format!("{}: {e}", what(key)))?);
+                }
                 "worker_class" => {
                     let class = match value {
                         Value::String(s) => s.parse::<WorkerClass>(),

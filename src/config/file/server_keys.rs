@@ -59,6 +59,8 @@ const SERVER_KEYS: &[(&str, &str, Kind)] = &[
     ("access_log", "--access-log", Kind::Path),
     ("access_log_format", "--access-log-format", Kind::Value),
     ("preload", "--preload", Kind::Switch),
+    ("accept", "--accept", Kind::Value),
+    ("backlog", "--backlog", Kind::Value),
 ];
 
 /// The flag a top-level key stands for (`cgi_bin` is `--cgi-bin`).
