@@ -8,7 +8,7 @@ log=$1
 n=${2:-2}
 reload() {
     # The lines after the last "Hang up", each message once.
-    awk '/\[INFO\] Hang up:/ { n = 0; delete seen }
+    awk '/\[INFO\] Hang up:/ { n = 0; split("", seen) }
          { sub(/^\[[^]]*\] \[[0-9]+\] \[[A-Z]+\] /, "") }
          /^Hang up:|^Booting worker|^Worker exiting/ && !seen[$0]++ { line[n++] = $0 }
          END { for (i = 0; i < n; i++) print line[i] }' "$log" | sort
