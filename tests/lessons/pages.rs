@@ -26,10 +26,11 @@ const PAGES: [&str; 16] = [
 ];
 
 /// The Chinese edition's pages below.
-const CHINESE_PAGES: [&str; 5] = [
+const CHINESE_PAGES: [&str; 6] = [
     "lessons/README.zh.md",
     "lessons/01-hello-cgi/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
+    "lessons/12-workers-that-wait/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
     "lessons/14-your-app-in-production/README.zh.md",
 ];
@@ -147,6 +148,11 @@ fn lesson_01_hello_cgi_zh() {
 #[test]
 fn lesson_05_the_gateway_idea_zh() {
     check_page("lessons/05-the-gateway-idea/README.zh.md");
+}
+
+#[test]
+fn lesson_12_workers_that_wait_zh() {
+    check_page("lessons/12-workers-that-wait/README.zh.md");
 }
 
 /// Embeds Python, as the English page does: run with `--features python`.
