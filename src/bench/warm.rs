@@ -158,6 +158,8 @@ mod tests {
             status,
             preloader: Some((99, None)),
             workers,
+            accept: crate::config::pool_settings::Accept::Dispatch,
+            backlog: None,
         }];
         crate::server::index::page(["hello"].into_iter(), &[], &pools, &[], &Stats::default())
     }

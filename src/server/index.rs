@@ -192,14 +192,15 @@ fn workers(html: &mut String, pools: &[PoolView]) {
         };
         let _ = write!(
             html,
-            "<h3>{}</h3>\n<p>{}: {}</p>\n<table border=\"1\" cellpadding=\"4\">\n\
+            "<h3>{}</h3>\n<p>{}: {}</p>\n<p>accept: {}</p>\n\
+             <table border=\"1\" cellpadding=\"4\">\n\
              <tr><th>pid</th><th>state</th><th>requests</th><th>age</th>\
              <th>RSS MiB</th><th>PSS MiB</th><th>USS MiB</th></tr>\n",
             escape(&pool.name),
             escape(&pool.app),
-            escape(&status)
+            escape(&status),
+            escape(&accept_mode(pool))
         );
-        let _ = writeln!(html, "<p>accept: {}</p>", escape(&accept_mode(pool)));
         if let Some((pid, memory)) = pool.preloader {
             let _ = writeln!(
                 html,
@@ -269,13 +270,16 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::pool_settings::Accept;
     use crate::pool::{Phase, WorkerView};
     use std::time::Duration;
 
-    /// Checks that every `table`, `tr`, `td`, `th` and `ul` the page opens it closes, in
-    /// order (an element closed that is not the innermost open one is an error).
+    /// Checks that every `table`, `tr`, `td`, `th`, `p` and `ul` the page opens it closes,
+    /// in order (an element closed that is not the innermost open one is an error), and
+    /// that a table holds rows only, and a row cells only (a browser moves anything else
+    /// out of the table, away from where the page put it).
     fn well_formed(html: &str) -> Result<(), String> {
-        const CHECKED: [&str; 5] = ["table", "tr", "td", "th", "ul"];
+        const CHECKED: [&str; 6] = ["table", "tr", "td", "th", "p", "ul"];
         let mut open: Vec<&str> = Vec::new();
         for (at, _) in html.match_indices('<') {
             let rest = &html[at + 1..];
@@ -291,6 +295,17 @@ mod tests {
                 continue;
             }
             if !closing {
+                let inside = open.last().copied();
+                let allowed = match (inside, name) {
+                    (Some("table"), child) => child == "tr",
+                    (Some("tr"), child) => child == "td" || child == "th",
+                    (_, "tr") => false,
+                    (_, "td" | "th") => false,
+                    _ => true,
+                };
+                if !allowed {
+                    return Err(format!("`<{name}>` at byte {at} inside {inside:?}"));
+                }
                 open.push(name);
             } else if open.pop() != Some(name) {
                 return Err(format!("`</{name}>` at byte {at} closes nothing open"));
@@ -326,6 +341,8 @@ mod tests {
                 status: Status::Running,
                 preloader: Some((10, None)),
                 workers: vec![worker(11, Phase::Idle), worker(12, Phase::Busy)],
+                accept: Accept::Dispatch,
+                backlog: None,
             },
             PoolView {
                 name: "lonely".into(),
@@ -333,6 +350,8 @@ mod tests {
                 status: Status::Dormant,
                 preloader: None,
                 workers: Vec::new(),
+                accept: Accept::Shared,
+                backlog: Some((64, Some(0))),
             },
         ];
         let scripts = ["hello.sh".to_string(), "other.sh".to_string()];
@@ -351,5 +370,6 @@ mod tests {
         // The check itself catches the stray closing tag this page once had.
         assert!(well_formed("<table><tr><td></td></tr></table></table>").is_err());
         assert!(well_formed("<table><tr><td></td></table>").is_err());
+        assert!(well_formed("<table><tr><th></th></tr><p>x</p></table>").is_err());
     }
 }
