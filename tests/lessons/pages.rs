@@ -29,6 +29,8 @@ const PAGES: [&str; 16] = [
 const CHINESE_PAGES: &[&str] = &[
     "lessons/README.zh.md",
     "lessons/01-hello-cgi/README.zh.md",
+    "lessons/02-the-environment/README.zh.md",
+    "lessons/03-responses-and-failures/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
@@ -145,6 +147,16 @@ fn lessons_index_zh() {
 #[test]
 fn lesson_01_hello_cgi_zh() {
     check_page("lessons/01-hello-cgi/README.zh.md");
+}
+
+#[test]
+fn lesson_02_the_environment_zh() {
+    check_page("lessons/02-the-environment/README.zh.md");
+}
+
+#[test]
+fn lesson_03_responses_and_failures_zh() {
+    check_page("lessons/03-responses-and-failures/README.zh.md");
 }
 
 #[test]
