@@ -29,6 +29,7 @@ const PAGES: [&str; 16] = [
 const CHINESE_PAGES: &[&str] = &[
     "lessons/README.zh.md",
     "lessons/01-hello-cgi/README.zh.md",
+    "lessons/04-the-price-of-a-process/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
@@ -144,6 +145,11 @@ fn lessons_index_zh() {
 #[test]
 fn lesson_01_hello_cgi_zh() {
     check_page("lessons/01-hello-cgi/README.zh.md");
+}
+
+#[test]
+fn lesson_04_the_price_of_a_process_zh() {
+    check_page("lessons/04-the-price-of-a-process/README.zh.md");
 }
 
 #[test]
