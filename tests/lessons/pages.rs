@@ -31,6 +31,10 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/01-hello-cgi/README.zh.md",
     "lessons/02-the-environment/README.zh.md",
     "lessons/03-responses-and-failures/README.zh.md",
+}
+
+#[test]
+    "lessons/04-the-price-of-a-process/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
@@ -157,6 +161,11 @@ fn lesson_02_the_environment_zh() {
 #[test]
 fn lesson_03_responses_and_failures_zh() {
     check_page("lessons/03-responses-and-failures/README.zh.md");
+}
+
+#[test]
+fn lesson_04_the_price_of_a_process_zh() {
+    check_page("lessons/04-the-price-of-a-process/README.zh.md");
 }
 
 #[test]
