@@ -31,9 +31,6 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/01-hello-cgi/README.zh.md",
     "lessons/02-the-environment/README.zh.md",
     "lessons/03-responses-and-failures/README.zh.md",
-}
-
-#[test]
     "lessons/04-the-price-of-a-process/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
