@@ -35,6 +35,7 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
+    "lessons/10-your-flask-app/README.zh.md",
     "lessons/12-workers-that-wait/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
     "lessons/14-your-app-in-production/README.zh.md",
@@ -183,6 +184,11 @@ fn lesson_09_what_a_host_must_refuse_zh() {
 #[test]
 fn lesson_12_workers_that_wait_zh() {
     check_page("lessons/12-workers-that-wait/README.zh.md");
+}
+
+#[test]
+fn lesson_10_your_flask_app_zh() {
+    check_page("lessons/10-your-flask-app/README.zh.md");
 }
 
 /// Embeds Python, as the English page does: run with `--features python`.
