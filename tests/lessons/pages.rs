@@ -32,6 +32,7 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
+    "lessons/11-the-three-layers/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
     "lessons/14-your-app-in-production/README.zh.md",
 ];
@@ -159,6 +160,11 @@ fn lesson_08_head_to_head_zh() {
 #[test]
 fn lesson_09_what_a_host_must_refuse_zh() {
     check_page("lessons/09-what-a-host-must-refuse/README.zh.md");
+}
+
+#[test]
+fn lesson_11_the_three_layers_zh() {
+    check_page("lessons/11-the-three-layers/README.zh.md");
 }
 
 /// Embeds Python, as the English page does: run with `--features python`.
