@@ -36,6 +36,7 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
     "lessons/10-your-flask-app/README.zh.md",
+    "lessons/11-the-three-layers/README.zh.md",
     "lessons/12-workers-that-wait/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
     "lessons/14-your-app-in-production/README.zh.md",
@@ -189,6 +190,11 @@ fn lesson_12_workers_that_wait_zh() {
 #[test]
 fn lesson_10_your_flask_app_zh() {
     check_page("lessons/10-your-flask-app/README.zh.md");
+}
+
+#[test]
+fn lesson_11_the_three_layers_zh() {
+    check_page("lessons/11-the-three-layers/README.zh.md");
 }
 
 /// Embeds Python, as the English page does: run with `--features python`.
