@@ -33,6 +33,7 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/03-responses-and-failures/README.zh.md",
     "lessons/04-the-price-of-a-process/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
+    "lessons/06-workers-that-stay/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
     "lessons/10-your-flask-app/README.zh.md",
@@ -170,6 +171,11 @@ fn lesson_04_the_price_of_a_process_zh() {
 #[test]
 fn lesson_05_the_gateway_idea_zh() {
     check_page("lessons/05-the-gateway-idea/README.zh.md");
+}
+
+#[test]
+fn lesson_06_workers_that_stay_zh() {
+    check_page("lessons/06-workers-that-stay/README.zh.md");
 }
 
 #[test]
