@@ -30,6 +30,7 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/README.zh.md",
     "lessons/01-hello-cgi/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
+    "lessons/07-the-supervisors-jobs/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
@@ -149,6 +150,11 @@ fn lesson_01_hello_cgi_zh() {
 #[test]
 fn lesson_05_the_gateway_idea_zh() {
     check_page("lessons/05-the-gateway-idea/README.zh.md");
+}
+
+#[test]
+fn lesson_07_the_supervisors_jobs_zh() {
+    check_page("lessons/07-the-supervisors-jobs/README.zh.md");
 }
 
 #[test]
