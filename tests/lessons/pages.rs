@@ -34,6 +34,7 @@ const CHINESE_PAGES: &[&str] = &[
     "lessons/04-the-price-of-a-process/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
     "lessons/06-workers-that-stay/README.zh.md",
+    "lessons/07-the-supervisors-jobs/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
     "lessons/10-your-flask-app/README.zh.md",
@@ -176,6 +177,11 @@ fn lesson_05_the_gateway_idea_zh() {
 #[test]
 fn lesson_06_workers_that_stay_zh() {
     check_page("lessons/06-workers-that-stay/README.zh.md");
+}
+
+#[test]
+fn lesson_07_the_supervisors_jobs_zh() {
+    check_page("lessons/07-the-supervisors-jobs/README.zh.md");
 }
 
 #[test]
