@@ -343,7 +343,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "{} answer 404, and no answer shows the key",
         "{} 都回答 404，没有一个回答暴露密钥",
     ),
-    // Lessons 2 to 4 and 6 to 12, whose pages are not translated yet.
+    // Lessons 2 to 4 and 6 to 12.
     (
         "lesson 2's exercise says what it prints: path, query, color and body lines",
         "第 2 课的练习规定了它打印什么：path、query、color 和 body 这几行",
