@@ -702,7 +702,6 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "trust the header only from the proxy's own address, 127.0.0.2: from any other, print $REMOTE_ADDR",
         "只信任来自代理自己地址 127.0.0.2 的这个头部：来自其他任何地址时，打印 $REMOTE_ADDR",
     ),
-    ("(skipped: cannot connect {})", "（跳过：无法连接 {}）"),
     (
         "{}: it says `{}`, expected `{}`",
         "{}：它说的是 `{}`，应该是 `{}`",
