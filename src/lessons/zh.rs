@@ -343,7 +343,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "{} answer 404, and no answer shows the key",
         "{} 都回答 404，没有一个回答暴露密钥",
     ),
-    // Lessons 2 to 4 and 6 to 12, whose pages are not translated yet.
+    // Lessons 2 to 4 and 6 to 12.
     (
         "lesson 2's exercise says what it prints: path, query, color and body lines",
         "第 2 课的练习规定了它打印什么：path、query、color 和 body 这几行",
@@ -425,8 +425,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "{} {} 回答了 405，Allow 是 `{}`",
     ),
     (
-        "a 405 must say what is allowed: print `Allow: POST`",
-        "405 必须说明允许什么：打印 `Allow: POST`",
+        "a 405 must say what is allowed, and only POST is: print `Allow: POST`",
+        "405 必须说明允许什么，而允许的只有 POST：打印 `Allow: POST`",
     ),
     (
         "GET and PUT {} answer 405, Allow: POST",
@@ -493,16 +493,16 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "作为 CGI，每个请求都是一个新进程（pid {}，然后 {}），回答 `requests 1`",
     ),
     (
-        "GET {}: worker {} said `requests {}` after `requests {}`",
-        "GET {}：worker {} 说 `requests {}`，而上一次是 `requests {}`",
+        "GET {}, {} at a time: worker {} answered {} requests and said `requests` {}, not 1 to {}",
+        "GET {}，每次同时 {} 个：worker {} 回答了 {} 个请求，说的 `requests` 是 {}，而不是 1 到 {}",
     ),
     (
-        "add one to the count on every call, and print it after adding",
-        "每次调用都给计数加一，加完再打印",
+        "count in a global of the module, one per process: add one on every call and print it after adding",
+        "用模块里的一个全局变量计数，每个进程一份：每次调用加一，加完再打印",
     ),
     (
-        "{} pids answered {} requests to a pool of 2 workers",
-        "{} 个 pid 回答了发往 2 个 worker 的进程池的 {} 个请求",
+        "{} pids answered a pool of 2 workers",
+        "{} 个 pid 回答了发往 2 个 worker 的进程池的请求",
     ),
     (
         "print os.getpid() of the process that answers, not of a child it starts",
@@ -510,8 +510,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ),
     ("worker {} answered {}", "worker {} 回答了 {}"),
     (
-        "in a pool of 2, {} requests: {}, each counting its own",
-        "在 2 个 worker 的进程池里，{} 个请求：{}，各数各的",
+        "in a pool of 2, {} at a time: {}, each counting its own",
+        "在 2 个 worker 的进程池里，每次同时 {} 个：{}，各数各的",
     ),
     (
         "GET {} answered `{}`, not the lines `pid PID` and `requests N`",
@@ -666,8 +666,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "GET {} 回答了 `{}`，应该是 `{}`",
     ),
     (
-        "{}, GET {} says `Hello, {}!` in {} ms",
-        "{}，GET {} 说 `Hello, {}!`，用时 {} ms",
+        "{}, GET {} says `Hello, {}!` as text/plain in {} ms",
+        "{}，GET {} 以 text/plain 说 `Hello, {}!`，用时 {} ms",
     ),
     (
         "leave unknown paths to Flask: it answers 404 itself",
@@ -679,26 +679,29 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "进程池只用了 CGI 时间的 1/{}：Python 和 Flask 早已加载好了",
     ),
     (
-        "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.1",
-        "打印 $REMOTE_ADDR；当 REMOTE_ADDR 是 127.0.0.1 时，打印 $HTTP_X_FORWARDED_FOR 里的最后一个地址",
+        "print $REMOTE_ADDR, or the last address of $HTTP_X_FORWARDED_FOR when REMOTE_ADDR is 127.0.0.2, the proxy's",
+        "打印 $REMOTE_ADDR；当 REMOTE_ADDR 是代理的地址 127.0.0.2 时，打印 $HTTP_X_FORWARDED_FOR 里的最后一个地址",
     ),
     (
         "with no X-Forwarded-For, print $REMOTE_ADDR",
         "没有 X-Forwarded-For 时，打印 $REMOTE_ADDR",
     ),
     (
-        "behind the proxy (REMOTE_ADDR 127.0.0.1), the client is in $HTTP_X_FORWARDED_FOR",
-        "在反向代理后面（REMOTE_ADDR 是 127.0.0.1）时，客户端在 $HTTP_X_FORWARDED_FOR 里",
+        "from the proxy (REMOTE_ADDR 127.0.0.2), the client is in $HTTP_X_FORWARDED_FOR",
+        "来自反向代理（REMOTE_ADDR 是 127.0.0.2）时，客户端在 $HTTP_X_FORWARDED_FOR 里",
     ),
     (
         "take the last address: the one your proxy added; the ones before it came from the client and can be made up",
         "取最后一个地址：那是你的代理加上的；它前面的都来自客户端，可以随便编",
     ),
     (
-        "from any address but 127.0.0.1 the header is not your proxy's: ignore it and print $REMOTE_ADDR",
-        "来自 127.0.0.1 以外的地址时，这个头部不是你的代理加的：忽略它，打印 $REMOTE_ADDR",
+        "127.0.0.1 is you, or any program on this machine, not the proxy: ignore the header and print $REMOTE_ADDR",
+        "127.0.0.1 是你自己，或者这台机器上的任何一个程序，而不是代理：忽略这个头部，打印 $REMOTE_ADDR",
     ),
-    ("(skipped: cannot connect {})", "（跳过：无法连接 {}）"),
+    (
+        "trust the header only from the proxy's own address, 127.0.0.2: from any other, print $REMOTE_ADDR",
+        "只信任来自代理自己地址 127.0.0.2 的这个头部：来自其他任何地址时，打印 $REMOTE_ADDR",
+    ),
     (
         "{}: it says `{}`, expected `{}`",
         "{}：它说的是 `{}`，应该是 `{}`",

@@ -29,9 +29,16 @@ const PAGES: [&str; 16] = [
 const CHINESE_PAGES: &[&str] = &[
     "lessons/README.zh.md",
     "lessons/01-hello-cgi/README.zh.md",
+    "lessons/02-the-environment/README.zh.md",
+    "lessons/03-responses-and-failures/README.zh.md",
+    "lessons/04-the-price-of-a-process/README.zh.md",
     "lessons/05-the-gateway-idea/README.zh.md",
+    "lessons/06-workers-that-stay/README.zh.md",
+    "lessons/07-the-supervisors-jobs/README.zh.md",
     "lessons/08-head-to-head/README.zh.md",
     "lessons/09-what-a-host-must-refuse/README.zh.md",
+    "lessons/10-your-flask-app/README.zh.md",
+    "lessons/11-the-three-layers/README.zh.md",
     "lessons/12-workers-that-wait/README.zh.md",
     "lessons/13-the-server-calls-the-app/README.zh.md",
     "lessons/14-your-app-in-production/README.zh.md",
@@ -148,8 +155,33 @@ fn lesson_01_hello_cgi_zh() {
 }
 
 #[test]
+fn lesson_02_the_environment_zh() {
+    check_page("lessons/02-the-environment/README.zh.md");
+}
+
+#[test]
+fn lesson_03_responses_and_failures_zh() {
+    check_page("lessons/03-responses-and-failures/README.zh.md");
+}
+
+#[test]
+fn lesson_04_the_price_of_a_process_zh() {
+    check_page("lessons/04-the-price-of-a-process/README.zh.md");
+}
+
+#[test]
 fn lesson_05_the_gateway_idea_zh() {
     check_page("lessons/05-the-gateway-idea/README.zh.md");
+}
+
+#[test]
+fn lesson_06_workers_that_stay_zh() {
+    check_page("lessons/06-workers-that-stay/README.zh.md");
+}
+
+#[test]
+fn lesson_07_the_supervisors_jobs_zh() {
+    check_page("lessons/07-the-supervisors-jobs/README.zh.md");
 }
 
 #[test]
@@ -165,6 +197,16 @@ fn lesson_09_what_a_host_must_refuse_zh() {
 #[test]
 fn lesson_12_workers_that_wait_zh() {
     check_page("lessons/12-workers-that-wait/README.zh.md");
+}
+
+#[test]
+fn lesson_10_your_flask_app_zh() {
+    check_page("lessons/10-your-flask-app/README.zh.md");
+}
+
+#[test]
+fn lesson_11_the_three_layers_zh() {
+    check_page("lessons/11-the-three-layers/README.zh.md");
 }
 
 /// Embeds Python, as the English page does: run with `--features python`.

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-/// Requests the pool check sends, and how many at once: one at a time, the pool hands
-/// every request to the worker that went idle last, so one worker would answer them all
-/// and a count shared by the workers would pass for each worker's own.
+/// Requests the pool check sends in a round, and how many at once: one at a time, the
+/// pool hands every request to the worker that went idle last, so one worker would answer
+/// them all and a count shared by the workers would pass for each worker's own.
 const POOL_REQUESTS: u32 = 40;
 const AT_ONCE: u32 = 4;
+/// Rounds sent until both workers have answered: on a busy machine the second worker may
+/// still be starting, or four clients may not overlap, for a round or two.
+const ROUNDS: u32 = 10;
 
 pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
     let hint = "answer two lines, `pid PID` (os.getpid()) and `requests N`, N counted in a global that the app adds one to on each call; run it as CGI with wsgiref's CGIHandler under `if __name__ == \"__main__\":`";
@@ -47,26 +50,15 @@ pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
     // its own, so the counts one pid said are 1, 2, 3, ... with none missing or repeated
     // (the answers of one worker may arrive in any order), and no more than two pids.
     let pool = "/pool/tally";
-    let answers: Vec<Result<(u32, u32), Failure>> = std::thread::scope(|s| {
-        let (c, server, name) = (&*c, &server, &name);
-        let clients: Vec<_> = (0..AT_ONCE)
-            .map(|_| {
-                s.spawn(move || {
-                    (0..POOL_REQUESTS / AT_ONCE)
-                        .map(|_| tally_of(c, server, pool, name, hint))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        clients
-            .into_iter()
-            .flat_map(|t| t.join().expect("a client thread panicked"))
-            .collect()
-    });
     let mut said: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for answer in answers {
-        let (pid, n) = answer?;
-        said.entry(pid).or_default().push(n);
+    for _ in 0..ROUNDS {
+        for answer in round(c, &server, pool, &name, hint) {
+            let (pid, n) = answer?;
+            said.entry(pid).or_default().push(n);
+        }
+        if said.len() >= 2 {
+            break;
+        }
     }
     let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
     for (pid, counts) in &mut said {
@@ -87,19 +79,17 @@ pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
         seen.insert(*pid, counts.len() as u32);
     }
     if seen.len() < 2 {
+        let sent = POOL_REQUESTS * ROUNDS;
         return Err(fail(
             format!(
-                "GET {pool}: one worker answered all {POOL_REQUESTS} requests, sent {AT_ONCE} at a time to a pool of 2"
+                "GET {pool}: one worker answered all {sent} requests, sent {AT_ONCE} at a time to a pool of 2"
             ),
             "the app must answer at once, so that the other worker takes the requests that come while one is busy",
         ));
     }
     if seen.len() > 2 {
         return Err(fail(
-            format!(
-                "{} pids answered {POOL_REQUESTS} requests to a pool of 2 workers",
-                seen.len()
-            ),
+            format!("{} pids answered a pool of 2 workers", seen.len()),
             "print os.getpid() of the process that answers, not of a child it starts",
         ));
     }
@@ -108,10 +98,35 @@ pub(super) fn tally(c: &mut Check) -> Result<(), Failure> {
         .map(|(pid, n)| format!("worker {pid} answered {n}"))
         .collect();
     c.pass(format!(
-        "in a pool of 2, {POOL_REQUESTS} requests, {AT_ONCE} at a time: {}, each counting its own",
+        "in a pool of 2, {AT_ONCE} at a time: {}, each counting its own",
         counts.join(", ")
     ));
     Ok(())
+}
+
+/// One round: `POOL_REQUESTS` requests from `AT_ONCE` clients at once.
+fn round(
+    c: &Check,
+    server: &ServerProcess,
+    pool: &str,
+    name: &str,
+    hint: &str,
+) -> Vec<Result<(u32, u32), Failure>> {
+    std::thread::scope(|s| {
+        let clients: Vec<_> = (0..AT_ONCE)
+            .map(|_| {
+                s.spawn(move || {
+                    (0..POOL_REQUESTS / AT_ONCE)
+                        .map(|_| tally_of(c, server, pool, name, hint))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|t| t.join().expect("a client thread panicked"))
+            .collect()
+    })
 }
 
 /// The learner's `stem_wsgi.py` in cgi-bin: its name, with a passing step.
