@@ -686,6 +686,28 @@ pub fn pages() -> Vec<String> {
     pages
 }
 
+/// The two editions of a page run the same commands, and what a command asks of the
+/// whole machine (the kernel's table of listening sockets, say) would see the other
+/// edition's servers too: a page waits while its other edition runs.
+fn edition_lock(rel: &str) -> std::sync::MutexGuard<'static, ()> {
+    static PAGES: std::sync::Mutex<Vec<(String, &'static std::sync::Mutex<()>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let english = rel.replace(".zh.md", ".md");
+    let lock = {
+        let mut pages = PAGES.lock().unwrap_or_else(|e| e.into_inner());
+        match pages.iter().find(|(page, _)| *page == english) {
+            Some((_, lock)) => *lock,
+            None => {
+                let lock: &'static std::sync::Mutex<()> =
+                    Box::leak(Box::new(std::sync::Mutex::new(())));
+                pages.push((english, lock));
+                lock
+            }
+        }
+    };
+    lock.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The Chinese edition of an English page: `README.zh.md` beside its `README.md`.
 pub fn chinese(page: &str) -> String {
     format!("{}.zh.md", page.strip_suffix(".md").unwrap_or(page))
@@ -703,6 +725,7 @@ pub fn chinese_pages() -> Vec<String> {
 /// Runs every console and log block of page `rel` (relative to the repository) in a
 /// scratch copy, and fails with every block that does not show what happens.
 pub fn check_page(rel: &str) {
+    let _alone = edition_lock(rel);
     let run = run_page(rel);
     eprintln!("{rel}: {} commands and log blocks checked", run.ran);
     for s in &run.skipped {
