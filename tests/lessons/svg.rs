@@ -101,6 +101,17 @@ const SERIES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "lessons/11-the-three-layers/slow-clients.svg",
+        &[
+            ("slow clients", "slow client"),
+            ("normal client", "normal client"),
+            ("nginx", "nginx"),
+            ("gunicorn", "Straight at gunicorn (2 sync workers)"),
+            ("worker", "worker 1"),
+            ("listen backlog", "listen backlog"),
+        ],
+    ),
+    (
         "lessons/12-workers-that-wait/waiting.svg",
         &[
             ("sync", "cgilab-sync"),
