@@ -74,6 +74,9 @@ python3 - "$out" <<'PY'
 import csv, statistics, sys
 runs = {}
 for row in csv.reader(open(sys.argv[1])):
+    # A turn with too few requests for a median (a server still starting) is left out.
+    if row[7] == "":
+        continue
     runs.setdefault((int(row[3]), row[0]), []).append(row)
 print("connections,server,turns,median req/s,median p50 ms,errors")
 for (conc, server), rows in sorted(runs.items()):
