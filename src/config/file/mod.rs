@@ -223,6 +223,33 @@ mod tests {
         }
     }
 
+    /// `[embed]` names the embedded apps; each file is relative to the config file, and
+    /// its callable stays as written.
+    #[test]
+    fn an_embed_section_becomes_embed_flags_with_files_made_absolute() {
+        let file = parse(
+            "[embed]
+hello = \"apps/hello.py\"
+shop = \"/srv/shop/wsgi.py:app\"
+",
+            Path::new("/etc/cgilab"),
+        )
+        .unwrap();
+        let flags: Vec<String> = file.flags.iter().flat_map(|f| f.1.clone()).collect();
+        assert_eq!(
+            flags,
+            [
+                "--embed",
+                "hello=/etc/cgilab/apps/hello.py",
+                "--embed",
+                "shop=/srv/shop/wsgi.py:app"
+            ]
+        );
+        let err = errors("[embed]\nhello = 3\n");
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(err[0].1.contains("in quotes"), "{err:?}");
+    }
+
     #[test]
     fn a_unix_socket_in_the_file_is_relative_to_the_file() {
         let flags = |text: &str| -> Vec<String> {

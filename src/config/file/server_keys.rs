@@ -28,6 +28,9 @@ enum Kind {
     /// A table `{ "/prefix" = "dir" }`: the flag once per pair, as `PREFIX=DIR`, the
     /// directory made absolute against the file's.
     PathPairs,
+    /// A table `{ NAME = "FILE[:CALLABLE]" }`: the flag once per pair, as
+    /// `NAME=FILE[:CALLABLE]`, the file made absolute against the file's directory.
+    AppPairs,
 }
 
 /// Every top-level key, the flag it stands for, and its kind.
@@ -47,6 +50,7 @@ const SERVER_KEYS: &[(&str, &str, Kind)] = &[
     ("pass_auth", "--pass-auth", Kind::Switch),
     ("env", "--env", Kind::Pairs),
     ("static", "--static", Kind::PathPairs),
+    ("embed", "--embed", Kind::AppPairs),
     ("pass_env", "--pass-env", Kind::List),
     ("workers", "--workers", Kind::Value),
     ("worker_class", "--worker-class", Kind::Value),
@@ -133,6 +137,29 @@ pub(super) fn server_flags(
         }
         (Kind::PathPairs, _) => Err(format!(
             "`{key}` is a section: [{key}] then \"/prefix\" = \"directory\" lines"
+        )),
+        (Kind::AppPairs, Value::Table(pairs)) => {
+            let mut out = Vec::new();
+            for (name, v) in pairs {
+                let Value::String(app) = v else {
+                    return Err(format!(
+                        "[{key}] {name} is a file and its callable, in quotes: \"app.py:application\""
+                    ));
+                };
+                // FILE[:CALLABLE]: only the file is a path.
+                let app = match app.rsplit_once(':') {
+                    Some((file, callable)) if !callable.contains('/') => {
+                        format!("{}:{callable}", absolute(dir_of_file, file))
+                    }
+                    _ => absolute(dir_of_file, app),
+                };
+                out.push(flag.clone());
+                out.push(format!("{name}={app}"));
+            }
+            Ok(out)
+        }
+        (Kind::AppPairs, _) => Err(format!(
+            "`{key}` is a section: [{key}] then NAME = \"FILE[:CALLABLE]\" lines"
         )),
         (Kind::List, Value::Array(items)) => {
             let mut out = Vec::new();
