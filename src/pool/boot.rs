@@ -23,9 +23,10 @@ use super::policy::{BOOT_TIMEOUT, START_ATTEMPTS, START_SECS, backoff};
 use super::preload::pidfd_open;
 use super::preloaders::Preloaders;
 use super::shared_accept::Heartbeat;
-use super::spawn::{self, Door, Ends, LastLine, Program};
+use super::spawn::{self, Door, Ends, Program};
 use super::state::{Shared, State, Status};
 use super::worker::{Born, Cause, Leaving, Process, Worker, WorkerDoor};
+use super::worker_log::{self, LastLine};
 
 /// One pool, as the arbiter runs it.
 pub struct PoolRun {
@@ -297,7 +298,7 @@ impl PoolRun {
             }
         };
         let last_line = Arc::new(LastLine::default());
-        let log = spawn::follow_log(shared.name.clone(), pid, ends.log, last_line.clone());
+        let log = worker_log::follow_log(shared.name.clone(), pid, ends.log, last_line.clone());
         let (conn, door, probe) = match ends.door {
             Door::Own {
                 socket,

@@ -60,7 +60,7 @@ impl WorkerGroup {
             ended: false,
         };
         // Non-blocking: a request reads what is there before its access line
-        // ([`crate::pool::spawn::CopiedLog::catch_up`]), and never waits for more.
+        // ([`crate::pool::worker_log::CopiedLog::catch_up`]), and never waits for more.
         poll::set_nonblocking(pipe.as_raw_fd());
         let log = WorkerLog {
             pipe,

@@ -14,6 +14,7 @@
 //!   process group, a clean signal state, death with the server;
 //! - [`shared_accept`]: the other design, `--accept shared`: one listening socket every
 //!   worker accepts on, and the heartbeat that tells the supervisor a worker is stuck;
+//! - [`worker_log`]: a worker's stdout and stderr, copied into the server's log line by line;
 //! - [`group`]: ending what a worker started (its cgroup, its log) once it is reaped;
 //! - [`host`]: one HTTP request answered with a leased worker;
 //! - `wsgi_worker.py`: the worker cgilab ships for WSGI apps, written to be read.
@@ -35,6 +36,7 @@ pub mod shared_accept;
 pub mod spawn;
 pub mod state;
 pub mod worker;
+pub mod worker_log;
 
 use std::collections::HashMap;
 use std::io;

@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use crate::process::seqpacket::{self, SeqPacket};
 
 use super::group::{WorkerGroup, WorkerLog};
-use super::spawn::{self, Given, LastLine, Program};
+use super::spawn::{self, Given, Program};
+use super::worker_log::LastLine;
 
 /// How long a preloader may take to answer a request to fork.
 const FORK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use super::policy::{BOOT_TIMEOUT, LAST_WORDS, STOP_GRACE};
 use super::preload::{Preloader, Stage};
-use super::spawn::{self, Program, by_itself, describe};
+use super::spawn::{Program, by_itself, describe};
 
 /// One pool's preloaders.
 pub struct Preloaders {
@@ -46,7 +46,7 @@ impl Preloaders {
     pub fn ready(&mut self, pool: &str, id: u64) -> io::Result<Option<&mut Preloader>> {
         if self.current.is_none() {
             let (preloader, log) = Preloader::start(&self.program, id)?;
-            spawn::follow_log(
+            super::worker_log::follow_log(
                 pool.to_string(),
                 preloader.pid,
                 log,

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::boot::PoolRun;
 use super::policy::{BOOT_TIMEOUT, LAST_WORDS, START_SECS, STOP_GRACE, TIMEOUT_SLACK};
-use super::spawn::{LastLine, by_itself, describe};
+use super::spawn::{by_itself, describe};
 use super::state::Status;
 use super::worker::{Cause, Life, Worker, WorkerDoor};
+use super::worker_log::LastLine;
 
 /// Collects every exited worker of one pool and logs how it ended; a failed start is
 /// counted, with the app's own last words as its reason.

@@ -17,8 +17,9 @@ use crate::fastcgi::{Connection, Idle};
 use super::events::{Events, PoolEvent};
 use super::policy::BOOT_TIMEOUT;
 use super::shared_accept::{ConnectError, SharedSocket};
-use super::spawn::{CopiedLog, connect_again};
+use super::spawn::connect_again;
 use super::worker::{Cause, Leaving, Worker};
+use super::worker_log::CopiedLog;
 
 /// The pool as a whole (after supervisord's BACKOFF and FATAL, which it keeps per
 /// process; here they belong to the pool, since its workers all run the same app).

@@ -36,7 +36,8 @@ use crate::process::memory::{self, Memory};
 use super::group::WorkerGroup;
 use super::preload::Link;
 use super::shared_accept::Heartbeat;
-use super::spawn::{self, CopiedLog, LastLine};
+use super::spawn;
+use super::worker_log::{CopiedLog, LastLine};
 
 /// Where a worker is in its life, with what only that state has.
 pub enum Life {
