@@ -387,6 +387,51 @@ fn expect_plain_text(resp: &Response, what: &str, hint: &str) -> Result<(), Fail
     ))
 }
 
+/// GET `target`: a 200 in plain text whose lines `KEY N` give a number for each of
+/// `keys`, in their order; else what it answered instead, with the server's log.
+fn counted_lines(
+    c: &Check,
+    server: &ServerProcess,
+    target: &str,
+    script: &str,
+    keys: &[&str],
+    hint: &str,
+) -> Result<Vec<u32>, Failure> {
+    let req = Req::get(target);
+    let resp = c.fetch(server, &req, script)?;
+    c.expect_status(server, &req, &resp, script, 200, hint)?;
+    expect_plain_text(
+        &resp,
+        &format!("GET {target}"),
+        "start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])",
+    )?;
+    let body = lines(&resp);
+    let number = |key: &str| {
+        body.iter().find_map(|l| {
+            l.strip_prefix(key)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+    };
+    keys.iter()
+        .map(|key| number(key))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or_else(|| {
+            let wanted: Vec<String> = keys.iter().map(|k| format!("`{k} N`")).collect();
+            Failure {
+                what: format!(
+                    "GET {target} answered `{}`, not the lines {}",
+                    resp.text().trim_end().escape_debug(),
+                    wanted.join(", ")
+                ),
+                details: logged(server, script),
+                hint: hint.into(),
+            }
+        })
+}
+
 fn lines(resp: &Response) -> Vec<String> {
     resp.text()
         .lines()

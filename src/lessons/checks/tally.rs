@@ -150,28 +150,6 @@ fn tally_of(
     script: &str,
     hint: &str,
 ) -> Result<(u32, u32), Failure> {
-    let req = Req::get(target);
-    let resp = c.fetch(server, &req, script)?;
-    c.expect_status(server, &req, &resp, script, 200, hint)?;
-    expect_plain_text(
-        &resp,
-        &format!("GET {target}"),
-        "start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])",
-    )?;
-    let body = lines(&resp);
-    let field = |key: &str| {
-        body.iter()
-            .find_map(|l| l.strip_prefix(key)?.trim().parse::<u32>().ok())
-    };
-    match (field("pid "), field("requests ")) {
-        (Some(pid), Some(n)) => Ok((pid, n)),
-        _ => Err(Failure {
-            what: format!(
-                "GET {target} answered `{}`, not the lines `pid PID` and `requests N`",
-                resp.text().trim_end().escape_debug()
-            ),
-            details: logged(server, script),
-            hint: hint.into(),
-        }),
-    }
+    let n = counted_lines(c, server, target, script, &["pid", "requests"], hint)?;
+    Ok((n[0], n[1]))
 }

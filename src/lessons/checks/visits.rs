@@ -188,34 +188,19 @@ fn visit(
     script: &str,
     hint: &str,
 ) -> Result<Visit, Failure> {
-    let req = Req::get(target);
-    let resp = c.fetch(server, &req, script)?;
-    c.expect_status(server, &req, &resp, script, 200, hint)?;
-    expect_plain_text(
-        &resp,
-        &format!("GET {target}"),
-        "start_response(\"200 OK\", [(\"Content-Type\", \"text/plain\")])",
+    let n = counted_lines(
+        c,
+        server,
+        target,
+        script,
+        &["pid", "connects", "visits"],
+        hint,
     )?;
-    let body = lines(&resp);
-    let field = |key: &str| {
-        body.iter()
-            .find_map(|l| l.strip_prefix(key)?.trim().parse::<u32>().ok())
-    };
-    match (field("pid "), field("connects "), field("visits ")) {
-        (Some(pid), Some(connects), Some(visits)) => Ok(Visit {
-            pid,
-            connects,
-            visits,
-        }),
-        _ => Err(Failure {
-            what: format!(
-                "GET {target} answered `{}`, not the lines `pid PID`, `connects N` and `visits N`",
-                resp.text().trim_end().escape_debug()
-            ),
-            details: logged(server, script),
-            hint: hint.into(),
-        }),
-    }
+    Ok(Visit {
+        pid: n[0],
+        connects: n[1],
+        visits: n[2],
+    })
 }
 
 /// How many of `pid`'s open descriptors are on the file `path`.

@@ -507,8 +507,8 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "在 2 个 worker 的进程池里，每次同时 {} 个：{}，各数各的",
     ),
     (
-        "GET {} answered `{}`, not the lines `pid PID` and `requests N`",
-        "GET {} 回答了 `{}`，而不是 `pid PID` 和 `requests N` 这两行",
+        "GET {} answered `{}`, not the lines {}",
+        "GET {} 回答了 `{}`，而不是这几行：{}",
     ),
     (
         "keep the count in the file $HITS_FILE, not in memory: open it, take a lock (fcntl.flock), read, add one, write, then answer `hits N`",
@@ -755,9 +755,5 @@ pub const MESSAGES: &[(&str, &str)] = &[
     (
         "insert one row per request, and count the rows after the insert",
         "每个请求插入一行，插入之后再数行数",
-    ),
-    (
-        "GET {} answered `{}`, not the lines `pid PID`, `connects N` and `visits N`",
-        "GET {} 回答了 `{}`，而不是 `pid PID`、`connects N` 和 `visits N` 这几行",
     ),
 ];
