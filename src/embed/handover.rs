@@ -40,16 +40,8 @@ enum Held {
     Taken,
 }
 
-/// Who took the request, as the connection's thread finds out when its call returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TakenBy {
-    Relay,
-    Watch,
-}
-
 pub struct Handover {
     held: Mutex<Held>,
-    taken_by: Mutex<Option<TakenBy>>,
     pub name: String,
     pub deadline: Instant,
     pub timeout: Duration,
@@ -71,7 +63,6 @@ impl Handover {
     ) -> Arc<Handover> {
         Arc::new(Handover {
             held: Mutex::new(Held::Parked(Box::new(parked))),
-            taken_by: Mutex::new(None),
             name: name.to_string(),
             deadline: Instant::now() + timeout,
             timeout,
@@ -85,33 +76,13 @@ impl Handover {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes the request, if nobody has; `by` is recorded for the connection's thread.
-    fn take(&self, by: Option<TakenBy>) -> Option<Parked> {
-        let mut held = self.held();
-        match std::mem::replace(&mut *held, Held::Taken) {
-            Held::Parked(parked) => {
-                *self.taken_by.lock().unwrap_or_else(|e| e.into_inner()) = by;
-                Some(*parked)
-            }
+    /// Takes the request, if nobody has: the connection's thread when its call returned
+    /// whole, a relay thread for a body that streams. `None`: another thread answers it.
+    pub fn take(&self) -> Option<Parked> {
+        match std::mem::replace(&mut *self.held(), Held::Taken) {
+            Held::Parked(parked) => Some(*parked),
             Held::Taken => None,
         }
-    }
-
-    /// The connection's thread, its call returned: the request back, or who took it.
-    pub fn take_back(&self) -> Result<Parked, TakenBy> {
-        match self.take(None) {
-            Some(parked) => Ok(parked),
-            None => Err(self
-                .taken_by
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or(TakenBy::Watch)),
-        }
-    }
-
-    /// A relay thread, for a body that streams.
-    pub fn take_for_relay(&self) -> Option<Parked> {
-        self.take(Some(TakenBy::Relay))
     }
 
     /// The watch: the request, if its deadline passed and nobody took it. The call is
@@ -120,7 +91,7 @@ impl Handover {
         if now < self.deadline {
             return None;
         }
-        let parked = self.take(Some(TakenBy::Watch))?;
+        let parked = self.take()?;
         Some((parked, self.lose()))
     }
 

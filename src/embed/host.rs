@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tiny_http::Request;
 
-use super::handover::{Handover, Parked, TakenBy};
+use super::handover::{Handover, Parked};
 use super::link::{Job, Link, Said, What};
 use super::{Call, Finish, Served, call, gil};
 use crate::measure::timing::Timing;
@@ -78,9 +78,8 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
     let took = began.elapsed();
     handover.returned(began);
     // Step 2.
-    let parked = match handover.take_back() {
-        Ok(parked) => parked,
-        Err(TakenBy::Relay | TakenBy::Watch) => return Served::Elsewhere,
+    let Some(parked) = handover.take() else {
+        return Served::Elsewhere;
     };
     let request = parked.request;
     timing.app = Some(took);
@@ -135,7 +134,7 @@ fn relay_elsewhere(
     said: Receiver<Said>,
     began: Instant,
 ) -> bool {
-    let Some(parked) = handover.take_for_relay() else {
+    let Some(parked) = handover.take() else {
         return false;
     };
     let name = handover.name.clone();
