@@ -41,7 +41,7 @@ enum Ending {
 }
 
 /// Runs `job`, whose thread waited `gil` to take the GIL for it, and says how it went.
-pub fn run(py: Python<'_>, job: Job, link: &Arc<Link>, helpers: &Helpers, gil: Duration) {
+pub fn run(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, gil: Duration) {
     link.begin(gil);
     let log = errors::request_log(&job.app.name);
     let running = errors::running(log.clone());
@@ -61,8 +61,8 @@ pub fn run(py: Python<'_>, job: Job, link: &Arc<Link>, helpers: &Helpers, gil: D
 }
 
 /// Steps 1 to 4.
-fn respond(py: Python<'_>, job: Job, link: &Arc<Link>, helpers: &Helpers, log: &Log) -> Ending {
-    let (environ, input) = match environ::dict(py, &job.environ, job.body, helpers, log) {
+fn respond(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, log: &Log) -> Ending {
+    let (environ, input) = match environ::dict(py, job.environ, job.body, helpers, log) {
         Ok(built) => built,
         Err(e) => return Ending::Raised(e),
     };
@@ -83,7 +83,9 @@ fn respond(py: Python<'_>, job: Job, link: &Arc<Link>, helpers: &Helpers, log: &
     };
     start_response.get().end();
     // The body's file, if it was spooled to one, is closed now, not when collected.
-    let _ = input.call_method0(intern!(py, "close"));
+    if let Some(file) = input {
+        let _ = file.call_method0(intern!(py, "close"));
+    }
     match ending {
         Ending::Whole((_, _, body)) => match start_response.get().head() {
             Ok((status, headers)) => Ending::Whole((status, headers, body)),
@@ -167,6 +169,11 @@ fn bytes(piece: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyBytes>> {
 
 /// Step 4.
 fn close(py: Python<'_>, result: &Bound<'_, PyAny>) -> PyResult<()> {
+    // A plain list or tuple has no `close()`: asking would make and drop an
+    // AttributeError on every request.
+    if result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>() {
+        return Ok(());
+    }
     match result.getattr_opt(intern!(py, "close"))? {
         Some(close) => close.call0().map(drop),
         None => Ok(()),

@@ -17,21 +17,23 @@ use super::interpreter::Helpers;
 use crate::http::body::Body;
 use crate::request::environ::Environ;
 
-/// The environ for one request, and its `wsgi.input` (to close once the app is done).
+/// The environ for one request, and its `wsgi.input` if that is a file (to close once
+/// the app is done; a body in memory goes when its last reference does).
 pub fn dict<'py>(
     py: Python<'py>,
     env: &Environ,
     body: Body,
     helpers: &Helpers,
     log: &Log,
-) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyAny>)> {
+) -> PyResult<(Bound<'py, PyDict>, Option<Bound<'py, PyAny>>)> {
     let environ = PyDict::new(py);
-    for (name, value) in env.iter_os() {
-        environ.set_item(name, native(py, value.as_bytes()))?;
+    for (name, value) in env.iter_named() {
+        environ.set_item(helpers.name(py, name), native(py, value.as_bytes()))?;
     }
     let https = env
         .get("HTTPS")
         .is_some_and(|v| ["on", "1", "yes"].iter().any(|t| v.eq_ignore_ascii_case(t)));
+    let spooled = matches!(body, Body::File(..));
     let input = input(py, body, helpers)?;
     let errors = Bound::new(py, ErrorStream::new(log.clone()))?;
     environ.set_item(intern!(py, "wsgi.version"), helpers.wsgi_version.bind(py))?;
@@ -49,7 +51,7 @@ pub fn dict<'py>(
     environ.set_item(intern!(py, "wsgi.multithread"), true)?;
     environ.set_item(intern!(py, "wsgi.multiprocess"), false)?;
     environ.set_item(intern!(py, "wsgi.run_once"), false)?;
-    Ok((environ, input))
+    Ok((environ, spooled.then_some(input)))
 }
 
 /// `wsgi.input`: the body the server has read in full, so the app can never wait on the

@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use tiny_http::Request;
@@ -35,8 +35,6 @@ use crate::request::cgi_response::{self, CgiResponse, Head};
 use crate::request::error::{Origin, RequestError};
 use crate::request::outcome::{Failed, Sent};
 
-/// Pieces a call may say ahead of a slow client.
-const AHEAD: usize = 2;
 /// How long a relay looks for the next piece before it sleeps until it comes.
 const LOOK_AGAIN: Duration = Duration::from_micros(50);
 
@@ -58,17 +56,16 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
         finish,
     };
     let handover = Handover::new(parked, &app.name, call.timeout, shared.lost.clone());
-    let (said_tx, said) = mpsc::sync_channel(AHEAD);
     let began = Instant::now();
     let start_relay = {
         let (handover, relays) = (Arc::clone(&handover), Arc::clone(&shared.relays));
-        Box::new(move || relay_elsewhere(&handover, &relays, said, began))
+        Box::new(move |said| relay_elsewhere(&handover, &relays, said, began))
     };
-    let link = Arc::new(Link::new(said_tx, handover.stop.clone(), start_relay));
+    let link = Arc::new(Link::new(handover.stop.clone(), start_relay));
     shared.watch.keep(Arc::clone(&handover));
     let job = Job {
-        app: Arc::clone(app),
-        environ: call.environ.clone(),
+        app,
+        environ: call.environ,
         body: call.body,
     };
     let gil = gil::attach(|py, gil| {

@@ -7,8 +7,12 @@
 //! build's rpath makes the server load that Python's own libpython, so it sees the same
 //! standard library and site-packages.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyModule, PyString};
 
 use super::errors::{self, ServerStream};
 use crate::config::embeds::EmbedConfig;
@@ -49,9 +53,26 @@ pub struct Helpers {
     pub describe: Py<PyAny>,
     /// `(1, 0)`, `wsgi.version`.
     pub wsgi_version: Py<PyAny>,
+    /// The environ's names that are the server's own literals (`REQUEST_METHOD`, ...),
+    /// each made a Python string once: every request uses them.
+    names: Mutex<HashMap<&'static str, Py<PyString>>>,
 }
 
 impl Helpers {
+    /// An environ name as a Python string: one of the server's own made once and kept,
+    /// any other (a header's `HTTP_*`, the configuration's) made for this request.
+    pub fn name<'py>(&self, py: Python<'py>, name: &Cow<'static, str>) -> Bound<'py, PyString> {
+        let Cow::Borrowed(fixed) = name else {
+            return PyString::new(py, name);
+        };
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names
+            .entry(fixed)
+            .or_insert_with(|| PyString::intern(py, fixed).unbind())
+            .bind(py)
+            .clone()
+    }
+
     /// What Python prints for exception `e`: its traceback, then `Type: message`.
     pub fn traceback(&self, py: Python<'_>, e: &PyErr) -> String {
         self.describe
@@ -91,6 +112,7 @@ pub fn start(embeds: &[EmbedConfig]) -> Result<Started, String> {
             open_file: get("open_file")?,
             describe: get("describe")?,
             wsgi_version: (1, 0).into_pyobject(py).map_err(fail)?.into_any().unbind(),
+            names: Mutex::new(HashMap::new()),
         };
         let load = module.getattr("load").map_err(fail)?;
         let mut apps = Vec::new();

@@ -6,8 +6,8 @@
 //! GIL go while a slow client catches up.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -17,10 +17,10 @@ use super::live::App;
 use crate::http::body::Body;
 use crate::request::environ::Environ;
 
-/// One request for an embedded app.
-pub struct Job {
-    pub app: Arc<App>,
-    pub environ: Environ,
+/// One request for an embedded app, called on the thread that holds these.
+pub struct Job<'a> {
+    pub app: &'a App,
+    pub environ: &'a Environ,
     pub body: Body,
 }
 
@@ -49,13 +49,17 @@ pub enum What {
     Raised { exception: String },
 }
 
-/// Hands the request to a relay thread; false if it was taken already (the deadline
-/// passed), and then the body is not wanted.
-pub type StartRelay = Box<dyn FnOnce() -> bool + Send>;
+/// Pieces a call may say ahead of a slow client.
+const AHEAD: usize = 2;
+
+/// Hands the request to a relay thread, which hears the call's pieces on the receiver;
+/// false if it was taken already (the deadline passed), and then the body is not wanted.
+pub type StartRelay = Box<dyn FnOnce(Receiver<Said>) -> bool + Send>;
 
 /// A call's side of its response: where it says things, whether to stop.
 pub struct Link {
-    said: SyncSender<Said>,
+    /// Made when the first piece is said: a call that answers whole needs none.
+    said: OnceLock<SyncSender<Said>>,
     /// Set by whoever holds the request: the body is not wanted any more (HEAD, a client
     /// gone, the deadline).
     stop: Arc<AtomicBool>,
@@ -68,11 +72,11 @@ pub struct Link {
 }
 
 impl Link {
-    /// A call's link: it says things on `said` once `relay` has handed the request over;
-    /// the holder of the request sets `stop`.
-    pub fn new(said: SyncSender<Said>, stop: Arc<AtomicBool>, relay: StartRelay) -> Link {
+    /// A call's link: it says things to the relay thread once `relay` has handed the
+    /// request over; the holder of the request sets `stop`.
+    pub fn new(stop: Arc<AtomicBool>, relay: StartRelay) -> Link {
         Link {
-            said,
+            said: OnceLock::new(),
             stop,
             gil_ns: AtomicU64::new(0),
             relay: Mutex::new(Some(relay)),
@@ -122,20 +126,25 @@ impl Link {
     /// the app), and counts taking it back. False when the call was given up.
     fn say(&self, py: Python<'_>, what: What) -> bool {
         let relay = self.relay.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(start) = relay
-            && !start()
-        {
-            return false;
+        if let Some(start) = relay {
+            let (sender, receiver) = mpsc::sync_channel(AHEAD);
+            let _ = self.said.set(sender);
+            if !start(receiver) {
+                return false;
+            }
         }
+        let Some(sender) = self.said.get() else {
+            return false; // the relay never started
+        };
         let said = Said {
             what,
             gil: self.gil(),
         };
-        match self.said.try_send(said) {
+        match sender.try_send(said) {
             Ok(()) => true,
             Err(TrySendError::Disconnected(_)) => false,
             Err(TrySendError::Full(said)) => {
-                let (sent, waited) = gil::detached(py, || self.said.send(said));
+                let (sent, waited) = gil::detached(py, || sender.send(said));
                 self.gil_ns.fetch_add(nanos(waited), Ordering::Relaxed);
                 sent.is_ok()
             }

@@ -95,13 +95,20 @@ impl Environ {
     /// All variables as a script's environment gets them: a value that was sent as
     /// bytes that are not UTF-8 is those bytes.
     pub fn iter_os(&self) -> impl Iterator<Item = (&str, &std::ffi::OsStr)> {
+        self.iter_named().map(|(n, v)| (n.as_ref(), v))
+    }
+
+    /// As [`Environ::iter_os`], each name as kept: borrowed when it is one of the
+    /// names this module writes as a literal (a bounded set, which a caller may cache
+    /// what it makes of), owned when it came from a header or the configuration.
+    pub fn iter_named(&self) -> impl Iterator<Item = (&Cow<'static, str>, &std::ffi::OsStr)> {
         use std::os::unix::ffi::OsStrExt;
         self.0.iter().enumerate().map(|(i, (n, v))| {
             let value = match self.1.iter().find(|(at, _)| *at == i) {
                 Some((_, bytes)) => std::ffi::OsStr::from_bytes(bytes),
                 None => std::ffi::OsStr::new(v.as_str()),
             };
-            (n.as_ref(), value)
+            (n, value)
         })
     }
 
