@@ -2,6 +2,10 @@
 
 use clap::Parser;
 
+/// mimalloc, not the system's malloc: see Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = match cgilab::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -18,6 +18,10 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use tempfile::TempDir;
 
+/// The binary's allocator (see Cargo.toml): a bench measures what the binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The compiled CGI hello, built by cargo for the benches of this package.
 pub const HELLO_CGI: &str = env!("CARGO_BIN_EXE_hello-cgi");
 
