@@ -46,6 +46,9 @@ pub struct Job<'a> {
     pub env: &'a Environ,
     pub body: Body,
     pub timeout: Duration,
+    /// The request's line goes to the server's log even when it is answered without an
+    /// error (not `--quiet`).
+    pub logged: bool,
 }
 
 /// Runs `job` for `request`; also returns the pid of the worker that served it, if any.
@@ -103,12 +106,22 @@ pub fn run(job: Job<'_>, request: Request, timing: &mut Timing) -> (Outcome, Opt
         ended: false,
         whole: false,
     };
+    let logged = job.logged;
     let outcome = serve(&mut run, job, request, timing);
     run.log.finish();
     // What the worker wrote to its own stderr (a traceback, the app's prints) goes to
-    // the log before this request's access line does.
-    run.lease.catch_up_log();
+    // the log before this request's access line does. A request that leaves no line in
+    // the log has nothing to come before, and skips the read.
+    if logged || !answered_without_error(&outcome) {
+        run.lease.catch_up_log();
+    }
     (outcome, pid)
+}
+
+/// True when the response went out whole: with `--quiet`, such a request has no line
+/// in the server's log. A local redirect's line is the next target's, still to come.
+fn answered_without_error(outcome: &Outcome) -> bool {
+    matches!(outcome, Outcome::Sent(sent) if sent.error.is_none())
 }
 
 /// A request on a leased worker, with what every step needs.

@@ -362,6 +362,9 @@ impl Shared {
         if !reused {
             return Some((conn, since));
         }
+        // This look costs a system call per request, and no later step can do its work:
+        // every answer carries the same request id, so bytes a worker wrote out of turn
+        // would be read as this request's answer once it is sent.
         let why = match conn.idle() {
             Idle::Quiet => return Some((conn, since)),
             Idle::Closed => match worker

@@ -336,6 +336,7 @@ fn serve_pool(
         env: &env,
         body: body.unwrap_or_else(Body::empty),
         timeout: pool.timeout,
+        logged: !ctx.config.quiet,
     };
     let (outcome, worker) = pool::host::run(job, request, timing);
     let mut answered = match outcome {

@@ -53,3 +53,39 @@ fn an_apps_traceback_comes_before_its_500s_access_line() {
         }
     }
 }
+
+/// Writes many lines to `wsgi.errors`, then answers with a header that would split the
+/// response (a 502, an error the server logs even with `--quiet`).
+const NOISY_502: &str = r#"def application(environ, start_response):
+    for i in range(5000):
+        print("noise %d" % i, file=environ["wsgi.errors"])
+    start_response("200 OK", [("X-Split", "a\r\nX-Injected: yes")])
+    return [b"split\n"]
+"#;
+
+/// With `--quiet` only a request that failed has a line in the log, and the worker's
+/// lines about it still come before that line.
+#[test]
+fn with_quiet_a_failed_requests_line_still_comes_after_the_workers_lines() {
+    let site = Site::new().file("app.py", NOISY_502);
+    let server = site.serve(&[
+        "--quiet",
+        "--wsgi",
+        &site.wsgi("t", "app.py"),
+        "--workers",
+        "1",
+    ]);
+    assert_eq!(get(&server, "/pool/t").status, 502);
+    wait_for_log(&server, 1, &[" GET /pool/t 502 "]);
+    let log = server.log();
+    let at = |what: &str| {
+        log.iter()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` in the log"))
+    };
+    let line = at(" GET /pool/t 502 ");
+    assert!(
+        at("noise 4999") < line,
+        "the worker's lines after the 502's"
+    );
+}
