@@ -189,6 +189,7 @@ REQUEST_COMPLETE, UNKNOWN_ROLE = 0, 3
 # INCOMPLETE when it failed after its response had started (the server cuts it).
 INCOMPLETE = 2
 HEADER = struct.Struct("!BBHHBx")  # version, type, request id, content length, padding
+BEGIN_BODY = struct.Struct("!HB")  # BEGIN_REQUEST's content: role, flags (and 5 reserved)
 # The end of every response, packed at once: an empty STDOUT record (the end of the
 # stream), then END_REQUEST, whose 8-byte content is appStatus, protocolStatus and 3
 # reserved bytes. The same bytes as record(STDOUT, id) + end_request(id, ...).
@@ -243,24 +244,32 @@ class Records:
 
     def next(self):
         """The next record as (type, request id, content), or None when the server closed."""
-        if self.end - self.start < HEADER.size and not self.fill(HEADER.size):
+        start = self.start
+        if self.end - start >= HEADER.size:
+            version, kind, request_id, length, padding = HEADER.unpack_from(self.buffer, start)
+            content_at = start + HEADER.size
+            stop = content_at + length + padding
+            if stop <= self.end and version == FCGI_VERSION_1:  # the usual case
+                self.start = stop
+                return kind, request_id, self.buffer[content_at:content_at + length]  # a copy
+        return self.next_slowly()
+
+    def next_slowly(self):
+        """next(), for a record that has not arrived in full (or that is not FastCGI)."""
+        if not self.fill(HEADER.size):
             return None
-        start = self.start  # after fill(), which may move what is unread to the front
-        version, kind, request_id, length, padding = HEADER.unpack_from(self.buffer, start)
+        version, kind, request_id, length, padding = HEADER.unpack_from(self.buffer, 0)
         if version != FCGI_VERSION_1:
             raise ValueError("FastCGI record with version %d" % version)
-        content_at = start + HEADER.size
-        stop = content_at + length + padding
-        if stop > self.end:  # the rest of this record has not arrived yet
-            if not self.fill(HEADER.size + length + padding):
-                return None
-            content_at, stop = HEADER.size, HEADER.size + length + padding
-        self.start = stop
-        return kind, request_id, self.buffer[content_at:content_at + length]  # a copy
+        if not self.fill(HEADER.size + length + padding):
+            return None
+        self.start = HEADER.size + length + padding
+        return kind, request_id, self.buffer[HEADER.size:HEADER.size + length]
 
     def fill(self, wanted):
         """Receives until ``wanted`` bytes are unread, moving the unread ones to the
-        front of the buffer first; False if the server closes the connection before."""
+        front of the buffer first (so they start at 0); False if the server closes the
+        connection before."""
         unread = self.end - self.start
         if self.start:
             self.buffer[:unread] = self.buffer[self.start:self.end]
@@ -367,7 +376,7 @@ def read_request(records, conn, values):
             else:
                 conn.sendall(record(UNKNOWN_TYPE, 0, bytes([kind]) + b"\0" * 7))
         elif kind == BEGIN_REQUEST:
-            role, flags = struct.unpack("!HB", content[:3])
+            role, flags = BEGIN_BODY.unpack_from(content)
             if role != RESPONDER:
                 conn.sendall(end_request(request_id, 0, UNKNOWN_ROLE))
                 continue
