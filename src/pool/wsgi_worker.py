@@ -261,9 +261,10 @@ class Records:
         version, kind, request_id, length, padding = HEADER.unpack_from(self.buffer, 0)
         if version != FCGI_VERSION_1:
             raise ValueError("FastCGI record with version %d" % version)
-        if not self.fill(HEADER.size + length + padding):
+        stop = HEADER.size + length + padding
+        if self.end < stop and not self.fill(stop):
             return None
-        self.start = HEADER.size + length + padding
+        self.start = stop
         return kind, request_id, self.buffer[HEADER.size:HEADER.size + length]
 
     def fill(self, wanted):
@@ -352,6 +353,8 @@ class Request:
     """What the server sent: params and body, read in full before the application runs,
     so the application can answer without reading its input and nothing deadlocks."""
 
+    __slots__ = ("id", "keep_conn", "params", "body")  # no __dict__ to make per request
+
     def __init__(self, request_id, keep_conn):
         self.id, self.keep_conn = request_id, keep_conn
         self.params = {}
@@ -401,9 +404,9 @@ def read_request(records, conn, values):
                 return request
 
 
-# wsgi.input for a request without a body: read at most 0 bytes, it is never written
-# to, so every request may share it.
-NO_BODY = io.BytesIO()
+# wsgi.input for every request without a body: it reads nothing (at most 0 bytes of
+# an empty file) and keeps no state, so one serves them all.
+NO_INPUT = InputStream(io.BytesIO(), 0)
 
 
 def build_environ(request, multithread):
@@ -413,17 +416,18 @@ def build_environ(request, multithread):
     environ.setdefault("SCRIPT_NAME", "")
     environ.setdefault("PATH_INFO", "")
     environ.setdefault("QUERY_STRING", "")
-    length = 0
-    if request.body is not None:
+    if request.body is None:
+        body = NO_INPUT
+    else:
         try:
             length = max(int(environ.get("CONTENT_LENGTH") or 0), 0)
         except ValueError:
-            pass
+            length = 0
+        body = InputStream(request.body, length)
     https = environ.get("HTTPS", "off").lower() in ("on", "1", "yes")
     environ["wsgi.version"] = (1, 0)
     environ["wsgi.url_scheme"] = "https" if https else "http"
-    environ["wsgi.input"] = InputStream(NO_BODY if request.body is None else request.body,
-                                        length)
+    environ["wsgi.input"] = body
     environ["wsgi.errors"] = sys.stderr          # the worker's stderr is the server's log
     environ["wsgi.multithread"] = multithread    # may the app be called again meanwhile?
     environ["wsgi.multiprocess"] = True          # other workers serve the same app
