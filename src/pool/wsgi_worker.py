@@ -580,8 +580,8 @@ def handle(conn, request, application, multithread=False):
 
 
 class Worker:
-    """The application, how one connection is served, and the count of requests in
-    hand that SIGTERM waits for. The classes below differ only in how connections are
+    """The application, how one connection is served, and the requests in hand, which
+    SIGTERM waits for and the heartbeat reports. The classes below differ only in how connections are
     accepted and scheduled (``run``) and in how SIGTERM reaches them."""
 
     # PEP 3333's wsgi.multithread: "true if the application object may be
