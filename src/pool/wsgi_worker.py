@@ -162,6 +162,7 @@ import ast
 import importlib
 import importlib.util
 import io
+import itertools
 import os
 import queue
 import re
@@ -188,6 +189,11 @@ REQUEST_COMPLETE, UNKNOWN_ROLE = 0, 3
 # INCOMPLETE when it failed after its response had started (the server cuts it).
 INCOMPLETE = 2
 HEADER = struct.Struct("!BBHHBx")  # version, type, request id, content length, padding
+BEGIN_BODY = struct.Struct("!HB")  # BEGIN_REQUEST's content: role, flags (and 5 reserved)
+# The end of every response, packed at once: an empty STDOUT record (the end of the
+# stream), then END_REQUEST, whose 8-byte content is appStatus, protocolStatus and 3
+# reserved bytes. The same bytes as record(STDOUT, id) + end_request(id, ...).
+END = struct.Struct("!BBHHBx" "BBHHBx" "IB3x")
 MAX_CONTENT = 65535
 # Bodies up to this size stay in memory; larger ones go to a temporary file.
 SPOOL_IN_MEMORY = 1024 * 1024
@@ -213,43 +219,90 @@ def end_request(request_id, app_status, protocol_status):
 
 def stream(kind, request_id, data):
     """Records of ``kind`` carrying ``data``: a record holds at most 65535 bytes."""
+    if len(data) <= MAX_CONTENT:
+        return record(kind, request_id, data)  # nearly always: one record
     return b"".join(record(kind, request_id, data[i:i + MAX_CONTENT])
                     for i in range(0, len(data), MAX_CONTENT))
 
 
-def read_record(reader):
-    """The next record as (type, request id, content), or None when the server closed."""
-    header = reader.read(HEADER.size)
-    if len(header) < HEADER.size:
-        return None
-    version, kind, request_id, length, padding = HEADER.unpack(header)
-    if version != FCGI_VERSION_1:
-        raise ValueError("FastCGI record with version %d" % version)
-    content = reader.read(length + padding)
-    if len(content) < length + padding:
-        return None
-    return kind, request_id, content[:length]
+class Records:
+    """The records arriving on one connection. What has arrived is taken in one
+    recv_into() into a buffer made once, however many records it holds, and each record
+    is then cut out of the buffer: a request that arrives in one packet (BEGIN_REQUEST,
+    PARAMS, the empty PARAMS and STDIN, a few hundred bytes) costs one system call. A
+    file from conn.makefile() would buffer the same way, through two more layers of
+    Python objects on every read."""
+
+    # Room for the largest record (8 + 65535 + 255 bytes), twice over.
+    SIZE = 128 * 1024
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buffer = bytearray(self.SIZE)
+        self.view = memoryview(self.buffer)  # recv_into() writes through it, no copy
+        self.start = self.end = 0  # received and not yet read: buffer[start:end]
+
+    def next(self):
+        """The next record as (type, request id, content), or None when the server closed."""
+        start = self.start
+        if self.end - start >= HEADER.size:
+            version, kind, request_id, length, padding = HEADER.unpack_from(self.buffer, start)
+            content_at = start + HEADER.size
+            stop = content_at + length + padding
+            if stop <= self.end and version == FCGI_VERSION_1:  # the usual case
+                self.start = stop
+                return kind, request_id, self.buffer[content_at:content_at + length]  # a copy
+        return self.next_slowly()
+
+    def next_slowly(self):
+        """next(), for a record that has not arrived in full (or that is not FastCGI)."""
+        if not self.fill(HEADER.size):
+            return None
+        version, kind, request_id, length, padding = HEADER.unpack_from(self.buffer, 0)
+        if version != FCGI_VERSION_1:
+            raise ValueError("FastCGI record with version %d" % version)
+        stop = HEADER.size + length + padding
+        if self.end < stop and not self.fill(stop):
+            return None
+        self.start = stop
+        return kind, request_id, self.buffer[HEADER.size:HEADER.size + length]
+
+    def fill(self, wanted):
+        """Receives until ``wanted`` bytes are unread, moving the unread ones to the
+        front of the buffer first (so they start at 0); False if the server closes the
+        connection before."""
+        unread = self.end - self.start
+        if self.start:
+            self.buffer[:unread] = self.buffer[self.start:self.end]
+            self.start, self.end = 0, unread
+        while self.end < wanted:
+            received = self.conn.recv_into(self.view[self.end:])
+            if not received:
+                return False
+            self.end += received
+        return True
 
 
 def decode_pairs(data):
     """Name-value pairs, as a dict of native strings (bytes read as latin-1, PEP 3333).
     Each length is one byte below 128, else four bytes with the high bit set (spec §3.4)."""
     # Decoded once and sliced, not decoded pair by pair: a third of the time per request.
-    text = data.decode("latin-1")
+    text = str(data, "latin-1")
     pairs, i, end = {}, 0, len(data)
     while i < end:
-        name_len = data[i]
-        if name_len & 0x80:
-            name_len = int.from_bytes(data[i:i + 4], "big") & 0x7FFFFFFF
-            i += 3
-        value_len = data[i + 1]
-        if value_len & 0x80:
-            value_len = int.from_bytes(data[i + 1:i + 5], "big") & 0x7FFFFFFF
-            i += 3
-        i += 2
-        value_at = i + name_len
+        name_len, value_len = data[i], data[i + 1]
+        if (name_len | value_len) & 0x80:  # a long length (rare): four bytes
+            if name_len & 0x80:
+                name_len = int.from_bytes(data[i:i + 4], "big") & 0x7FFFFFFF
+                i += 3
+            value_len = data[i + 1]
+            if value_len & 0x80:
+                value_len = int.from_bytes(data[i + 1:i + 5], "big") & 0x7FFFFFFF
+                i += 3
+        name_at = i + 2
+        value_at = name_at + name_len
         i = value_at + value_len
-        pairs[text[value_at - name_len:value_at]] = text[value_at:i]
+        pairs[text[name_at:value_at]] = text[value_at:i]
     return pairs
 
 
@@ -300,19 +353,21 @@ class Request:
     """What the server sent: params and body, read in full before the application runs,
     so the application can answer without reading its input and nothing deadlocks."""
 
+    __slots__ = ("id", "keep_conn", "params", "body")  # no __dict__ to make per request
+
     def __init__(self, request_id, keep_conn):
         self.id, self.keep_conn = request_id, keep_conn
         self.params = {}
         self.body = None  # made when the first piece arrives: most requests have none
 
 
-def read_request(reader, conn, values):
-    """Reads records until a request's STDIN has ended. Answers management records on
-    the way (GET_VALUES, from ``values``). Returns None when the server closed the
-    connection."""
-    request, params = None, b""
+def read_request(records, conn, values):
+    """Reads records (from a ``Records``) until a request's STDIN has ended. Answers
+    management records on the way (GET_VALUES, from ``values``). Returns None when the
+    server closed the connection."""
+    request, params = None, bytearray()
     while True:
-        rec = read_record(reader)
+        rec = records.next()
         if rec is None:
             return None
         kind, request_id, content = rec
@@ -324,7 +379,7 @@ def read_request(reader, conn, values):
             else:
                 conn.sendall(record(UNKNOWN_TYPE, 0, bytes([kind]) + b"\0" * 7))
         elif kind == BEGIN_REQUEST:
-            role, flags = struct.unpack("!HB", content[:3])
+            role, flags = BEGIN_BODY.unpack_from(content)
             if role != RESPONDER:
                 conn.sendall(end_request(request_id, 0, UNKNOWN_ROLE))
                 continue
@@ -344,10 +399,14 @@ def read_request(reader, conn, values):
                     request.body = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
                 request.body.write(content)
             else:
-                if request.body is None:
-                    request.body = io.BytesIO()
-                request.body.seek(0)
+                if request.body is not None:
+                    request.body.seek(0)
                 return request
+
+
+# wsgi.input for every request without a body: it reads nothing (at most 0 bytes of
+# an empty file) and keeps no state, so one serves them all.
+NO_INPUT = InputStream(io.BytesIO(), 0)
 
 
 def build_environ(request, multithread):
@@ -357,20 +416,22 @@ def build_environ(request, multithread):
     environ.setdefault("SCRIPT_NAME", "")
     environ.setdefault("PATH_INFO", "")
     environ.setdefault("QUERY_STRING", "")
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    if request.body is None:
+        body = NO_INPUT
+    else:
+        try:
+            length = max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+        except ValueError:
+            length = 0
+        body = InputStream(request.body, length)
     https = environ.get("HTTPS", "off").lower() in ("on", "1", "yes")
-    environ.update({
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "https" if https else "http",
-        "wsgi.input": InputStream(request.body, max(length, 0)),
-        "wsgi.errors": sys.stderr,         # the worker's stderr is the server's log
-        "wsgi.multithread": multithread,   # may the app be called again meanwhile?
-        "wsgi.multiprocess": True,         # other workers serve the same app
-        "wsgi.run_once": False,            # we stay for the next request
-    })
+    environ["wsgi.version"] = (1, 0)
+    environ["wsgi.url_scheme"] = "https" if https else "http"
+    environ["wsgi.input"] = body
+    environ["wsgi.errors"] = sys.stderr          # the worker's stderr is the server's log
+    environ["wsgi.multithread"] = multithread    # may the app be called again meanwhile?
+    environ["wsgi.multiprocess"] = True          # other workers serve the same app
+    environ["wsgi.run_once"] = False             # we stay for the next request
     return environ
 
 
@@ -379,12 +440,15 @@ class Response:
     are held back until the first non-empty piece of the body (PEP 3333: "the server
     must not transmit the headers until ... the first non-empty bytestring")."""
 
+    # Until start_response and the body change them (class attributes: a new Response
+    # sets only its connection and request id).
+    status = fields = None
+    headers_sent = False
+    length = None  # the Content-Length the application declared, if any
+    sent = 0       # body bytes so far
+
     def __init__(self, conn, request_id):
         self.conn, self.id = conn, request_id
-        self.status = self.headers = None
-        self.headers_sent = False
-        self.length = None  # the Content-Length the application declared, if any
-        self.sent = 0       # body bytes so far
 
     def start_response(self, status, headers, exc_info=None):
         if exc_info:
@@ -398,15 +462,16 @@ class Response:
             raise AssertionError("start_response called a second time without exc_info")
         if not isinstance(status, str) or len(status) < 4 or not status[:3].isdigit():
             raise ValueError("WSGI status must be a str like '200 OK', not %r" % (status,))
+        # Every header at once: "Name: value" fails unless both are str, and one search
+        # over all of them finds a control character in any name or value.
+        try:
+            fields = [name + ": " + value for name, value in headers]
+        except TypeError:
+            fields = None
+        if fields is None or CONTROL.search("".join(fields)):
+            check_headers(headers)  # raises, saying which header and why
+        self.status, self.fields = status, fields
         for name, value in headers:
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise TypeError("WSGI header %r: name and value must be str" % ((name, value),))
-            if CONTROL.search(name) or CONTROL.search(value):
-                # PEP 3333: no control characters in a header. Sent on, CR LF would split
-                # the response; the server answers 502, as for a script that wrote it.
-                raise BadHeader("WSGI header %r holds a control character" % name)
-        self.status, self.headers = status, list(headers)
-        for name, value in self.headers:
             if name.lower() == "content-length" and value.strip().isdigit():
                 self.length = int(value)
         return self.write
@@ -415,8 +480,7 @@ class Response:
         """The CGI header block (RFC 3875 §6): Status, the headers, a blank line."""
         if self.status is None:
             raise AssertionError("the application returned before calling start_response")
-        lines = ["Status: " + self.status] + ["%s: %s" % h for h in self.headers]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return "\r\n".join(["Status: " + self.status, *self.fields, "", ""]).encode("latin-1")
 
     def pieces(self, data):
         """STDOUT records for a piece of the body, the head in front of the first."""
@@ -437,10 +501,24 @@ class Response:
             self.conn.sendall(self.pieces(data))
 
 
+def check_headers(headers):
+    """Raises for the first header that cannot be sent: one that is not a pair of str, or
+    that holds a control character."""
+    for name, value in headers:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError("WSGI header %r: name and value must be str" % ((name, value),))
+        if CONTROL.search(name) or CONTROL.search(value):
+            # PEP 3333: no control characters in a header. Sent on, CR LF would split
+            # the response; the server answers 502, as for a script that wrote it.
+            raise BadHeader("WSGI header %r holds a control character" % name)
+
+
 def finish(conn, request_id, app_status, out=b""):
-    """End the request: an empty STDOUT ends the stream, END_REQUEST ends the request."""
-    conn.sendall(out + record(STDOUT, request_id) +
-                 end_request(request_id, app_status, REQUEST_COMPLETE))
+    """End the request: an empty STDOUT ends the stream, END_REQUEST ends the request.
+    Sent with ``out``, what is left of the response, in one write."""
+    conn.sendall(out + END.pack(FCGI_VERSION_1, STDOUT, request_id, 0, 0,
+                                FCGI_VERSION_1, END_REQUEST, request_id, 8, 0,
+                                app_status, REQUEST_COMPLETE))
 
 
 def handle(conn, request, application, multithread=False):
@@ -452,10 +530,10 @@ def handle(conn, request, application, multithread=False):
         result = application(environ, response.start_response)
         if isinstance(result, (list, tuple)):
             # Every piece already exists: send them, and the end, in one write.
-            out = b"".join(response.pieces(data) for data in result if data)
+            out = [response.pieces(data) for data in result if data]
             if not response.headers_sent:
-                out += stream(STDOUT, request.id, response.head())
-            finish(conn, request.id, 0, out)
+                out.append(stream(STDOUT, request.id, response.head()))
+            finish(conn, request.id, 0, b"".join(out))
             return
         last = b""
         for data in result:  # stream each piece as the application produces it
@@ -494,15 +572,16 @@ def handle(conn, request, application, multithread=False):
     finally:
         if hasattr(result, "close"):
             result.close()  # PEP 3333: always, even after an error
-        request.body.close()
+        if request.body is not None:
+            request.body.close()
 
 
 # --- The worker's life: what every class shares -----------------------------------
 
 
 class Worker:
-    """The application, how one connection is served, and the count of requests in
-    hand that SIGTERM waits for. The classes below differ only in how connections are
+    """The application, how one connection is served, and the requests in hand, which
+    SIGTERM waits for and the heartbeat reports. The classes below differ only in how connections are
     accepted and scheduled (``run``) and in how SIGTERM reaches them."""
 
     # PEP 3333's wsgi.multithread: "true if the application object may be
@@ -516,46 +595,46 @@ class Worker:
         self.values = {"FCGI_MAX_CONNS": str(capacity), "FCGI_MAX_REQS": str(capacity),
                        "FCGI_MPXS_CONNS": "0"}
         # Re-entrant: in the sync worker, SIGTERM's handler runs on the one thread,
-        # which may be holding it (in begin or end) when the signal comes.
+        # which may be holding it when the signal comes. Taken when a connection comes
+        # and goes and when SIGTERM or the heartbeat looks at what is in hand; never for
+        # a request on its own.
         self.lock = threading.RLock()
-        self.in_hand = 0  # requests read in full and not yet answered
         self.stopping = False
         self.drained = threading.Event()  # stopping, and nothing left in hand
-        self.since = {}  # request in hand -> when it was read, for the heartbeat
-        self.tickets = 0
-        self.served = 0
+        # Each connection being served -> when the request in hand on it was read, or 0
+        # while it waits for one (a connection carries one request at a time). Per
+        # request, a connection only sets its own entry: one store, which needs no lock.
+        # SIGTERM stops the worker once every entry is 0; the heartbeat reports the
+        # smallest one that is not.
+        self.since = {}
+        self.served = itertools.count(1)  # next(): how many requests, this one included
         self.max_requests = 0  # leave after this many (0: never); see leave_after()
 
-    def begin(self):
-        """A request has been read: it is in hand until end(ticket). None once the worker
-        is stopping with nothing left in hand (it is about to exit): not served, then."""
-        with self.lock:
-            if self.drained.is_set():
-                return None
-            self.in_hand += 1
-            self.tickets += 1
-            self.since[self.tickets] = time.time()
-            return self.tickets
+    def in_hand(self):
+        """True while some connection holds a request (call it holding the lock)."""
+        return any(self.since.values())
 
-    def end(self, ticket):
+    def ended(self):
+        """A request has been answered while the worker stops: the last one, perhaps."""
         with self.lock:
-            self.in_hand -= 1
-            del self.since[ticket]
-            self.served += 1
-            if self.stopping and self.in_hand == 0:
+            if not self.in_hand():
                 self.drained.set()
-            if self.served == self.max_requests and not self.stopping:
-                print("wsgi_worker.py: served %d requests (--max-requests): leaving"
-                      % self.served, file=sys.stderr)
-                sys.stderr.flush()
-                # The way the server would tell it: every class already stops
-                # gracefully on SIGTERM, on the thread (or greenlet) it expects it on.
-                os.kill(os.getpid(), signal.SIGTERM)
+
+    def leave(self, served):
+        """--max-requests reached."""
+        if self.stopping:
+            return
+        print("wsgi_worker.py: served %d requests (--max-requests): leaving" % served,
+              file=sys.stderr)
+        sys.stderr.flush()
+        # The way the server would tell it: every class already stops gracefully on
+        # SIGTERM, on the thread (or greenlet) it expects it on.
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def oldest(self):
         """When the oldest request in hand was read; now when none is."""
         with self.lock:
-            return min(self.since.values(), default=time.time())
+            return min([t for t in self.since.values() if t], default=time.time())
 
     def leave_after(self, max_requests, jitter):
         """--max-requests: leave after that many, plus up to `jitter` more drawn here, so
@@ -587,30 +666,51 @@ class Worker:
         with self.lock:
             if self.stopping:
                 return False
+            # Set before looking at what is in hand. A connection does the opposite: it
+            # marks its request in hand, then looks at `stopping`. The interpreter runs
+            # one of these steps at a time, so whichever of the two comes second sees
+            # what the other did: this finds the request in hand and waits for it, or
+            # the connection finds the worker drained and leaves the request unserved.
             self.stopping = True
-            if self.in_hand == 0:
+            if not self.in_hand():
                 self.drained.set()
             return True
 
     def serve_connection(self, conn):
         """Serves the requests of one connection, one after another, until the server
         closes it (or sends one without KEEP_CONN), or the worker stops."""
-        reader = conn.makefile("rb", buffering=65536)
-        with conn, reader:
-            while not self.stopping:
-                request = read_request(reader, conn, self.values)
-                if request is None:
-                    return  # the server closed this connection
-                ticket = self.begin()
-                if ticket is None:
-                    request.body.close()
-                    return
-                try:
-                    handle(conn, request, self.application, self.multithread)
-                finally:
-                    self.end(ticket)
-                if not request.keep_conn:
-                    return
+        records = Records(conn)
+        since, served = self.since, self.served
+        application, multithread, values = self.application, self.multithread, self.values
+        with self.lock:
+            since[conn] = 0
+        try:
+            with conn:
+                while not self.stopping:
+                    request = read_request(records, conn, values)
+                    if request is None:
+                        return  # the server closed this connection
+                    since[conn] = time.time()  # in hand from now on
+                    if self.stopping and self.drained.is_set():
+                        # Stopped with nothing in hand before this request was: the
+                        # worker is about to exit, and does not serve it.
+                        if request.body is not None:
+                            request.body.close()
+                        return
+                    try:
+                        handle(conn, request, application, multithread)
+                    finally:
+                        since[conn] = 0
+                        if self.stopping:
+                            self.ended()
+                        count = next(served)
+                        if count == self.max_requests:
+                            self.leave(count)
+                    if not request.keep_conn:
+                        return
+        finally:
+            with self.lock:
+                del since[conn]
 
     def serve(self, conn):
         """serve_connection(), with what goes wrong on a connection kept to it: the
