@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
@@ -55,7 +56,7 @@ pub struct Helpers {
     pub wsgi_version: Py<PyAny>,
     /// The environ's names that are the server's own literals (`REQUEST_METHOD`, ...),
     /// each made a Python string once: every request uses them.
-    names: Mutex<HashMap<&'static str, Py<PyString>>>,
+    names: Mutex<HashMap<usize, Py<PyString>, BuildHasherDefault<ByAddress>>>,
 }
 
 impl Helpers {
@@ -67,7 +68,7 @@ impl Helpers {
         };
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         names
-            .entry(fixed)
+            .entry(fixed.as_ptr() as usize)
             .or_insert_with(|| PyString::intern(py, fixed).unbind())
             .bind(py)
             .clone()
@@ -80,6 +81,28 @@ impl Helpers {
             .call1((e.value(py), e.traceback(py)))
             .and_then(|s| s.extract::<String>())
             .unwrap_or_else(|_| format!("{e}\n"))
+    }
+}
+
+/// Hashes a literal name by its address, which is all that tells one literal from
+/// another (two literals with the same text may share an entry or not: both are right).
+/// SipHash over the text cost more than the string it saved.
+#[derive(Default)]
+struct ByAddress(u64);
+
+impl Hasher for ByAddress {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -112,7 +135,7 @@ pub fn start(embeds: &[EmbedConfig]) -> Result<Started, String> {
             open_file: get("open_file")?,
             describe: get("describe")?,
             wsgi_version: (1, 0).into_pyobject(py).map_err(fail)?.into_any().unbind(),
-            names: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::default()),
         };
         let load = module.getattr("load").map_err(fail)?;
         let mut apps = Vec::new();
