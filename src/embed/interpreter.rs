@@ -62,6 +62,10 @@ pub struct Helpers {
 impl Helpers {
     /// An environ name as a Python string: one of the server's own made once and kept,
     /// any other (a header's `HTTP_*`, the configuration's) made for this request.
+    #[expect(
+        clippy::ptr_arg,
+        reason = "which variant it is tells a literal from a name made for this request"
+    )]
     pub fn name<'py>(&self, py: Python<'py>, name: &Cow<'static, str>) -> Bound<'py, PyString> {
         let Cow::Borrowed(fixed) = name else {
             return PyString::new(py, name);
