@@ -101,7 +101,8 @@ use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -146,6 +147,9 @@ pub struct Server {
     // cgilab patch: deliver refused heads through `recv()` (see `refusal_events`)
     refusal_events: Arc<AtomicBool>,
 
+    // cgilab patch: told once the accept thread has closed the listening socket, which
+    // `stop_accepting` waits for (see there)
+    listener_closed: Mutex<Option<Receiver<()>>>,
 }
 
 /// cgilab patch: a function that answers requests on the thread that read them.
@@ -324,6 +328,7 @@ impl Server {
         let inside_messages = messages.clone();
         let refusal_events = Arc::new(AtomicBool::new(refusal_events));
         let inside_refusal_events = refusal_events.clone();
+        let (closed_tx, listener_closed) = mpsc::channel();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -390,6 +395,10 @@ impl Server {
                     }
                 }
             }
+            // cgilab patch: the listening socket is closed here, before the accepted
+            // connections' pool is dropped, and whoever stops accepting is told.
+            drop(server);
+            let _ = closed_tx.send(());
             log::debug!("Terminating accept thread");
         });
 
@@ -399,6 +408,7 @@ impl Server {
             close: close_trigger,
             listening_addr: local_addr,
             refusal_events,
+            listener_closed: Mutex::new(Some(listener_closed)),
         })
     }
 
@@ -484,6 +494,14 @@ impl Server {
         };
         if let Ok(stream) = maybe_stream {
             let _ = stream.shutdown(Shutdown::Both);
+        }
+        // cgilab patch: return once the socket is closed, so that a connection made after
+        // this call is refused; upstream returned while the accept thread could still
+        // accept it (into a queue nobody would serve). Bounded: should the connection
+        // above fail, the thread only sees the flag at its next accept.
+        let closed = self.listener_closed.lock().ok().and_then(|mut c| c.take());
+        if let Some(closed) = closed {
+            let _ = closed.recv_timeout(Duration::from_secs(2));
         }
     }
 }
