@@ -233,8 +233,10 @@ class Records:
     file from conn.makefile() would buffer the same way, through two more layers of
     Python objects on every read."""
 
-    # Room for the largest record (8 + 65535 + 255 bytes), twice over.
-    SIZE = 128 * 1024
+    # Room for the largest record (8 + 65535 + 255 bytes): fill() moves what is unread to
+    # the front before it receives, so one record always fits. A worker holds one buffer
+    # per connection the server keeps to it (up to --worker-connections with gevent).
+    SIZE = HEADER.size + MAX_CONTENT + 255
 
     def __init__(self, conn):
         self.conn = conn
