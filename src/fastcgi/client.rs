@@ -12,31 +12,25 @@
 //! reads (a streaming echo of a large upload) never deadlocks against us. An app may end
 //! the request before it has read all of STDIN; the connection is then not reused.
 //!
-//! Once the whole request is out, a read waits in the kernel for the answer, bounded by
-//! the socket's receive timeout: one system call, where `poll` and then a read are two.
+//! The system calls themselves, and when a read may wait, are [`super::socket`]'s.
 //!
 //! Anything after END_REQUEST, or a record for another request id, is a protocol error:
 //! the connection is out of step and must not carry another request.
 
 use std::fmt;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
-
-use crate::process::poll;
 
 use super::record::{
     self, HEADER_LEN, Header, MAX_CONTENT, ProtocolStatus, RecordError, RecordType,
 };
+use super::socket::Socket;
 
 /// The id of every request: one at a time per connection, so one id is enough.
 const REQUEST_ID: u16 = 1;
 /// Most STDERR bytes one request may send; past it the worker is misbehaving.
 pub const MAX_STDERR: usize = 1024 * 1024;
-/// What a blocking read's timeout leaves before the deadline, at least: the kernel
-/// rounds a socket timeout up to its clock tick (10 ms at the coarsest).
-const TICK_SLACK: Duration = Duration::from_millis(20);
 
 /// One piece of the answer.
 #[derive(Debug, PartialEq, Eq)]
@@ -123,7 +117,7 @@ fn io_error(e: io::Error) -> ClientError {
 
 /// A connection to one FastCGI application.
 pub struct Connection {
-    stream: UnixStream,
+    socket: Socket,
     /// Bytes read but not yet consumed: `buf[start..end]`. Big enough for a whole record.
     buf: Box<[u8]>,
     start: usize,
@@ -138,9 +132,6 @@ pub struct Connection {
     written: usize,
     /// The app stopped reading before the whole request went out.
     cut_short: bool,
-    /// The socket's receive timeout, once set ([`Connection::may_block`]); zero when
-    /// reads on this connection never block.
-    read_timeout: Option<Duration>,
     /// Buffers for building requests, kept between requests so that a small request
     /// allocates nothing.
     pairs: Vec<u8>,
@@ -150,12 +141,11 @@ pub struct Connection {
 const BUF_LEN: usize = HEADER_LEN + MAX_CONTENT + 255 + 1;
 
 impl Connection {
-    /// A connection on `stream`, left blocking as `connect` made it: a read or write that
-    /// must not wait says so itself (`MSG_DONTWAIT`), and one `poll` waits for whichever
-    /// of reading and writing can go on.
+    /// A connection on `stream`, left blocking as `connect` made it ([`Socket`]): one
+    /// `poll` waits for whichever of reading and writing can go on.
     pub fn new(stream: UnixStream) -> Connection {
         Connection {
-            stream,
+            socket: Socket::new(stream),
             buf: vec![0u8; BUF_LEN].into_boxed_slice(),
             start: 0,
             end: 0,
@@ -165,7 +155,6 @@ impl Connection {
             out: Vec::new(),
             written: 0,
             cut_short: false,
-            read_timeout: None,
             pairs: Vec::new(),
             chunk: Vec::new(),
         }
@@ -177,21 +166,15 @@ impl Connection {
         if self.start < self.end {
             return Idle::Junk;
         }
-        let mut byte = 0u8;
-        // SAFETY: a one-byte peek into a local buffer.
-        let n = unsafe {
-            libc::recv(
-                self.stream.as_raw_fd(),
-                (&mut byte as *mut u8).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        match n {
-            0 => Idle::Closed,
-            n if n > 0 => Idle::Junk,
-            _ if io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
-            _ => Idle::Closed,
+        let mut byte = [0u8];
+        match self
+            .socket
+            .recv(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
+        {
+            Ok(0) => Idle::Closed,
+            Ok(_) => Idle::Junk,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Idle::Quiet,
+            Err(_) => Idle::Closed,
         }
     }
 
@@ -277,7 +260,7 @@ impl Connection {
     /// side, or ended the request early) gets no more; the answer is still read.
     fn write_some(&mut self) -> Result<(), ClientError> {
         while self.written < self.out.len() {
-            match self.send_now() {
+            match self.socket.send_now(&self.out[self.written..]) {
                 Ok(n) => {
                     self.written += n;
                     self.stage_stdin()?;
@@ -498,12 +481,14 @@ impl Connection {
             self.start = 0;
         }
         while self.end - self.start < n {
-            let flags = if self.may_block(deadline) {
+            // A read waits in the kernel only once the whole request is out: until then
+            // the wait must watch both ways.
+            let flags = if !self.sending() && self.socket.may_block(deadline) {
                 0
             } else {
                 libc::MSG_DONTWAIT
             };
-            match self.recv(flags) {
+            match self.socket.recv(&mut self.buf[self.end..], flags) {
                 Ok(0) => return Err(ClientError::Closed),
                 Ok(k) => {
                     self.end += k;
@@ -529,74 +514,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Whether the next read may wait in the kernel. Not while part of the request is
-    /// still to go out (the wait must watch both ways), and only while the socket's
-    /// receive timeout ends before `deadline`; else the read returns at once and `poll`
-    /// waits.
-    fn may_block(&mut self, deadline: Instant) -> bool {
-        if self.sending() {
-            return false;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = match self.read_timeout {
-            Some(timeout) => timeout,
-            None => self.set_read_timeout(left),
-        };
-        !timeout.is_zero() && timeout <= left
-    }
-
-    /// Sets the socket's receive timeout, once per connection (a system call): an eighth
-    /// (and at least [`TICK_SLACK`]) short of `left`, the time the first request had
-    /// before its deadline. It then ends before the deadline of every later request that
-    /// reaches a read with as much time left less that eighth; with the same
-    /// `--timeout`, nearly every one. Zero when `left` is too short to block at all.
-    fn set_read_timeout(&mut self, left: Duration) -> Duration {
-        let timeout = left.saturating_sub((left / 8).max(TICK_SLACK));
-        let set = !timeout.is_zero() && self.stream.set_read_timeout(Some(timeout)).is_ok();
-        let timeout = if set { timeout } else { Duration::ZERO };
-        self.read_timeout = Some(timeout);
-        timeout
-    }
-
-    /// Reads into `buf[end..]`; `flags` is `MSG_DONTWAIT` for a read that must not wait.
-    fn recv(&mut self, flags: libc::c_int) -> io::Result<usize> {
-        let room = &mut self.buf[self.end..];
-        // SAFETY: a read into the free part of our own buffer, at most its length.
-        let n = unsafe {
-            libc::recv(
-                self.stream.as_raw_fd(),
-                room.as_mut_ptr().cast(),
-                room.len(),
-                flags,
-            )
-        };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
-    }
-
-    /// Writes what the socket takes of `out[written..]` now, without waiting (and with
-    /// no SIGPIPE if the worker has gone: the write fails instead).
-    fn send_now(&self) -> io::Result<usize> {
-        let rest = &self.out[self.written..];
-        // SAFETY: a write from our own buffer, at most its length.
-        let n = unsafe {
-            libc::send(
-                self.stream.as_raw_fd(),
-                rest.as_ptr().cast(),
-                rest.len(),
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
-            )
-        };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
-    }
-
     /// Gives up on the rest of the request; the connection will not be reused.
     fn stop_sending(&mut self) {
         self.stdin = None;
@@ -613,8 +530,7 @@ impl Connection {
         } else {
             events
         };
-        let mut fds = [poll::want(self.stream.as_raw_fd(), events)];
-        if poll::poll(&mut fds, Some(remaining(deadline)?)) == 0 {
+        if !self.socket.wait(events, remaining(deadline)?) {
             remaining(deadline)?;
         }
         Ok(())

@@ -189,32 +189,6 @@ fn silence_past_the_deadline_is_timed_out() {
     assert!(Instant::now() >= deadline, "timed out before its deadline");
 }
 
-/// A read waits in the kernel only while the socket's receive timeout, set once per
-/// connection, ends before the deadline; with less time left, it returns at once and
-/// `poll` waits to the deadline.
-#[test]
-fn a_blocking_read_never_outlasts_the_deadline() {
-    let (ours, _theirs) = UnixStream::pair().unwrap();
-    let mut conn = Connection::new(ours);
-    let first = Instant::now() + Duration::from_secs(30);
-    assert!(conn.may_block(first));
-    let timeout = conn
-        .stream
-        .read_timeout()
-        .unwrap()
-        .expect("a receive timeout");
-    assert!(timeout < Duration::from_secs(30), "{timeout:?}");
-    assert!(conn.may_block(Instant::now() + Duration::from_secs(29)));
-    assert!(!conn.may_block(Instant::now() + Duration::from_secs(1)));
-    assert!(!conn.may_block(Instant::now()));
-    // Too little time for a timeout the kernel keeps to: this connection never blocks.
-    let (ours, _theirs) = UnixStream::pair().unwrap();
-    let mut conn = Connection::new(ours);
-    assert!(!conn.may_block(Instant::now() + Duration::from_millis(10)));
-    assert!(!conn.may_block(Instant::now() + Duration::from_secs(30)));
-    assert_eq!(conn.stream.read_timeout().unwrap(), None);
-}
-
 #[test]
 fn get_values_reads_the_result_or_unknown_type() {
     let mut pairs = Vec::new();
