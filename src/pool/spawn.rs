@@ -313,19 +313,22 @@ pub fn signal_group(pid: u32, signal: libc::c_int) {
     }
 }
 
+/// `/bin/sh -c SCRIPT` as a worker program, for the tests of this module and its
+/// neighbours.
+#[cfg(test)]
+pub fn sh(script: &str) -> Program {
+    Program {
+        program: "/bin/sh".into(),
+        args: vec!["-c".into(), script.into()],
+        env: vec![("PATH".into(), "/usr/bin:/bin".into())],
+        dir: "/".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
-
-    fn sh(script: &str) -> Program {
-        Program {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), script.into()],
-            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-            dir: "/".into(),
-        }
-    }
 
     #[test]
     fn the_worker_gets_a_listening_socket_as_descriptor_0_whose_file_stays_for_reconnects() {

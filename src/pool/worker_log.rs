@@ -231,16 +231,7 @@ impl LastLine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::spawn::{Program, prepare, spawn};
-
-    fn sh(script: &str) -> Program {
-        Program {
-            program: "/bin/sh".into(),
-            args: vec!["-c".into(), script.into()],
-            env: vec![("PATH".into(), "/usr/bin:/bin".into())],
-            dir: "/".into(),
-        }
-    }
+    use crate::pool::spawn::{prepare, sh, spawn};
 
     #[test]
     fn the_log_merges_stdout_and_stderr_line_by_line() {
