@@ -71,9 +71,14 @@ pub enum Body {
     /// Into [`Response::body`].
     Keep,
     /// Read to its end and dropped, piece by piece: a load generator needs its framing,
-    /// not its bytes.
+    /// not its bytes. Of the header fields, only [`LOAD_FIELDS`] are kept.
     Discard,
 }
+
+/// The fields a load generator reads (which server answered, and what it says each
+/// response cost). Copying the others would cost the client more for a server that
+/// sends more of them (`Date`, `Server-Timing`), on the cores the server shares.
+pub const LOAD_FIELDS: [&str; 2] = ["Server", "Server-Timing"];
 
 /// Reads one response from `r`: the head, then the body its framing says (none for a
 /// HEAD request, 1xx, 204 and 304; chunked; `Content-Length`; or up to the close).
@@ -132,7 +137,9 @@ pub fn read_response_with(
                 }
             }
         }
-        response.headers.push((name.to_string(), value.to_string()));
+        if body == Body::Keep || LOAD_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+            response.headers.push((name.to_string(), value.to_string()));
+        }
     }
     if !line.trim_end().is_empty() {
         return Err(bad("too many header lines"));

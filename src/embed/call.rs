@@ -21,11 +21,12 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use super::environ;
-use super::errors::{self, Log};
+use super::App;
+use super::errors;
 use super::interpreter::Helpers;
 use super::link::{Job, Link, What};
 use super::start_response::StartResponse;
+use super::{environ, gil};
 
 /// How taking the app's pieces ended.
 enum Ending {
@@ -40,12 +41,34 @@ enum Ending {
     Stopped,
 }
 
+/// What a call made that its client does not need: the environ, `start_response`, the
+/// iterable. Freeing them (a dict of some 30 items, and what the app hung on it) waits
+/// until the answer is out, since the client is not waiting for it; dropping this takes
+/// the GIL again to free them.
+#[derive(Default)]
+pub struct Leftovers(Vec<Py<PyAny>>);
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            gil::attach(|_, _| self.0.clear());
+        }
+    }
+}
+
 /// Runs `job`, whose thread waited `gil` to take the GIL for it, and says how it went.
-pub fn run(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, gil: Duration) {
+pub fn run(
+    py: Python<'_>,
+    job: Job<'_>,
+    link: &Arc<Link>,
+    helpers: &Helpers,
+    gil: Duration,
+) -> Leftovers {
     link.begin(gil);
-    let log = errors::request_log(&job.app.name);
-    let running = errors::running(log.clone());
-    let last = match respond(py, job, link, helpers, &log) {
+    let app = job.app;
+    let running = errors::running(&app.prefix);
+    let mut leftovers = Leftovers::default();
+    let last = match respond(py, job, link, helpers, &mut leftovers) {
         Ending::Whole((status, headers, body)) => What::Head {
             status,
             headers,
@@ -53,31 +76,42 @@ pub fn run(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, gi
             whole: true,
         },
         Ending::Streamed | Ending::Stopped => What::End,
-        Ending::Raised(e) => raised(py, helpers, &log, &e),
+        Ending::Raised(e) => raised(py, helpers, app, &e),
     };
     // What the app logged comes before the request's own line.
     drop(running);
     link.last(py, last);
+    leftovers
 }
 
 /// Steps 1 to 4.
-fn respond(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, log: &Log) -> Ending {
-    let (environ, input) = match environ::dict(py, job.environ, job.body, helpers, log) {
+fn respond(
+    py: Python<'_>,
+    job: Job<'_>,
+    link: &Arc<Link>,
+    helpers: &Helpers,
+    leftovers: &mut Leftovers,
+) -> Ending {
+    let (environ, input) = match environ::dict(py, job.environ, job.body, helpers, &job.app.errors)
+    {
         Ok(built) => built,
         Err(e) => return Ending::Raised(e),
     };
+    leftovers.0.push(environ.clone().into_any().unbind());
     let start_response = match Bound::new(py, StartResponse::new(link.clone())) {
         Ok(s) => s,
         Err(e) => return Ending::Raised(e),
     };
+    leftovers.0.push(start_response.clone().into_any().unbind());
     let ending = match job.app.callable.bind(py).call1((&environ, &start_response)) {
         Err(e) => Ending::Raised(e),
         Ok(result) => {
             let ending = pieces(py, &result, start_response.get());
             if let Err(e) = close(py, &result) {
                 // The response is what it was; the failure is the app's to fix.
-                log_exception(py, helpers, log, "close() raised", &e);
+                log_exception(py, helpers, job.app, "close() raised", &e);
             }
+            leftovers.0.push(result.unbind());
             ending
         }
     };
@@ -87,7 +121,7 @@ fn respond(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, lo
         let _ = file.call_method0(intern!(py, "close"));
     }
     match ending {
-        Ending::Whole((_, _, body)) => match start_response.get().head() {
+        Ending::Whole((_, _, body)) => match start_response.get().take_head() {
             Ok((status, headers)) => Ending::Whole((status, headers, body)),
             Err(e) => Ending::Raised(e),
         },
@@ -181,16 +215,15 @@ fn close(py: Python<'_>, result: &Bound<'_, PyAny>) -> PyResult<()> {
 }
 
 /// Logs the exception's traceback and says it was raised.
-fn raised(py: Python<'_>, helpers: &Helpers, log: &Log, e: &PyErr) -> What {
-    log_exception(py, helpers, log, "raised", e);
+fn raised(py: Python<'_>, helpers: &Helpers, app: &App, e: &PyErr) -> What {
+    log_exception(py, helpers, app, "raised", e);
     What::Raised {
         exception: e.to_string(),
     }
 }
 
-fn log_exception(py: Python<'_>, helpers: &Helpers, log: &Log, what: &str, e: &PyErr) {
+/// Logs what the app raised, as the request's own lines (the request still runs).
+fn log_exception(py: Python<'_>, helpers: &Helpers, app: &App, what: &str, e: &PyErr) {
     let text = format!("the app {what}:\n{}", helpers.traceback(py, e));
-    log.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .write(text.as_bytes());
+    errors::write(text.as_bytes(), app.errors.get().outside());
 }

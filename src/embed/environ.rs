@@ -6,14 +6,14 @@
 //! worker, which reads the FastCGI params the same way.
 
 use std::os::fd::IntoRawFd;
-use std::os::unix::ffi::OsStrExt;
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict};
 
-use super::errors::{ErrorStream, Log};
+use super::errors::ErrorStream;
 use super::interpreter::Helpers;
+use super::kept;
 use crate::http::body::Body;
 use crate::request::environ::Environ;
 
@@ -24,18 +24,14 @@ pub fn dict<'py>(
     env: &Environ,
     body: Body,
     helpers: &Helpers,
-    log: &Log,
+    errors: &Py<ErrorStream>,
 ) -> PyResult<(Bound<'py, PyDict>, Option<Bound<'py, PyAny>>)> {
-    let environ = PyDict::new(py);
-    for (name, value) in env.iter_named() {
-        environ.set_item(helpers.name(py, name), native(py, value.as_bytes()))?;
-    }
+    let environ = kept::variables(py, env)?;
     let https = env
         .get("HTTPS")
         .is_some_and(|v| ["on", "1", "yes"].iter().any(|t| v.eq_ignore_ascii_case(t)));
     let spooled = matches!(body, Body::File(..));
     let input = input(py, body, helpers)?;
-    let errors = Bound::new(py, ErrorStream::new(log.clone()))?;
     environ.set_item(intern!(py, "wsgi.version"), helpers.wsgi_version.bind(py))?;
     environ.set_item(
         intern!(py, "wsgi.url_scheme"),
@@ -46,7 +42,7 @@ pub fn dict<'py>(
         },
     )?;
     environ.set_item(intern!(py, "wsgi.input"), &input)?;
-    environ.set_item(intern!(py, "wsgi.errors"), errors)?;
+    environ.set_item(intern!(py, "wsgi.errors"), errors.bind(py))?;
     // Other threads of this process may call the app meanwhile; no other process does.
     environ.set_item(intern!(py, "wsgi.multithread"), true)?;
     environ.set_item(intern!(py, "wsgi.multiprocess"), false)?;
@@ -59,23 +55,12 @@ pub fn dict<'py>(
 /// was spooled to.
 fn input<'py>(py: Python<'py>, body: Body, helpers: &Helpers) -> PyResult<Bound<'py, PyAny>> {
     match body {
-        Body::Memory(bytes) if bytes.is_empty() => helpers.bytes_io.bind(py).call0(),
+        Body::Memory(bytes) if bytes.is_empty() => Ok(helpers.no_input.bind(py).clone()),
         Body::Memory(bytes) => helpers.bytes_io.bind(py).call1((PyBytes::new(py, &bytes),)),
         // Python's file owns the descriptor from here and closes it.
         Body::File(file, _) => helpers
             .open_file
             .bind(py)
             .call1((file.into_raw_fd(), intern!(py, "rb"))),
-    }
-}
-
-/// Bytes as a native string: each byte one character (Latin-1).
-fn native<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
-    match std::str::from_utf8(bytes) {
-        Ok(ascii) if ascii.is_ascii() => PyString::new(py, ascii),
-        _ => PyString::new(
-            py,
-            &bytes.iter().map(|&b| char::from(b)).collect::<String>(),
-        ),
     }
 }

@@ -13,38 +13,71 @@ use pyo3::types::PyString;
 
 use crate::measure::app_log::{AppLog, LIMIT_PER_REQUEST};
 
-/// One request's (or one import's) error stream, shared by its `wsgi.errors` and by
-/// `sys.stderr` while its thread runs it.
+/// One request's (or one import's) error stream, made when it is first written to.
 pub type Log = Arc<Mutex<AppLog>>;
 
+/// What this thread runs, for `sys.stderr`, `sys.stdout` and `wsgi.errors`.
+enum Current {
+    /// Nothing: what is written goes to the stream's own log.
+    Idle,
+    /// A request (or an import) of the app whose lines are prefixed `prefix`; its log
+    /// is made at the first write, so a request that writes nothing costs none.
+    Running { prefix: Arc<str>, log: Option<Log> },
+}
+
 thread_local! {
-    /// The log of what this thread is running, for `sys.stderr` and `sys.stdout`.
-    static CURRENT: RefCell<Option<Log>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Current> = const { RefCell::new(Current::Idle) };
 }
 
-/// The error stream of one request for app `name`, logged as `embed NAME: line`.
-pub fn request_log(name: &str) -> Log {
-    Arc::new(Mutex::new(AppLog::new(
-        format!("embed {name}"),
-        LIMIT_PER_REQUEST,
-    )))
+/// The prefix of an app's log lines: `embed NAME`.
+pub fn prefix(name: &str) -> Arc<str> {
+    format!("embed {name}").into()
 }
 
-/// Makes `log` the one `sys.stderr` and `sys.stdout` write to on this thread, until the
-/// returned guard is dropped (which also logs its unfinished line).
-pub fn running(log: Log) -> Running {
-    CURRENT.with(|c| *c.borrow_mut() = Some(log.clone()));
-    Running(log)
+/// Makes this thread's `sys.stderr`, `sys.stdout` and `wsgi.errors` write to one log,
+/// for one request of the app whose lines are prefixed `prefix`, until the returned
+/// guard is dropped (which also logs its unfinished line).
+pub fn running(prefix: &Arc<str>) -> Running {
+    CURRENT.with_borrow_mut(|c| {
+        *c = Current::Running {
+            prefix: prefix.clone(),
+            log: None,
+        }
+    });
+    Running(())
 }
 
 /// See [`running`].
-pub struct Running(Log);
+pub struct Running(());
 
 impl Drop for Running {
     fn drop(&mut self) {
-        CURRENT.with(|c| *c.borrow_mut() = None);
-        lock(&self.0).finish();
+        let log = CURRENT.with_borrow_mut(|c| match std::mem::replace(c, Current::Idle) {
+            Current::Running { log, .. } => log,
+            Current::Idle => None,
+        });
+        if let Some(log) = log {
+            lock(&log).finish();
+        }
     }
+}
+
+/// Writes `data` to the log of what this thread runs, or to `outside` when it runs
+/// nothing.
+pub fn write(data: &[u8], outside: &Log) {
+    let log = CURRENT.with_borrow_mut(|c| match c {
+        Current::Running { prefix, log } => Some(
+            log.get_or_insert_with(|| {
+                Arc::new(Mutex::new(AppLog::new(
+                    prefix.to_string(),
+                    LIMIT_PER_REQUEST,
+                )))
+            })
+            .clone(),
+        ),
+        Current::Idle => None,
+    });
+    lock(log.as_ref().unwrap_or(outside)).write(data);
 }
 
 fn lock(log: &Log) -> std::sync::MutexGuard<'_, AppLog> {
@@ -62,15 +95,26 @@ fn text<'a>(data: &'a Bound<'_, PyAny>) -> PyResult<std::borrow::Cow<'a, str>> {
     Ok(s.to_string_lossy())
 }
 
-/// `environ['wsgi.errors']`: a text stream into one request's log.
+/// A text stream into the log of the request the writing thread runs, else (outside a
+/// request: an import, a thread the app started) the stream's own log lines. Each app's
+/// `environ['wsgi.errors']` is one, prefixed `embed NAME`; the interpreter's
+/// `sys.stderr` and `sys.stdout` are one, prefixed `embed`. Outside a request nothing
+/// bounds it but what the app writes.
 #[pyclass(frozen, module = "cgilab")]
 pub struct ErrorStream {
-    log: Log,
+    outside: Log,
 }
 
 impl ErrorStream {
-    pub fn new(log: Log) -> ErrorStream {
-        ErrorStream { log }
+    pub fn new(prefix: &str) -> ErrorStream {
+        ErrorStream {
+            outside: Arc::new(Mutex::new(AppLog::new(prefix.to_string(), usize::MAX))),
+        }
+    }
+
+    /// Where its lines go when the writing thread runs no request.
+    pub fn outside(&self) -> &Log {
+        &self.outside
     }
 }
 
@@ -78,7 +122,7 @@ impl ErrorStream {
 impl ErrorStream {
     fn write(&self, data: &Bound<'_, PyAny>) -> PyResult<usize> {
         let text = text(data)?;
-        lock(&self.log).write(text.as_bytes());
+        write(text.as_bytes(), &self.outside);
         Ok(text.chars().count())
     }
 
@@ -90,41 +134,6 @@ impl ErrorStream {
     }
 
     /// Lines are logged as they complete; nothing is held back.
-    fn flush(&self) {}
-}
-
-/// `sys.stderr` and `sys.stdout` of the embedded interpreter: the log of the request
-/// the writing thread runs, else the server's log as `embed: line`.
-#[pyclass(frozen, module = "cgilab")]
-pub struct ServerStream {
-    outside: Log,
-}
-
-impl ServerStream {
-    pub fn new() -> ServerStream {
-        // Outside a request nothing bounds it but what the app writes at import.
-        ServerStream {
-            outside: Arc::new(Mutex::new(AppLog::new("embed".to_string(), usize::MAX))),
-        }
-    }
-}
-
-#[pymethods]
-impl ServerStream {
-    fn write(&self, data: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let text = text(data)?;
-        let current = CURRENT.with(|c| c.borrow().clone());
-        lock(current.as_ref().unwrap_or(&self.outside)).write(text.as_bytes());
-        Ok(text.chars().count())
-    }
-
-    fn writelines(&self, lines: &Bound<'_, PyAny>) -> PyResult<()> {
-        for line in lines.try_iter()? {
-            self.write(&line?)?;
-        }
-        Ok(())
-    }
-
     fn flush(&self) {}
 
     fn isatty(&self) -> bool {

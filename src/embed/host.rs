@@ -68,9 +68,10 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
         environ: call.environ,
         body: call.body,
     };
-    let gil = gil::attach(|py, gil| {
-        call::run(py, job, &link, &shared.helpers, gil);
-        gil
+    // Freed once this function has answered, after the relay (see `call::Leftovers`).
+    let (gil, _leftovers) = gil::attach(|py, gil| {
+        let leftovers = call::run(py, job, &link, &shared.helpers, gil);
+        (gil, leftovers)
     });
     let took = began.elapsed();
     handover.returned(began);
@@ -178,24 +179,15 @@ impl Source for Whole {
     }
 }
 
-/// The head as the client will get it: every field checked, then parsed as the header
-/// block a pool's worker would send for the same app (`Status:` first), so a Python app
-/// gets the same answer embedded as in a pool.
+/// The head as the client will get it: the fields under the rules of a script's header
+/// block, as a pool's worker would send them for the same app (`Status:` first), so a
+/// Python app gets the same answer embedded as in a pool (a control character is a 502
+/// and one log line).
 fn head_of(status: &str, headers: &[(String, String)]) -> Result<Head, String> {
-    cgi_response::check_field("Status", status)?;
-    let mut block = format!("Status: {status}");
-    for (name, value) in headers {
-        cgi_response::check_field(name, value)?;
-        block.push_str("\r\n");
-        block.push_str(name);
-        block.push_str(": ");
-        block.push_str(value);
-    }
-    // Latin-1, as start_response made sure: one byte per character.
-    let bytes: Vec<u8> = block.chars().map(|c| c as u32 as u8).collect();
-    match cgi_response::parse(&bytes)? {
+    let fields = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    match cgi_response::from_fields(std::iter::once(("Status", status)).chain(fields))? {
         CgiResponse::Document(head) => Ok(head),
-        // Not with a `Status` field (RFC 3875 §6.2.2), which the block always has.
+        // Not with a `Status` field (RFC 3875 §6.2.2), which the fields always have.
         CgiResponse::LocalRedirect(to) => Err(format!("unexpected local redirect to `{to}`")),
     }
 }

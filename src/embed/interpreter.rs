@@ -7,15 +7,10 @@
 //! build's rpath makes the server load that Python's own libpython, so it sees the same
 //! standard library and site-packages.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
-
 use pyo3::prelude::*;
-use pyo3::types::{PyModule, PyString};
+use pyo3::types::PyModule;
 
-use super::errors::{self, ServerStream};
+use super::errors::{self, ErrorStream};
 use crate::config::embeds::EmbedConfig;
 
 /// Python the server calls besides the apps, made once.
@@ -40,6 +35,25 @@ def describe(e, tb):
     """An exception's traceback, as Python prints it."""
     return "".join(traceback.format_exception(type(e), e, tb))
 
+class NoInput:
+    """wsgi.input of a request without a body, one for every such request: it holds
+    nothing a read could change. Its reads give b"", as the pool worker's do."""
+
+    __slots__ = ()
+
+    def read(self, size=-1):
+        return b""
+
+    def readline(self, size=-1):
+        return b""
+
+    def readlines(self, hint=-1):
+        return []
+
+    def __iter__(self):
+        return iter(())
+
+NO_INPUT = NoInput()
 BytesIO = io.BytesIO
 open_file = io.open
 "#;
@@ -48,36 +62,17 @@ open_file = io.open
 pub struct Helpers {
     /// `io.BytesIO`, for `wsgi.input` over a body held in memory.
     pub bytes_io: Py<PyAny>,
+    /// `wsgi.input` of every request without a body.
+    pub no_input: Py<PyAny>,
     /// `io.open`, for `wsgi.input` over a body spooled to a file.
     pub open_file: Py<PyAny>,
     /// The traceback of an exception, as text.
     pub describe: Py<PyAny>,
     /// `(1, 0)`, `wsgi.version`.
     pub wsgi_version: Py<PyAny>,
-    /// The environ's names that are the server's own literals (`REQUEST_METHOD`, ...),
-    /// each made a Python string once: every request uses them.
-    names: Mutex<HashMap<usize, Py<PyString>, BuildHasherDefault<ByAddress>>>,
 }
 
 impl Helpers {
-    /// An environ name as a Python string: one of the server's own made once and kept,
-    /// any other (a header's `HTTP_*`, the configuration's) made for this request.
-    #[expect(
-        clippy::ptr_arg,
-        reason = "which variant it is tells a literal from a name made for this request"
-    )]
-    pub fn name<'py>(&self, py: Python<'py>, name: &Cow<'static, str>) -> Bound<'py, PyString> {
-        let Cow::Borrowed(fixed) = name else {
-            return PyString::new(py, name);
-        };
-        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        names
-            .entry(fixed.as_ptr() as usize)
-            .or_insert_with(|| PyString::intern(py, fixed).unbind())
-            .bind(py)
-            .clone()
-    }
-
     /// What Python prints for exception `e`: its traceback, then `Type: message`.
     pub fn traceback(&self, py: Python<'_>, e: &PyErr) -> String {
         self.describe
@@ -85,28 +80,6 @@ impl Helpers {
             .call1((e.value(py), e.traceback(py)))
             .and_then(|s| s.extract::<String>())
             .unwrap_or_else(|_| format!("{e}\n"))
-    }
-}
-
-/// Hashes a literal name by its address, which is all that tells one literal from
-/// another (two literals with the same text may share an entry or not: both are right).
-/// SipHash over the text cost more than the string it saved.
-#[derive(Default)]
-struct ByAddress(u64);
-
-impl Hasher for ByAddress {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, address: usize) {
-        self.0 = (address as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
@@ -125,7 +98,7 @@ pub fn start(embeds: &[EmbedConfig]) -> Result<Started, String> {
     Python::attach(|py| {
         let fail = |e: PyErr| format!("cannot start embedded Python: {e}");
         let sys = py.import("sys").map_err(fail)?;
-        let stream = Py::new(py, ServerStream::new()).map_err(fail)?;
+        let stream = Py::new(py, ErrorStream::new("embed")).map_err(fail)?;
         sys.setattr("stderr", &stream).map_err(fail)?;
         sys.setattr("stdout", &stream).map_err(fail)?;
         // As in wsgi_worker.py: an edit within the second of a cached one is not shadowed.
@@ -136,23 +109,23 @@ pub fn start(embeds: &[EmbedConfig]) -> Result<Started, String> {
         let get = |name: &str| module.getattr(name).map(Bound::unbind).map_err(fail);
         let helpers = Helpers {
             bytes_io: get("BytesIO")?,
+            no_input: get("NO_INPUT")?,
             open_file: get("open_file")?,
             describe: get("describe")?,
             wsgi_version: (1, 0).into_pyobject(py).map_err(fail)?.into_any().unbind(),
-            names: Mutex::new(HashMap::default()),
         };
         let load = module.getattr("load").map_err(fail)?;
         let mut apps = Vec::new();
         for e in embeds {
-            let log = errors::request_log(&e.name);
-            let running = errors::running(log.clone());
+            let running = errors::running(&errors::prefix(&e.name));
             let file = e.file.to_string_lossy().into_owned();
             match load.call1((file.as_str(), e.callable.as_str())) {
                 Ok(callable) => apps.push((e.name.clone(), callable.unbind())),
                 Err(err) => {
-                    log.lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .write(helpers.traceback(py, &err).as_bytes());
+                    errors::write(
+                        helpers.traceback(py, &err).as_bytes(),
+                        stream.get().outside(),
+                    );
                     drop(running);
                     return Err(format!(
                         "--embed {}={}: cannot load it: {}",

@@ -46,6 +46,8 @@ mod host;
 #[cfg(feature = "python")]
 mod interpreter;
 #[cfg(feature = "python")]
+mod kept;
+#[cfg(feature = "python")]
 mod link;
 #[cfg(feature = "python")]
 mod relays;
@@ -101,6 +103,7 @@ mod live {
 
     use pyo3::prelude::*;
 
+    use super::errors::{self, ErrorStream};
     use super::interpreter::{self, Helpers};
     use super::relays::Relays;
     use super::watch::Watch;
@@ -110,6 +113,10 @@ mod live {
     pub struct App {
         pub name: String,
         pub(super) callable: Py<PyAny>,
+        /// Its log lines' prefix, `embed NAME`.
+        pub(super) prefix: Arc<str>,
+        /// Its `wsgi.errors`.
+        pub(super) errors: Py<ErrorStream>,
         pub(super) shared: Arc<Shared>,
     }
 
@@ -165,14 +172,19 @@ mod live {
                 .apps
                 .into_iter()
                 .map(|(name, callable)| {
+                    let prefix = errors::prefix(&name);
+                    let errors = Python::attach(|py| Py::new(py, ErrorStream::new(&prefix)))
+                        .map_err(|e| format!("cannot start embedded Python: {e}"))?;
                     let app = App {
                         name: name.clone(),
                         callable,
+                        prefix,
+                        errors,
                         shared: shared.clone(),
                     };
-                    (name, Arc::new(app))
+                    Ok((name, Arc::new(app)))
                 })
-                .collect();
+                .collect::<Result<_, String>>()?;
             Ok(Some(Embedded {
                 apps,
                 python: started.python,

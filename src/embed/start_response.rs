@@ -11,8 +11,9 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::{PyAssertionError, PyOSError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use super::link::{Link, What};
 
@@ -50,11 +51,11 @@ impl StartResponse {
         self.state().sent
     }
 
-    /// The status and headers, for a response whose whole body is in hand.
-    pub fn head(&self) -> PyResult<(String, Vec<(String, String)>)> {
-        let state = self.state();
-        match &state.status {
-            Some(status) => Ok((status.clone(), state.headers.clone())),
+    /// The status and headers, taken once the call has ended with its whole body in hand.
+    pub fn take_head(&self) -> PyResult<(String, Vec<(String, String)>)> {
+        let mut state = self.state();
+        match state.status.take() {
+            Some(status) => Ok((status, std::mem::take(&mut state.headers))),
             None => Err(not_started()),
         }
     }
@@ -133,24 +134,36 @@ impl StartResponse {
             )));
         }
         let mut headers = Vec::new();
-        for item in response_headers.try_iter()? {
-            let item = item?;
-            if item.len().ok() != Some(2) {
-                return Err(PyTypeError::new_err(format!(
-                    "WSGI header {item}: must be a (name, value) pair"
-                )));
-            }
-            let (name, value) = (item.get_item(0)?, item.get_item(1)?);
+        let mut add = |item: &Bound<'py, PyAny>| -> PyResult<()> {
+            // A tuple, as PEP 3333 has it, is read in place; any other pair by index.
+            let (name, value) = match item.cast_exact::<PyTuple>() {
+                Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
+                _ if item.len().ok() == Some(2) => (item.get_item(0)?, item.get_item(1)?),
+                _ => {
+                    return Err(PyTypeError::new_err(format!(
+                        "WSGI header {item}: must be a (name, value) pair"
+                    )));
+                }
+            };
             headers.push((
                 native(&name, "header name")?,
                 native(&value, "header value")?,
             ));
+            Ok(())
+        };
+        match response_headers.cast_exact::<PyList>() {
+            Ok(list) => list.iter().try_for_each(|item| add(&item))?,
+            Err(_) => {
+                for item in response_headers.try_iter()? {
+                    add(&item?)?;
+                }
+            }
         }
         let mut state = this.state();
         state.status = Some(status);
         state.headers = headers;
         drop(state);
-        slf.getattr("write")
+        slf.getattr(intern!(slf.py(), "write"))
     }
 
     /// The legacy `write()`: a piece of body, sent before what the iterable yields.

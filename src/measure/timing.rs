@@ -136,7 +136,9 @@ pub struct Millis(pub Duration);
 
 impl std::fmt::Display for Millis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let micros = self.0.as_micros();
+        // u64 holds 584,000 years of microseconds, and its division is one instruction
+        // where u128's is a library call.
+        let micros = u64::try_from(self.0.as_micros()).unwrap_or(u64::MAX);
         write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }

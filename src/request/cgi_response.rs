@@ -78,35 +78,43 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
     }
     // Latin-1: every byte is one char, so nothing is lost and nothing fails to decode.
     let text: String = block.iter().map(|&b| b as char).collect();
+    let mut fields = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.starts_with([' ', '\t']) {
+            return Err(format!("folded header line `{}`", shorten(line)));
+        }
+        let Some(field) = line.split_once(':') else {
+            return Err(format!("header line without a colon: `{}`", shorten(line)));
+        };
+        fields.push(field);
+    }
+    from_fields(fields)
+}
+
+/// What a header block's fields ask for, once split into names and values: the rules of
+/// [`parse`] for a host whose app hands over its fields one by one (a WSGI app's
+/// `Status` and `response_headers`), with no block to write and read back.
+pub fn from_fields<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<CgiResponse, String> {
     let mut status = None;
     let mut reason = None;
     let mut content_length = None;
     let mut location = None;
     let mut has_content_type = false;
     let mut headers = Vec::new();
-    for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.starts_with([' ', '\t']) {
-            return Err(format!("folded header line `{}`", shorten(line)));
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(format!("header line without a colon: `{}`", shorten(line)));
-        };
+    for (name, value) in fields {
         let value = value.trim_matches([' ', '\t']);
         check_field(name, value)?;
-        let lower = name.to_ascii_lowercase();
-        match lower.as_str() {
-            "status" => (status, reason) = parse_status(value).map(|(s, r)| (Some(s), r))?,
-            "location" => location = Some(value.to_string()),
-            "content-type" => has_content_type = true,
-            "content-length" => {
-                content_length = Some(parse_length(value, content_length)?);
-                continue;
-            }
-            _ if is_hop_by_hop(&lower) => continue,
-            _ => {}
-        }
-        if lower != "status" && lower != "location" {
+        if name.eq_ignore_ascii_case("status") {
+            (status, reason) = parse_status(value).map(|(s, r)| (Some(s), r))?;
+        } else if name.eq_ignore_ascii_case("location") {
+            location = Some(value.to_string());
+        } else if name.eq_ignore_ascii_case("content-length") {
+            content_length = Some(parse_length(value, content_length)?);
+        } else if !is_hop_by_hop(name) {
+            has_content_type |= name.eq_ignore_ascii_case("content-type");
             headers.push((name.to_string(), value.to_string()));
         }
     }

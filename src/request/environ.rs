@@ -5,6 +5,7 @@
 //! WSGI calls `environ`). So a printenv script and the printenv app see the same request.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::http::endpoint::Endpoint;
@@ -72,24 +73,44 @@ pub struct Site {
 }
 
 /// An ordered set of meta-variables, each name once.
-/// Names are mostly the RFC's own, so they are kept without copying them.
+/// Names are mostly the RFC's own, so they are kept without copying them; the values
+/// are kept one after another in one string, so a request's environ is a few
+/// allocations, not one per variable.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Environ(
-    Vec<(Cow<'static, str>, String)>,
+pub struct Environ {
+    /// Each variable's name, and where its value is in `text`.
+    vars: Vec<(Cow<'static, str>, Range<usize>)>,
+    /// Every value, in order.
+    text: String,
     /// Values that are bytes, not text (a header value that is not UTF-8), by index.
-    Vec<(usize, Vec<u8>)>,
-);
+    raw: Vec<(usize, Vec<u8>)>,
+}
 
 impl Environ {
     /// Adds a variable known not to be set yet.
-    fn push(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
-        self.0.push((name.into(), value.into()));
+    fn push(&mut self, name: impl Into<Cow<'static, str>>, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.vars.push((name.into(), start..self.text.len()));
+    }
+
+    /// Adds a variable whose value is written by `value` (a number, an address).
+    fn push_display(&mut self, name: &'static str, value: impl std::fmt::Display) {
+        use std::fmt::Write;
+        let start = self.text.len();
+        // Writing to a String cannot fail.
+        let _ = write!(self.text, "{value}");
+        self.vars.push((name.into(), start..self.text.len()));
     }
 
     /// Adds a variable whose value is `bytes`, as text `value` (read as Latin-1).
-    fn push_bytes(&mut self, name: String, value: String, bytes: Vec<u8>) {
-        self.1.push((self.0.len(), bytes));
-        self.0.push((name.into(), value));
+    fn push_bytes(&mut self, name: String, value: &str, bytes: Vec<u8>) {
+        self.raw.push((self.vars.len(), bytes));
+        self.push(name, value);
+    }
+
+    fn value(&self, at: &Range<usize>) -> &str {
+        &self.text[at.clone()]
     }
 
     /// All variables as a script's environment gets them: a value that was sent as
@@ -103,36 +124,50 @@ impl Environ {
     /// what it makes of), owned when it came from a header or the configuration.
     pub fn iter_named(&self) -> impl Iterator<Item = (&Cow<'static, str>, &std::ffi::OsStr)> {
         use std::os::unix::ffi::OsStrExt;
-        self.0.iter().enumerate().map(|(i, (n, v))| {
-            let value = match self.1.iter().find(|(at, _)| *at == i) {
+        self.vars.iter().enumerate().map(|(i, (n, at))| {
+            let value = match self.raw.iter().find(|(index, _)| *index == i) {
                 Some((_, bytes)) => std::ffi::OsStr::from_bytes(bytes),
-                None => std::ffi::OsStr::new(v.as_str()),
+                None => std::ffi::OsStr::new(self.value(at)),
             };
             (n, value)
         })
     }
 
+    /// How many variables there are.
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+
     /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.vars
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, at)| self.value(at))
     }
 
     /// All variables, in the order they were first set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
+        self.vars.iter().map(|(n, at)| (n.as_ref(), self.value(at)))
     }
 }
 
 /// Builds the meta-variables for one request (RFC 3875 §4.1, in its order).
 pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
-    let mut env = Environ(Vec::with_capacity(32 + site.extra.len()), Vec::new());
+    let mut env = Environ {
+        vars: Vec::with_capacity(32 + site.extra.len()),
+        text: String::with_capacity(512),
+        raw: Vec::new(),
+    };
     // §4.1.1 AUTH_TYPE and §4.1.11 REMOTE_USER are for a server that authenticates;
     // cgilab does not, so they stay unset.
     if let Some(len) = inv.content_length {
-        env.push("CONTENT_LENGTH", len.to_string()); // §4.1.2
+        env.push_display("CONTENT_LENGTH", len); // §4.1.2
     }
     if let Some(ctype) = req.header("Content-Type") {
         env.push("CONTENT_TYPE", ctype); // §4.1.3
@@ -144,32 +179,35 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
     // PATH_TRANSLATED unset when PATH_INFO is empty.
     env.push("PATH_INFO", inv.path_info);
     if !inv.path_info.is_empty() {
-        env.push(
+        env.push_display(
             "PATH_TRANSLATED",
-            translate(&site.document_root, inv.path_info),
+            Translated(&site.document_root, inv.path_info),
         ); // §4.1.6
     }
     let (_, query) = crate::request::route::split_target(&req.target);
     env.push("QUERY_STRING", query); // §4.1.7: raw, and set even when empty
     // Over a unix socket the client has no address: empty, with no REMOTE_PORT, as
     // gunicorn gives it.
-    let remote_ip = req
-        .remote
-        .tcp()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    env.push("REMOTE_ADDR", remote_ip.clone()); // §4.1.8
-    env.push("REMOTE_HOST", remote_ip); // §4.1.9: no DNS lookups, so the address
-    env.push("REQUEST_METHOD", req.method.clone()); // §4.1.12
+    match req.remote.tcp() {
+        Some(remote) => {
+            env.push_display("REMOTE_ADDR", remote.ip()); // §4.1.8
+            env.push_display("REMOTE_HOST", remote.ip()); // §4.1.9: no DNS lookups
+        }
+        None => {
+            env.push("REMOTE_ADDR", "");
+            env.push("REMOTE_HOST", "");
+        }
+    }
+    env.push("REQUEST_METHOD", &req.method); // §4.1.12
     env.push("SCRIPT_NAME", inv.script_name); // §4.1.13
-    env.push("SERVER_NAME", server_name(req)); // §4.1.14
-    env.push("SERVER_PORT", server_port(req)); // §4.1.15
-    env.push("SERVER_PROTOCOL", req.protocol.clone()); // §4.1.16
-    env.push("SERVER_SOFTWARE", site.software.clone()); // §4.1.17
+    push_server_name(&mut env, req); // §4.1.14
+    push_server_port(&mut env, req); // §4.1.15
+    env.push("SERVER_PROTOCOL", &req.protocol); // §4.1.16
+    env.push("SERVER_SOFTWARE", &site.software); // §4.1.17
     add_protocol_variables(&mut env, req, site.pass_auth); // §4.1.18
 
     // Extensions that real programs (PHP, git http-backend, ...) rely on.
-    env.push("REQUEST_URI", req.target.clone());
+    env.push("REQUEST_URI", &req.target);
     // HTTPS as Apache sets it for a TLS request; here a trusted proxy's word.
     if req.forwarded.https {
         env.push("REQUEST_SCHEME", "https");
@@ -179,16 +217,16 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
     }
     env.push("SCRIPT_FILENAME", inv.script_filename);
     if let Some(remote) = req.remote.tcp() {
-        env.push("REMOTE_PORT", remote.port().to_string());
+        env.push_display("REMOTE_PORT", remote.port());
     }
     if let Some(local) = req.local.tcp() {
-        env.push("SERVER_ADDR", local.ip().to_string());
+        env.push_display("SERVER_ADDR", local.ip());
     }
-    env.push("DOCUMENT_ROOT", site.document_root.to_string_lossy());
+    env.push("DOCUMENT_ROOT", &site.document_root.to_string_lossy());
     // PATH, --env and --pass-env; a meta-variable of the same name wins.
     for (name, value) in &site.extra {
         if env.get(name).is_none() {
-            env.push(name.clone(), value.clone());
+            env.push(name.clone(), value);
         }
     }
     env
@@ -197,7 +235,7 @@ pub fn build(req: &RequestHead, inv: &Invocation<'_>, site: &Site) -> Environ {
 /// §4.1.18: each request header becomes `HTTP_NAME`, with these exceptions.
 fn add_protocol_variables(env: &mut Environ, req: &RequestHead, pass_auth: bool) {
     // (variable, value as text, value as bytes when some of it is not UTF-8)
-    let mut merged: Vec<(String, String, Option<Vec<u8>>)> = Vec::new();
+    let mut merged: Vec<(String, Cow<'_, str>, Option<Vec<u8>>)> = Vec::new();
     for (i, (name, value)) in req.headers.iter().enumerate() {
         let raw = req
             .raw_values
@@ -209,7 +247,12 @@ fn add_protocol_variables(env: &mut Environ, req: &RequestHead, pass_auth: bool)
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             continue;
         }
-        let var = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+        let mut var = String::with_capacity(5 + name.len());
+        var.push_str("HTTP_");
+        var.extend(name.bytes().map(|b| match b {
+            b'-' => '_',
+            b => char::from(b.to_ascii_uppercase()),
+        }));
         match var.as_str() {
             // httpoxy: HTTP_PROXY would be read as the proxy setting by many HTTP clients.
             "HTTP_PROXY" => continue,
@@ -233,22 +276,24 @@ fn add_protocol_variables(env: &mut Environ, req: &RequestHead, pass_auth: bool)
                     bytes.extend_from_slice(sep.as_bytes());
                     bytes.extend_from_slice(raw.map_or(value.as_bytes(), |b| b.as_slice()));
                 }
+                let existing = existing.to_mut();
                 existing.push_str(sep);
                 existing.push_str(value);
             }
-            None => merged.push((var, value.clone(), raw.cloned())),
+            None => merged.push((var, Cow::Borrowed(value), raw.cloned())),
         }
     }
     for (name, value, raw) in merged {
         match raw {
-            Some(bytes) => env.push_bytes(name, value, bytes),
-            None => env.push(name, value),
+            Some(bytes) => env.push_bytes(name, &value, bytes),
+            None => env.push(name, &value),
         }
     }
 }
 
 /// §4.1.14: the host name the client used, without its port; the address if none.
-fn server_name(req: &RequestHead) -> String {
+fn push_server_name(env: &mut Environ, req: &RequestHead) {
+    const NAME: &str = "SERVER_NAME";
     let host = req.header("Host").unwrap_or("").trim();
     let name = if host.starts_with('[') {
         // An IPv6 literal keeps its brackets: `[::1]:8000` -> `[::1]`.
@@ -261,46 +306,48 @@ fn server_name(req: &RequestHead) -> String {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
     if valid {
-        return name.to_string();
+        return env.push(NAME, name);
     }
     match &req.local {
         Endpoint::Tcp(addr) => match addr.ip() {
-            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-            ip => ip.to_string(),
+            std::net::IpAddr::V6(ip) => env.push_display(NAME, format_args!("[{ip}]")),
+            ip => env.push_display(NAME, ip),
         },
         // gunicorn's choice: the socket's path.
-        Endpoint::Unix(path) => path.to_string_lossy().into_owned(),
+        Endpoint::Unix(path) => env.push(NAME, &path.to_string_lossy()),
     }
 }
 
 /// §4.1.15: the port the request came to. A unix socket has none, so it is the one the
 /// client used, as gunicorn gives it: the `Host` header's port, else the scheme's
 /// default; empty without `Host`.
-fn server_port(req: &RequestHead) -> String {
+fn push_server_port(env: &mut Environ, req: &RequestHead) {
+    const PORT: &str = "SERVER_PORT";
     if let Endpoint::Tcp(addr) = &req.local {
-        return addr.port().to_string();
+        return env.push_display(PORT, addr.port());
     }
     let Some(host) = req.header("Host").map(str::trim) else {
-        return String::new();
+        return env.push(PORT, "");
     };
     let port = host.rsplit_once(':').filter(|(name, port)| {
         (name.ends_with(']') || !name.contains(':')) && port.bytes().all(|b| b.is_ascii_digit())
     });
     match port {
-        Some((_, port)) if !port.is_empty() => port.to_string(),
+        Some((_, port)) if !port.is_empty() => env.push(PORT, port),
         // The scheme's own port, as gunicorn gives one behind a proxy.
-        _ if req.forwarded.https => "443".to_string(),
-        _ => "80".to_string(),
+        _ if req.forwarded.https => env.push(PORT, "443"),
+        _ => env.push(PORT, "80"),
     }
 }
 
 /// §4.1.6: PATH_INFO mapped into the document tree.
-fn translate(root: &Path, path_info: &str) -> String {
-    format!(
-        "{}{}",
-        root.to_string_lossy().trim_end_matches('/'),
-        path_info
-    )
+struct Translated<'a>(&'a Path, &'a str);
+
+impl std::fmt::Display for Translated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let root = self.0.to_string_lossy();
+        write!(f, "{}{}", root.trim_end_matches('/'), self.1)
+    }
 }
 
 #[cfg(test)]

@@ -79,7 +79,8 @@ pub enum Handled {
 /// Answers one request and logs it.
 pub fn handle(ctx: &Arc<ServerState>, request: Request) -> Handled {
     let mut timing = Timing::start();
-    let mut head = request_head(&request, &ctx.local);
+    // Shared, not copied, with a thread that may finish the request (an embedded call).
+    let mut head = Arc::new(request_head(&request, &ctx.local));
     let served = match request.refusal() {
         // A head the front refused is answered and logged here like any other request;
         // its clock starts at the head's first byte (a 408 took that long).
@@ -100,7 +101,9 @@ pub fn handle(ctx: &Arc<ServerState>, request: Request) -> Handled {
             &ctx.config.forwarded_allow,
         ) {
             Ok(said) => {
-                head.forwarded = said;
+                Arc::get_mut(&mut head)
+                    .expect("nothing holds the head before dispatch")
+                    .forwarded = said;
                 dispatch(ctx, request, &head, &mut timing, 0)
             }
             Err(e) => refuse(request, e, Mode::Server, &timing),
@@ -131,7 +134,7 @@ fn log_answered(ctx: &ServerState, served: &Answered, head: &RequestHead, timing
 fn dispatch(
     ctx: &Arc<ServerState>,
     request: Request,
-    head: &RequestHead,
+    head: &Arc<RequestHead>,
     timing: &mut Timing,
     redirects: usize,
 ) -> Answered {
@@ -264,7 +267,7 @@ fn local_redirect(
         let e = RequestError::RedirectLoop { location };
         return refuse(request, e, mode, timing);
     }
-    let mut next = head.clone();
+    let mut next = RequestHead::clone(head);
     next.target = location;
     next.method = "GET".to_string();
     next.headers.retain(|(n, _)| {
@@ -272,8 +275,9 @@ fn local_redirect(
             .iter()
             .any(|h| n.eq_ignore_ascii_case(h))
     });
+    let next = Arc::new(next);
     let mut served = dispatch(ctx, request, &next, timing, redirects + 1);
-    served.redirects.insert(0, next.target);
+    served.redirects.insert(0, next.target.clone());
     served
 }
 
@@ -356,7 +360,7 @@ fn serve_pool(
 fn serve_embedded(
     ctx: &Arc<ServerState>,
     mut request: Request,
-    head: &RequestHead,
+    head: &Arc<RequestHead>,
     target: &Target,
     timing: &mut Timing,
 ) -> Answered {
@@ -383,7 +387,7 @@ fn serve_embedded(
     // Should another thread finish the request (the call streams, or runs past the
     // timeout), it answers, logs, and gives back this thread's turn and count.
     let finish: crate::embed::Finish = {
-        let (ctx, head) = (Arc::clone(ctx), head.clone());
+        let (ctx, head) = (Arc::clone(ctx), Arc::clone(head));
         let script_name = target.script_name.clone();
         Box::new(move |outcome, timing| {
             let answered = match outcome {

@@ -6,6 +6,15 @@ use cgilab::client::http::Req;
 
 use crate::support::*;
 
+/// What `/environ` printed: each key and its `type:repr`.
+fn environ_of(res: &cgilab::client::Response) -> BTreeMap<String, String> {
+    res.text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// "environ Variables": every CGI key is a native string (bytes read as Latin-1, so a
 /// UTF-8 header value arrives as its bytes), and the `wsgi.*` keys say one process,
 /// many threads.
@@ -17,12 +26,7 @@ fn environ_holds_native_strings_and_says_one_process_many_threads() {
         .request(&Req::get("/wsgi/t/environ?q=1").header("X-Name", "café"))
         .unwrap();
     assert_eq!(res.status, 200, "{}", res.text());
-    let env: BTreeMap<String, String> = res
-        .text()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let env = environ_of(&res);
     for (key, value) in &env {
         if !key.contains('.') {
             assert!(value.starts_with("str:"), "{key}={value}");
@@ -48,6 +52,69 @@ fn environ_holds_native_strings_and_says_one_process_many_threads() {
         "{}",
         env["wsgi.errors"]
     );
+}
+
+/// A connection's thread keeps the strings of one request's environ for the next, and
+/// copies the last dict when the names are the same (`src/embed/kept.rs`). Whatever
+/// changes between requests on one kept-alive connection (a value, one variable fewer,
+/// a value too long to keep, more variables than are kept), each request gets its own
+/// values and nothing of the one before.
+#[test]
+fn each_request_on_a_kept_connection_gets_its_own_environ() {
+    let site = Site::new();
+    let server = site.serve(&[]);
+    let stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let long = "v".repeat(300);
+    let many: String = (0..70).map(|i| format!("X-Many-{i}: m{i}\r\n")).collect();
+    let cases = [
+        ("1", Some("one".to_string()), 0),
+        ("1", Some("one".to_string()), 0),
+        ("2", Some("two".to_string()), 0),
+        ("2", None, 0),
+        ("3", Some(long.clone()), 0),
+        ("3", Some(format!("{long}x")), 0),
+        ("4", Some("four".to_string()), 70),
+        ("1", Some("one".to_string()), 0),
+    ];
+    for (query, x_a, n_many) in cases {
+        let mut head = format!("GET /wsgi/t/environ?q={query} HTTP/1.1\r\nHost: t\r\n");
+        if let Some(v) = &x_a {
+            head.push_str(&format!("X-A: {v}\r\n"));
+        }
+        if n_many > 0 {
+            head.push_str(&many);
+        }
+        head.push_str("\r\n");
+        std::io::Write::write_all(reader.get_mut(), head.as_bytes()).unwrap();
+        let res = cgilab::client::read_response(&mut reader, false).unwrap();
+        assert_eq!(res.status, 200, "{}", res.text());
+        let env = environ_of(&res);
+        let case = format!(
+            "q={query}, X-A {} bytes, {n_many} more",
+            x_a.as_ref().map_or(0, String::len)
+        );
+        assert_eq!(env["QUERY_STRING"], format!("str:'q={query}'"), "{case}");
+        assert_eq!(
+            env.get("HTTP_X_A"),
+            x_a.map(|v| format!("str:'{v}'")).as_ref(),
+            "{case}"
+        );
+        let got: Vec<&String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("HTTP_X_MANY_"))
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(got.len(), n_many, "{case}");
+        for i in 0..n_many {
+            assert_eq!(
+                env[&format!("HTTP_X_MANY_{i}")],
+                format!("str:'m{i}'"),
+                "{case}"
+            );
+        }
+    }
 }
 
 /// "Input and Error Streams": `wsgi.input` is the body the server read in full, with
