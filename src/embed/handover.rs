@@ -33,16 +33,19 @@ pub struct Parked {
 }
 
 /// Where the request is.
+// One per request, made in place inside its `Handover`: a box around `Parked` would be
+// one more allocation for every request.
+#[allow(clippy::large_enum_variant)]
 enum Held {
     /// Python runs on the connection's thread; nobody has taken the request yet.
-    Parked(Box<Parked>),
+    Parked(Parked),
     /// Someone took it.
     Taken,
 }
 
 pub struct Handover {
     held: Mutex<Held>,
-    pub name: String,
+    pub name: Arc<str>,
     pub deadline: Instant,
     pub timeout: Duration,
     /// Set when the call is given up at the deadline: by the watch before its head, by
@@ -57,13 +60,13 @@ pub struct Handover {
 impl Handover {
     pub fn new(
         parked: Parked,
-        name: &str,
+        name: &Arc<str>,
         timeout: Duration,
         lost_count: Arc<AtomicUsize>,
     ) -> Arc<Handover> {
         Arc::new(Handover {
-            held: Mutex::new(Held::Parked(Box::new(parked))),
-            name: name.to_string(),
+            held: Mutex::new(Held::Parked(parked)),
+            name: Arc::clone(name),
             deadline: Instant::now() + timeout,
             timeout,
             lost: AtomicBool::new(false),
@@ -80,7 +83,7 @@ impl Handover {
     /// whole, a relay thread for a body that streams. `None`: another thread answers it.
     pub fn take(&self) -> Option<Parked> {
         match std::mem::replace(&mut *self.held(), Held::Taken) {
-            Held::Parked(parked) => Some(*parked),
+            Held::Parked(parked) => Some(parked),
             Held::Taken => None,
         }
     }
@@ -95,11 +98,6 @@ impl Handover {
         Some((parked, self.lose()))
     }
 
-    /// Nobody will take the request any more: the watch can forget it.
-    pub fn is_taken(&self) -> bool {
-        matches!(*self.held(), Held::Taken)
-    }
-
     /// Gives the call up: it is told to stop, counted among the lost, and the error says
     /// so. The count goes up before the call can see it is lost, so that its own count
     /// down, should it return, never comes first.
@@ -108,7 +106,7 @@ impl Handover {
         self.lost.store(true, Ordering::SeqCst);
         self.stop.store(true, Ordering::SeqCst);
         RequestError::CallLost {
-            origin: Origin::Embedded(self.name.clone()),
+            origin: Origin::Embedded(self.name.to_string()),
             secs: self.timeout.as_secs_f64(),
             lost,
         }

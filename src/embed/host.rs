@@ -19,6 +19,7 @@
 //! cut from the relay once the body has started), the call's thread is given up, and
 //! the log says so; should the call return one day, the log says that too.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -55,14 +56,14 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
         timing: timing.clone(),
         finish,
     };
-    let handover = Handover::new(parked, &app.name, call.timeout, shared.lost.clone());
+    let handover = Handover::new(parked, &app.label, call.timeout, shared.lost.clone());
     let began = Instant::now();
     let start_relay = {
         let (handover, relays) = (Arc::clone(&handover), Arc::clone(&shared.relays));
         Box::new(move |said| relay_elsewhere(&handover, &relays, said, began))
     };
     let link = Arc::new(Link::new(handover.stop.clone(), start_relay));
-    shared.watch.keep(Arc::clone(&handover));
+    let _watched = shared.watch.keep(Arc::clone(&handover));
     let job = Job {
         app,
         environ: call.environ,
@@ -105,7 +106,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
             return Served::Here(Err(Failed { error, request }));
         }
     };
-    let mut head = match head_of(&status, &headers) {
+    let mut head = match head_of(status, headers) {
         Ok(head) => head,
         Err(why) => {
             let error = RequestError::BadOutput {
@@ -183,9 +184,12 @@ impl Source for Whole {
 /// block, as a pool's worker would send them for the same app (`Status:` first), so a
 /// Python app gets the same answer embedded as in a pool (a control character is a 502
 /// and one log line).
-fn head_of(status: &str, headers: &[(String, String)]) -> Result<Head, String> {
-    let fields = headers.iter().map(|(n, v)| (n.as_str(), v.as_str()));
-    match cgi_response::from_fields(std::iter::once(("Status", status)).chain(fields))? {
+fn head_of(status: String, headers: Vec<(String, String)>) -> Result<Head, String> {
+    let fields = headers
+        .into_iter()
+        .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v)));
+    let status = (Cow::Borrowed("Status"), Cow::Owned(status));
+    match cgi_response::from_fields(std::iter::once(status).chain(fields))? {
         CgiResponse::Document(head) => Ok(head),
         // Not with a `Status` field (RFC 3875 §6.2.2), which the fields always have.
         CgiResponse::LocalRedirect(to) => Err(format!("unexpected local redirect to `{to}`")),
@@ -238,7 +242,7 @@ impl Run<'_> {
                 return Err(Failed { error, request });
             }
         };
-        let mut head = match head_of(&status, &headers) {
+        let mut head = match head_of(status, headers) {
             Ok(head) => head,
             Err(why) => {
                 self.settle(Done::Abandoned);
@@ -318,7 +322,7 @@ impl Run<'_> {
 
 impl Source for Run<'_> {
     fn origin(&self) -> Origin {
-        Origin::Embedded(self.handover.name.clone())
+        Origin::Embedded(self.handover.name.to_string())
     }
 
     fn next(&mut self) -> Result<Option<&[u8]>, RequestError> {

@@ -2,6 +2,7 @@
 //! ([`request_head`]), refused if too large or ambiguous ([`check_size`]), and its body
 //! read in full ([`read_body`]).
 
+use std::borrow::Cow;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 
@@ -17,6 +18,17 @@ pub const MAX_TARGET: usize = 8 * 1024;
 /// Largest request header block accepted.
 pub const MAX_HEADERS: usize = 32 * 1024;
 /// The request, as the environ sees it.
+/// A method's name, not copied when it is one of RFC 9110's (or PATCH).
+fn method_name(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    match KNOWN.iter().find(|k| **k == method) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(method.to_string()),
+    }
+}
+
 pub fn request_head(request: &Request, local: &Endpoint) -> RequestHead {
     let v = request.http_version();
     let mut target = request.url().to_string();
@@ -49,12 +61,12 @@ pub fn request_head(request: &Request, local: &Endpoint) -> RequestHead {
         headers.push(("Host".to_string(), host));
     }
     RequestHead {
-        method: request.method().as_str().to_string(),
+        method: method_name(request.method().as_str()),
         target,
         protocol: match (v.0, v.1) {
-            (1, 1) => "HTTP/1.1".to_string(),
-            (1, 0) => "HTTP/1.0".to_string(),
-            (major, minor) => format!("HTTP/{major}.{minor}"),
+            (1, 1) => Cow::Borrowed("HTTP/1.1"),
+            (1, 0) => Cow::Borrowed("HTTP/1.0"),
+            (major, minor) => format!("HTTP/{major}.{minor}").into(),
         },
         headers,
         raw_values,

@@ -95,9 +95,12 @@ pub fn parse(block: &[u8]) -> Result<CgiResponse, String> {
 /// What a header block's fields ask for, once split into names and values: the rules of
 /// [`parse`] for a host whose app hands over its fields one by one (a WSGI app's
 /// `Status` and `response_headers`), with no block to write and read back.
-pub fn from_fields<'a>(
-    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<CgiResponse, String> {
+pub fn from_fields<N, V>(fields: impl IntoIterator<Item = (N, V)>) -> Result<CgiResponse, String>
+where
+    // A field handed over as a `String` is kept as it is, not copied.
+    N: AsRef<str> + Into<String>,
+    V: AsRef<str> + Into<String>,
+{
     let mut status = None;
     let mut reason = None;
     let mut content_length = None;
@@ -105,17 +108,19 @@ pub fn from_fields<'a>(
     let mut has_content_type = false;
     let mut headers = Vec::new();
     for (name, value) in fields {
-        let value = value.trim_matches([' ', '\t']);
-        check_field(name, value)?;
-        if name.eq_ignore_ascii_case("status") {
-            (status, reason) = parse_status(value).map(|(s, r)| (Some(s), r))?;
-        } else if name.eq_ignore_ascii_case("location") {
-            location = Some(value.to_string());
-        } else if name.eq_ignore_ascii_case("content-length") {
-            content_length = Some(parse_length(value, content_length)?);
-        } else if !is_hop_by_hop(name) {
-            has_content_type |= name.eq_ignore_ascii_case("content-type");
-            headers.push((name.to_string(), value.to_string()));
+        let (n, v) = (name.as_ref(), value.as_ref());
+        let trimmed = v.trim_matches([' ', '\t']);
+        check_field(n, trimmed)?;
+        if n.eq_ignore_ascii_case("status") {
+            (status, reason) = parse_status(trimmed).map(|(s, r)| (Some(s), r))?;
+        } else if n.eq_ignore_ascii_case("location") {
+            location = Some(trimmed.to_string());
+        } else if n.eq_ignore_ascii_case("content-length") {
+            content_length = Some(parse_length(trimmed, content_length)?);
+        } else if !is_hop_by_hop(n) {
+            has_content_type |= n.eq_ignore_ascii_case("content-type");
+            let cut = (trimmed.len() != v.len()).then(|| trimmed.to_string());
+            headers.push((name.into(), cut.unwrap_or_else(|| value.into())));
         }
     }
     match location {

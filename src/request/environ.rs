@@ -14,12 +14,12 @@ use crate::request::forwarded::Forwarded;
 /// The request as the server saw it, independent of the HTTP library.
 #[derive(Debug, Clone)]
 pub struct RequestHead {
-    /// `GET`, `POST`, ... as sent.
-    pub method: String,
+    /// `GET`, `POST`, ... as sent (a method the front knows is not copied).
+    pub method: Cow<'static, str>,
     /// The raw request target: path and query, still percent-encoded.
     pub target: String,
     /// `HTTP/1.0` or `HTTP/1.1`: the request's own version.
-    pub protocol: String,
+    pub protocol: Cow<'static, str>,
     /// Header fields in the order received; names as sent.
     pub headers: Vec<(String, String)>,
     /// The header values that are not UTF-8 (RFC 9112 §5.5 obs-text, e.g. Latin-1), by

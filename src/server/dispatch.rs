@@ -269,7 +269,7 @@ fn local_redirect(
     }
     let mut next = RequestHead::clone(head);
     next.target = location;
-    next.method = "GET".to_string();
+    next.method = "GET".into();
     next.headers.retain(|(n, _)| {
         !["Content-Length", "Content-Type", "Transfer-Encoding"]
             .iter()
