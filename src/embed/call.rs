@@ -22,11 +22,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use super::App;
+use super::environ;
 use super::errors;
 use super::interpreter::Helpers;
 use super::link::{Job, Link, What};
 use super::start_response::StartResponse;
-use super::{environ, gil};
 
 /// How taking the app's pieces ended.
 enum Ending {
@@ -41,34 +41,12 @@ enum Ending {
     Stopped,
 }
 
-/// What a call made that its client does not need: the environ, `start_response`, the
-/// iterable. Freeing them (a dict of some 30 items, and what the app hung on it) waits
-/// until the answer is out, since the client is not waiting for it; dropping this takes
-/// the GIL again to free them.
-#[derive(Default)]
-pub struct Leftovers(Vec<Py<PyAny>>);
-
-impl Drop for Leftovers {
-    fn drop(&mut self) {
-        if !self.0.is_empty() {
-            gil::attach(|_, _| self.0.clear());
-        }
-    }
-}
-
 /// Runs `job`, whose thread waited `gil` to take the GIL for it, and says how it went.
-pub fn run(
-    py: Python<'_>,
-    job: Job<'_>,
-    link: &Arc<Link>,
-    helpers: &Helpers,
-    gil: Duration,
-) -> Leftovers {
+pub fn run(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers, gil: Duration) {
     link.begin(gil);
     let app = job.app;
     let running = errors::running(&app.prefix);
-    let mut leftovers = Leftovers::default();
-    let last = match respond(py, job, link, helpers, &mut leftovers) {
+    let last = match respond(py, job, link, helpers) {
         Ending::Whole((status, headers, body)) => What::Head {
             status,
             headers,
@@ -81,28 +59,19 @@ pub fn run(
     // What the app logged comes before the request's own line.
     drop(running);
     link.last(py, last);
-    leftovers
 }
 
 /// Steps 1 to 4.
-fn respond(
-    py: Python<'_>,
-    job: Job<'_>,
-    link: &Arc<Link>,
-    helpers: &Helpers,
-    leftovers: &mut Leftovers,
-) -> Ending {
+fn respond(py: Python<'_>, job: Job<'_>, link: &Arc<Link>, helpers: &Helpers) -> Ending {
     let (environ, input) = match environ::dict(py, job.environ, job.body, helpers, &job.app.errors)
     {
         Ok(built) => built,
         Err(e) => return Ending::Raised(e),
     };
-    leftovers.0.push(environ.clone().into_any().unbind());
     let start_response = match Bound::new(py, StartResponse::new(link.clone())) {
         Ok(s) => s,
         Err(e) => return Ending::Raised(e),
     };
-    leftovers.0.push(start_response.clone().into_any().unbind());
     let ending = match job.app.callable.bind(py).call1((&environ, &start_response)) {
         Err(e) => Ending::Raised(e),
         Ok(result) => {
@@ -111,7 +80,6 @@ fn respond(
                 // The response is what it was; the failure is the app's to fix.
                 log_exception(py, helpers, job.app, "close() raised", &e);
             }
-            leftovers.0.push(result.unbind());
             ending
         }
     };

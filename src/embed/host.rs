@@ -69,10 +69,9 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
         environ: call.environ,
         body: call.body,
     };
-    // Freed once this function has answered, after the relay (see `call::Leftovers`).
-    let (gil, _leftovers) = gil::attach(|py, gil| {
-        let leftovers = call::run(py, job, &link, &shared.helpers, gil);
-        (gil, leftovers)
+    let gil = gil::attach(|py, gil| {
+        call::run(py, job, &link, &shared.helpers, gil);
+        gil
     });
     let took = began.elapsed();
     handover.returned(began);
