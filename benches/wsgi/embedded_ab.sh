@@ -64,6 +64,14 @@ for server in $servers; do
   url=${server#*=}
   for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
 done
+# A server that could not listen (its port taken) has exited by now; whatever answers
+# on its port is not the server this script started, and would be measured in its place.
+for pid in $pids $uwsgi_pid; do
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "embedded_ab.sh: a server this script started has exited (is one of ports 18730 to 18733 taken?)" >&2
+    exit 1
+  fi
+done
 
 reversed=$(for server in $servers; do echo "$server"; done | tac)
 for round in $(seq "$rounds"); do
