@@ -16,10 +16,11 @@
 //!    ([`handover`], [`watch`]), call the app on this same thread, and relay what it
 //!    answered. A body that streams goes to a relay thread ([`relays`]) with its first
 //!    piece, so the client gets each piece while Python computes the next.
-//! 3. [`call`], with the GIL: build the environ dict ([`environ`]: native strings,
-//!    `wsgi.input` over the body already read, `wsgi.errors` to the log through
-//!    [`errors`]), call the app with [`start_response`], take its iterable piece by
-//!    piece, and always call `close()`; what it says goes through its [`link`].
+//! 3. [`call`], with the GIL: build the environ dict ([`environ`]: native strings, kept
+//!    from the thread's last request where they are the same ([`kept`]), `wsgi.input`
+//!    over the body already read, `wsgi.errors` to the log through [`errors`]), call the
+//!    app with [`start_response`], take its iterable piece by piece, and always call
+//!    `close()`; what it says goes through its [`link`].
 //! 4. [`gil`]: the GIL is held only while Python runs, and taking it is measured: the
 //!    `gil` phase of `Server-Timing` and of the log line.
 //!
