@@ -57,8 +57,7 @@ impl Lang {
     pub fn say_exact(self, en: &str) -> String {
         let whole = |(key, _): &&(&str, &str)| *key == en && !key.contains('{');
         match self {
-            Lang::Zh => zh::MESSAGES
-                .iter()
+            Lang::Zh => zh::messages()
                 .find(whole)
                 .map_or(en, |(_, zh)| zh)
                 .to_string(),

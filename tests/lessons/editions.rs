@@ -154,7 +154,7 @@ fn each_chinese_lesson_has_its_title_and_sections() {
             let want = format!("# 第 {n} 课：{}", cgilab::lessons::Lang::Zh.say(e.title));
             if text.lines().next() != Some(want.as_str()) {
                 problems.push(format!(
-                    "{zh_rel}: the first line must be `{want}` (the title `cgilab lessons --lang zh` shows, from src/lessons/zh/catalog.rs)"
+                    "{zh_rel}: the first line must be `{want}` (the title `cgilab lessons --lang zh` shows, from src/lessons/zh/catalog/exercises.rs)"
                 ));
             }
         }

@@ -11,13 +11,12 @@ use super::template::{fill, holes};
 
 mod catalog;
 
-pub use catalog::MESSAGES;
+pub use catalog::messages;
 
 /// The Chinese form of the English message `en`, if it has one. When several keys fit
 /// (`{} exists` and `{} exists, and ...`), the one with the most fixed text wins.
 pub fn message(en: &str) -> Option<String> {
-    MESSAGES
-        .iter()
+    messages()
         .filter_map(|(key, zh)| Some((key, zh, holes(key, en)?)))
         .max_by_key(|(key, _, found)| key.len() - 2 * found.len())
         .map(|(_, zh, found)| fill(zh, &found))
@@ -93,14 +92,13 @@ mod tests {
             let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
             said.extend(literals(&source));
         }
-        let stale: Vec<&str> = MESSAGES
-            .iter()
+        let stale: Vec<&str> = messages()
             .map(|(en, _)| *en)
             .filter(|en| !said.iter().any(|s| s == en))
             .collect();
         assert!(
             stale.is_empty(),
-            "these keys of src/lessons/zh/catalog.rs are no longer said in src/lessons/checks: \
+            "these keys of src/lessons/zh/catalog/ are no longer said in src/lessons/checks: \
              update each to the new English and its Chinese to match:\n{}",
             stale.join("\n")
         );
@@ -108,7 +106,7 @@ mod tests {
 
     #[test]
     fn each_chinese_form_has_the_holes_of_its_english() {
-        for (en, zh) in MESSAGES {
+        for (en, zh) in messages() {
             assert_eq!(
                 en.matches("{}").count(),
                 zh.matches("{}").count(),
