@@ -45,7 +45,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
     let shared = &app.shared;
     if let Err(why) = shared.room() {
         let error = RequestError::Unavailable {
-            origin: Origin::Embedded(app.name.clone()),
+            origin: Origin::Embedded(app.name.to_string()),
             why,
         };
         return Served::Here(Err(Failed { error, request }));
@@ -56,7 +56,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
         timing: timing.clone(),
         finish,
     };
-    let handover = Handover::new(parked, &app.label, call.timeout, shared.lost.clone());
+    let handover = Handover::new(parked, &app.name, call.timeout, shared.lost.clone());
     let began = Instant::now();
     let start_relay = {
         let (handover, relays) = (Arc::clone(&handover), Arc::clone(&shared.relays));
@@ -82,7 +82,7 @@ pub fn serve(call: Call<'_>, request: Request, timing: &mut Timing, finish: Fini
     let request = parked.request;
     timing.app = Some(took);
     timing.gil = Some(gil);
-    let origin = || Origin::Embedded(app.name.clone());
+    let origin = || Origin::Embedded(app.name.to_string());
     let (status, headers, body) = match link.kept() {
         Some(What::Head {
             status,

@@ -112,9 +112,8 @@ mod live {
 
     /// An imported app: its name and its WSGI callable.
     pub struct App {
-        pub name: String,
-        /// The name again, shared with every call in flight.
-        pub(super) label: Arc<str>,
+        /// Shared with every call in flight, not copied for each.
+        pub name: Arc<str>,
         pub(super) callable: Py<PyAny>,
         /// Its log lines' prefix, `embed NAME`.
         pub(super) prefix: Arc<str>,
@@ -179,8 +178,7 @@ mod live {
                     let errors = Python::attach(|py| Py::new(py, ErrorStream::new(&prefix)))
                         .map_err(|e| format!("cannot start embedded Python: {e}"))?;
                     let app = App {
-                        name: name.clone(),
-                        label: name.as_str().into(),
+                        name: name.as_str().into(),
                         callable,
                         prefix,
                         errors,

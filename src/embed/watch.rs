@@ -74,6 +74,7 @@ pub struct Watched(Arc<Place>);
 
 impl Drop for Watched {
     fn drop(&mut self) {
+        // Taken out first, so that the call is freed after the lock is let go.
         let call = lock(&self.0).take();
         drop(call);
     }

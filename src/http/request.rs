@@ -17,7 +17,6 @@ use crate::request::error::RequestError;
 pub const MAX_TARGET: usize = 8 * 1024;
 /// Largest request header block accepted.
 pub const MAX_HEADERS: usize = 32 * 1024;
-/// The request, as the environ sees it.
 /// A method's name, not copied when it is one of RFC 9110's (or PATCH).
 fn method_name(method: &str) -> Cow<'static, str> {
     const KNOWN: [&str; 9] = [
@@ -29,6 +28,7 @@ fn method_name(method: &str) -> Cow<'static, str> {
     }
 }
 
+/// The request, as the environ sees it.
 pub fn request_head(request: &Request, local: &Endpoint) -> RequestHead {
     let v = request.http_version();
     let mut target = request.url().to_string();
