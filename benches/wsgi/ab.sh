@@ -16,6 +16,7 @@ out=$(mktemp)
 pids=""
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
+  wait  # gone, and their ports free, before the script returns
   rm -f "$out"
 }
 trap cleanup EXIT

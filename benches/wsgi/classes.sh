@@ -14,6 +14,7 @@ export PYTHONDONTWRITEBYTECODE=1
 pids=""
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
+  wait  # gone, and their ports free, before the script returns
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

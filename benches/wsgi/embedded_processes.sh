@@ -20,6 +20,7 @@ uwsgi_pid=""
 cleanup() {
   for p in $pids; do kill "$p" 2>/dev/null || true; done
   [ -z "$uwsgi_pid" ] || kill -INT "$uwsgi_pid" 2>/dev/null || true
+  wait  # gone, and their ports free, before the script returns
   rm -f "$out" "$out".a "$out".b
 }
 trap cleanup EXIT

@@ -25,6 +25,7 @@ chmod +x "$cgilab"
 pid=""
 cleanup() {
   [ -z "$pid" ] || kill "$pid" 2>/dev/null || true
+  wait  # gone, and its port free, before the script returns
   rm -f "$cgilab"
 }
 trap cleanup EXIT

@@ -1,0 +1,120 @@
+#!/bin/sh
+# cpu_per_request.sh: what one request of the WSGI hello costs in CPU time, each way
+# cgilab serves it and in uWSGI and Granian: the user + system time of the server's whole
+# process tree (a pool's worker included, as uWSGI's and Granian's processes are) over the
+# requests of a turn, divided by them. One keep-alive connection, `cgilab bench`, turns
+# alternating between the targets round after round (the order reversed every other
+# round); prints the median of each target's turns.
+# Why beside req/s: at one connection on two cores, req/s is mostly the wake-ups between
+# the cores, which every server pays alike; the CPU a request takes is the server's own
+# work, and it moves much less with how busy the machine is. `/pool/hello` minus
+# `/wsgi/hello` is then what the hop costs in CPU, the worker's side included. With
+# ONE_CORE=1, every server and the load run on CPU 0 (taskset): no wake-up crosses cores.
+# Needs: a release build of this tree with embedded Python (cargo build --release
+# --features python); uwsgi and granian (pip install uwsgi granian, or UWSGI=...
+# GRANIAN=...), each left out when missing.
+# Usage: [ONE_CORE=1] sh benches/wsgi/cpu_per_request.sh [ROUNDS] [SECS_PER_TURN]
+set -eu
+rounds=${1:-5}
+secs=${2:-2}
+cd "$(dirname "$0")/../.."
+cgilab=target/release/cgilab
+uwsgi=${UWSGI:-uwsgi}
+granian=${GRANIAN:-granian}
+export PYTHONDONTWRITEBYTECODE=1
+pin=""
+[ "${ONE_CORE:-0}" = 1 ] && pin="taskset -c 0"
+out=$(mktemp)
+pids=""
+uwsgi_pid=""
+cleanup() {
+  for p in $pids; do kill "$p" 2>/dev/null || true; done
+  [ -z "$uwsgi_pid" ] || kill -INT "$uwsgi_pid" 2>/dev/null || true
+  wait  # gone, and their ports free, before the script returns
+  rm -f "$out"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+$pin $cgilab serve --listen 127.0.0.1:18780 --quiet --workers 1 \
+  --wsgi hello=cgi-bin/hello_wsgi.py --embed hello=cgi-bin/hello_wsgi.py >/dev/null 2>&1 &
+cgilab_pid=$!
+pids=$cgilab_pid
+# label pid url: the pid whose process tree is charged
+targets="wsgi $cgilab_pid http://127.0.0.1:18780/wsgi/hello
+pool $cgilab_pid http://127.0.0.1:18780/pool/hello
+app $cgilab_pid http://127.0.0.1:18780/app/hello"
+if command -v "$uwsgi" >/dev/null; then
+  # hello_length.py: hello_wsgi.py with a Content-Length, which uWSGI needs to keep a
+  # connection open. INT stops it (TERM is its reload).
+  $pin "$uwsgi" --http11-socket 127.0.0.1:18781 --wsgi-file benches/wsgi/hello_length.py \
+    --master --processes 2 --disable-logging >/dev/null 2>&1 &
+  uwsgi_pid=$!
+  targets="$targets
+uwsgi $uwsgi_pid http://127.0.0.1:18781/"
+else
+  echo "cpu_per_request.sh: no uwsgi ($uwsgi); its row is left out" >&2
+fi
+if command -v "$granian" >/dev/null; then
+  # exec: the pid is Granian's own, the parent of its workers.
+  (cd cgi-bin && exec $pin "$granian" --interface wsgi --host 127.0.0.1 --port 18782 \
+    --workers 2 --log-level warning hello_wsgi:application) >/dev/null 2>&1 &
+  pids="$pids $!"
+  targets="$targets
+granian $! http://127.0.0.1:18782/"
+else
+  echo "cpu_per_request.sh: no granian ($granian); its row is left out" >&2
+fi
+echo "$targets" | while read -r _ pid url; do
+  for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
+  # One that could not listen (its port taken) has exited: something else would answer.
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "cpu_per_request.sh: a server this script started has exited (is one of ports 18780 to 18782 taken?)" >&2
+    exit 1
+  fi
+done
+
+# A process and all its descendants, and their CPU time in clock ticks (fields 14 and 15
+# of /proc/PID/stat: user and system, every thread of the process, those gone included).
+tree() { echo "$1"; for child in $(pgrep -P "$1"); do tree "$child"; done; }
+ticks() {
+  total=0
+  for p in $(tree "$1"); do
+    t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
+
+reversed=$(echo "$targets" | tac)
+for round in $(seq "$rounds"); do
+  order=$targets
+  [ $((round % 2)) = 0 ] && order=$reversed
+  echo "$order" | while read -r label pid url; do
+    before=$(ticks "$pid")
+    # server,target,mode,concurrency,requests,req_per_s,...
+    line=$($pin $cgilab bench --url "$url" --concurrency 1 --duration "$secs" --format csv \
+      2>/dev/null | tail -n 1)
+    after=$(ticks "$pid")
+    echo "$label,$(echo "$line" | cut -d, -f5,6),$((after - before))" >> "$out"
+  done
+done
+
+# label,requests,req_per_s,ticks
+python3 - "$out" "$(getconf CLK_TCK)" <<'PY'
+import csv, statistics, sys
+per_tick = 1e6 / int(sys.argv[2])
+turns = {}
+for label, requests, rps, ticks in csv.reader(open(sys.argv[1])):
+    if int(requests):
+        turns.setdefault(label, []).append((int(ticks) * per_tick / int(requests), float(rps)))
+print("target,turns,median CPU us per request,median req/s")
+for label, rows in turns.items():
+    cpu = statistics.median(c for c, _ in rows)
+    rps = statistics.median(r for _, r in rows)
+    print(f"{label},{len(rows)},{cpu:.1f},{rps:.0f}")
+if "pool" in turns and "wsgi" in turns:
+    hop = (statistics.median(c for c, _ in turns["pool"])
+           - statistics.median(c for c, _ in turns["wsgi"]))
+    print(f"the hop in CPU (pool minus wsgi): {hop:.1f} us per request")
+PY
