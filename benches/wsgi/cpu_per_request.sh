@@ -19,22 +19,9 @@ rounds=${1:-5}
 secs=${2:-2}
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
-uwsgi=${UWSGI:-uwsgi}
-granian=${GRANIAN:-granian}
-export PYTHONDONTWRITEBYTECODE=1
-pin=""
 [ "${ONE_CORE:-0}" = 1 ] && pin="taskset -c 0"
+. benches/wsgi/peers.sh
 out=$(mktemp)
-pids=""
-uwsgi_pid=""
-cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  [ -z "$uwsgi_pid" ] || kill -INT "$uwsgi_pid" 2>/dev/null || true
-  wait  # gone, and their ports free, before the script returns
-  rm -f "$out"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 $pin $cgilab serve --listen 127.0.0.1:18780 --quiet --workers 1 \
   --wsgi hello=cgi-bin/hello_wsgi.py --embed hello=cgi-bin/hello_wsgi.py >/dev/null 2>&1 &
@@ -44,35 +31,13 @@ pids=$cgilab_pid
 targets="wsgi $cgilab_pid http://127.0.0.1:18780/wsgi/hello
 pool $cgilab_pid http://127.0.0.1:18780/pool/hello
 app $cgilab_pid http://127.0.0.1:18780/app/hello"
-if command -v "$uwsgi" >/dev/null; then
-  # hello_length.py: hello_wsgi.py with a Content-Length, which uWSGI needs to keep a
-  # connection open. INT stops it (TERM is its reload).
-  $pin "$uwsgi" --http11-socket 127.0.0.1:18781 --wsgi-file benches/wsgi/hello_length.py \
-    --master --processes 2 --disable-logging >/dev/null 2>&1 &
-  uwsgi_pid=$!
-  targets="$targets
-uwsgi $uwsgi_pid http://127.0.0.1:18781/"
-else
-  echo "cpu_per_request.sh: no uwsgi ($uwsgi); its row is left out" >&2
-fi
-if command -v "$granian" >/dev/null; then
-  # exec: the pid is Granian's own, the parent of its workers.
-  (cd cgi-bin && exec $pin "$granian" --interface wsgi --host 127.0.0.1 --port 18782 \
-    --workers 2 --log-level warning hello_wsgi:application) >/dev/null 2>&1 &
-  pids="$pids $!"
-  targets="$targets
-granian $! http://127.0.0.1:18782/"
-else
-  echo "cpu_per_request.sh: no granian ($granian); its row is left out" >&2
-fi
-echo "$targets" | while read -r _ pid url; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
-  # One that could not listen (its port taken) has exited: something else would answer.
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "cpu_per_request.sh: a server this script started has exited (is one of ports 18780 to 18782 taken?)" >&2
-    exit 1
-  fi
-done
+start_uwsgi 18781
+[ -z "$peer_url" ] || targets="$targets
+uwsgi $peer_pid $peer_url"
+start_granian 18782
+[ -z "$peer_url" ] || targets="$targets
+granian $peer_pid $peer_url"
+echo "$targets" | while read -r _ pid url; do ready "$url" "$pid"; done
 
 # A process and all its descendants, and their CPU time in clock ticks (fields 14 and 15
 # of /proc/PID/stat: user and system, every thread of the process, those gone included).

@@ -18,61 +18,25 @@ rounds=${2:-5}
 secs=${3:-1}
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
-uwsgi=${UWSGI:-uwsgi}
-granian=${GRANIAN:-granian}
-export PYTHONDONTWRITEBYTECODE=1
-pin=""
 [ "${ONE_CORE:-0}" = 1 ] && pin="taskset -c 0"
+. benches/wsgi/peers.sh
 out=$(mktemp)
-pids=""
-uwsgi_pid=""
-cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  [ -z "$uwsgi_pid" ] || kill -INT "$uwsgi_pid" 2>/dev/null || true
-  wait  # gone, and their ports free, before the script returns
-  rm -f "$out"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
-servers="other=http://127.0.0.1:18730/wsgi/hello this=http://127.0.0.1:18731/wsgi/hello"
+servers=""
 port=18730
-for build in "$other" "$cgilab"; do
-  $pin $build serve --listen 127.0.0.1:$port --quiet --no-lab --embed hello=cgi-bin/hello_wsgi.py \
+for side in "other $other" "this $cgilab"; do
+  set -- $side
+  $pin "$2" serve --listen 127.0.0.1:$port --quiet --no-lab --embed hello=cgi-bin/hello_wsgi.py \
     >/dev/null 2>&1 &
   pids="$pids $!"
+  ready "http://127.0.0.1:$port/wsgi/hello" $!
+  servers="$servers $1=http://127.0.0.1:$port/wsgi/hello"
   port=$((port + 1))
 done
-if command -v "$uwsgi" >/dev/null; then
-  # hello_length.py is hello_wsgi.py with a Content-Length: uWSGI keeps a connection
-  # open only after an answer with a length. INT stops it (TERM is its reload).
-  $pin "$uwsgi" --http11-socket 127.0.0.1:18732 --wsgi-file benches/wsgi/hello_length.py \
-    --master --processes 2 --disable-logging >/dev/null 2>&1 &
-  uwsgi_pid=$!
-  servers="$servers uwsgi=http://127.0.0.1:18732/"
-else
-  echo "embedded_ab.sh: no uwsgi ($uwsgi); its row is left out" >&2
-fi
-if command -v "$granian" >/dev/null; then
-  (cd cgi-bin && exec $pin "$granian" --interface wsgi --host 127.0.0.1 --port 18733 \
-    --workers 2 --log-level warning hello_wsgi:application) >/dev/null 2>&1 &
-  pids="$pids $!"
-  servers="$servers granian=http://127.0.0.1:18733/"
-else
-  echo "embedded_ab.sh: no granian ($granian); its row is left out" >&2
-fi
-for server in $servers; do
-  url=${server#*=}
-  for _ in $(seq 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
-done
-# A server that could not listen (its port taken) has exited by now; whatever answers
-# on its port is not the server this script started, and would be measured in its place.
-for pid in $pids $uwsgi_pid; do
-  if ! kill -0 "$pid" 2>/dev/null; then
-    echo "embedded_ab.sh: a server this script started has exited (is one of ports 18730 to 18733 taken?)" >&2
-    exit 1
-  fi
-done
+start_uwsgi 18732
+[ -z "$peer_url" ] || { ready "$peer_url" "$peer_pid"; servers="$servers uwsgi=$peer_url"; }
+start_granian 18733
+[ -z "$peer_url" ] || { ready "$peer_url" "$peer_pid"; servers="$servers granian=$peer_url"; }
 
 reversed=$(for server in $servers; do echo "$server"; done | tac)
 for round in $(seq "$rounds"); do

@@ -12,33 +12,17 @@ rounds=${1:-5}
 secs=${2:-2}
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
-uwsgi=${UWSGI:-uwsgi}
-export PYTHONDONTWRITEBYTECODE=1
+. benches/wsgi/peers.sh
 out=$(mktemp)
-pids=""
-uwsgi_pid=""
-cleanup() {
-  for p in $pids; do kill "$p" 2>/dev/null || true; done
-  [ -z "$uwsgi_pid" ] || kill -INT "$uwsgi_pid" 2>/dev/null || true
-  wait  # gone, and their ports free, before the script returns
-  rm -f "$out" "$out".a "$out".b
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 for port in 18740 18741; do
   $cgilab serve --listen 127.0.0.1:$port --quiet --no-lab --embed hello=cgi-bin/hello_wsgi.py \
     >/dev/null 2>&1 &
   pids="$pids $!"
+  ready "http://127.0.0.1:$port/wsgi/hello" $!
 done
-if command -v "$uwsgi" >/dev/null; then
-  "$uwsgi" --http11-socket 127.0.0.1:18742 --wsgi-file benches/wsgi/hello_length.py \
-    --master --processes 2 --disable-logging >/dev/null 2>&1 &
-  uwsgi_pid=$!
-fi
-for port in 18740 18741 18742; do
-  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/wsgi/hello" && break; curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-done
+start_uwsgi 18742
+[ -z "$peer_url" ] || ready "$peer_url" "$peer_pid"
 
 rate() { tail -n +2 "$1" | cut -d, -f6; }
 for round in $(seq "$rounds"); do
@@ -52,8 +36,8 @@ for round in $(seq "$rounds"); do
     --format csv 2>/dev/null > "$out".b
   wait $first
   echo "two processes,$(python3 -c "print($(rate "$out".a) + $(rate "$out".b))")" >> "$out"
-  if [ -n "$uwsgi_pid" ]; then
-    $cgilab bench --url uwsgi=http://127.0.0.1:18742/ --concurrency 8 --duration "$secs" \
+  if [ -n "$peer_url" ]; then
+    $cgilab bench --url "uwsgi=$peer_url" --concurrency 8 --duration "$secs" \
       --format csv 2>/dev/null > "$out".a
     echo "uWSGI 2 processes,$(rate "$out".a)" >> "$out"
   fi
