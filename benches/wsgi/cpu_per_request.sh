@@ -1,15 +1,15 @@
 #!/bin/sh
 # cpu_per_request.sh: what one request of the WSGI hello costs in CPU time, each way
 # cgilab serves it and in uWSGI and Granian: the user + system time of the server's whole
-# process tree (a pool's worker included, as uWSGI's and Granian's processes are) over the
-# requests of a turn, divided by them. One keep-alive connection, `cgilab bench`, turns
-# alternating between the targets round after round (the order reversed every other
-# round); prints the median of each target's turns.
+# process tree (a pool's worker included, as uWSGI's and Granian's processes are) during a
+# turn, divided by the requests answered in it. One keep-alive connection, `cgilab
+# bench`, turns alternating between the targets round after round (the order reversed
+# every other round); prints the median of each target's turns.
 # Why beside req/s: at one connection on two cores, req/s is mostly the wake-ups between
-# the cores, which every server pays alike; the CPU a request takes is the server's own
-# work, and it moves much less with how busy the machine is. `/pool/hello` minus
-# `/wsgi/hello` is then what the hop costs in CPU, the worker's side included. With
-# ONE_CORE=1, every server and the load run on CPU 0 (taskset): no wake-up crosses cores.
+# the cores. The CPU a request takes is the server's own work plus what its wake-ups
+# cost; with ONE_CORE=1 (every server and the load on CPU 0, so no wake-up crosses cores)
+# it is steady from run to run. `/pool/hello` minus `/wsgi/hello` is what the hop costs
+# in CPU, the worker's side included.
 # Needs: a release build of this tree with embedded Python (cargo build --release
 # --features python); uwsgi and granian (pip install uwsgi granian, or UWSGI=...
 # GRANIAN=...), each left out when missing.
@@ -22,7 +22,9 @@ cgilab=target/release/cgilab
 [ "${ONE_CORE:-0}" = 1 ] && pin="taskset -c 0"
 . benches/wsgi/peers.sh
 out=$(mktemp)
+temps=$out
 
+claim 18780
 $pin $cgilab serve --listen 127.0.0.1:18780 --quiet --workers 1 \
   --wsgi hello=cgi-bin/hello_wsgi.py --embed hello=cgi-bin/hello_wsgi.py >/dev/null 2>&1 &
 cgilab_pid=$!
@@ -57,11 +59,16 @@ for round in $(seq "$rounds"); do
   [ $((round % 2)) = 0 ] && order=$reversed
   echo "$order" | while read -r label pid url; do
     before=$(ticks "$pid")
-    # server,target,mode,concurrency,requests,req_per_s,...
-    line=$($pin $cgilab bench --url "$url" --concurrency 1 --duration "$secs" --format csv \
-      2>/dev/null | tail -n 1)
+    # A turn that met errors would time the failures: the script stops and says why.
+    if ! $pin $cgilab bench --url "$url" --concurrency 1 --duration "$secs" --format csv \
+      >"$out".a 2>"$out".b </dev/null; then
+      echo "cpu_per_request.sh: the load on $url failed:" >&2
+      cat "$out".b >&2
+      exit 1
+    fi
     after=$(ticks "$pid")
-    echo "$label,$(echo "$line" | cut -d, -f5,6),$((after - before))" >> "$out"
+    # server,target,mode,concurrency,requests,req_per_s,...
+    echo "$label,$(tail -n 1 "$out".a | cut -d, -f5,6),$((after - before))" >> "$out"
   done
 done
 

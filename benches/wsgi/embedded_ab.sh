@@ -13,26 +13,28 @@
 # granian, or UWSGI=... GRANIAN=...); a peer that is missing is left out.
 # Usage: [ONE_CORE=1] sh benches/wsgi/embedded_ab.sh OTHER_CGILAB [ROUNDS] [SECS_PER_TURN]
 set -eu
-other=$1
+other=${1:?usage: sh benches/wsgi/embedded_ab.sh OTHER_CGILAB [ROUNDS] [SECS_PER_TURN]}
 rounds=${2:-5}
 secs=${3:-1}
+case $other in /*) ;; *) other=$PWD/$other ;; esac  # the path given, from here
 cd "$(dirname "$0")/../.."
 cgilab=target/release/cgilab
 [ "${ONE_CORE:-0}" = 1 ] && pin="taskset -c 0"
 . benches/wsgi/peers.sh
 out=$(mktemp)
+temps=$out
 
-servers=""
-port=18730
-for side in "other $other" "this $cgilab"; do
-  set -- $side
-  $pin "$2" serve --listen 127.0.0.1:$port --quiet --no-lab --embed hello=cgi-bin/hello_wsgi.py \
+# embed PORT BUILD: one cgilab build embedding the hello on PORT
+embed() {
+  claim "$1"
+  $pin "$2" serve --listen "127.0.0.1:$1" --quiet --no-lab --embed hello=cgi-bin/hello_wsgi.py \
     >/dev/null 2>&1 &
   pids="$pids $!"
-  ready "http://127.0.0.1:$port/wsgi/hello" $!
-  servers="$servers $1=http://127.0.0.1:$port/wsgi/hello"
-  port=$((port + 1))
-done
+  ready "http://127.0.0.1:$1/wsgi/hello" $!
+}
+embed 18730 "$other"
+embed 18731 "$cgilab"
+servers="other=http://127.0.0.1:18730/wsgi/hello this=http://127.0.0.1:18731/wsgi/hello"
 start_uwsgi 18732
 [ -z "$peer_url" ] || { ready "$peer_url" "$peer_pid"; servers="$servers uwsgi=$peer_url"; }
 start_granian 18733
