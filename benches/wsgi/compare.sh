@@ -26,6 +26,7 @@ cleanup() {
     kill -9 $(cat /proc/"$f"/task/*/children 2>/dev/null) "$f" 2>/dev/null || true
   done
   for p in $pids; do kill "$p" 2>/dev/null || true; done
+  wait  # gone, and their ports free, before the script returns
   rm -f "$out"
   [ -z "${nginx_dir:-}" ] || rm -rf "$nginx_dir"
 }
@@ -103,16 +104,17 @@ for round in $(seq "$rounds"); do
   done
 done
 
-# label,target,mode,concurrency,requests,req_per_s,mean_ms,p50_ms,...,errors
+# label, then the bench's own columns: server,target,mode,concurrency,requests,req_per_s,
+# mean_ms,p50_ms,p90_ms,p99_ms,max_ms,errors,...
 python3 - "$out" <<'PY'
 import csv, statistics, sys
 runs = {}
 for row in csv.reader(open(sys.argv[1])):
-    runs.setdefault((row[0], int(row[3])), []).append(row)
+    runs.setdefault((row[0], int(row[4])), []).append(row)
 print("server,connections,turns,median req/s,median p50 ms,errors")
 for (label, conc), rows in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-    rps = statistics.median(float(r[5]) for r in rows)
-    p50 = statistics.median(float(r[7]) for r in rows)
-    errors = sum(int(r[11]) for r in rows)
+    rps = statistics.median(float(r[6]) for r in rows)
+    p50 = statistics.median(float(r[8]) for r in rows)
+    errors = sum(int(r[12]) for r in rows)
     print(f"{label},{conc},{len(rows)},{rps:.0f},{p50:.3f},{errors}")
 PY
