@@ -107,8 +107,10 @@ where
     let mut location = None;
     let mut has_content_type = false;
     let mut headers = Vec::new();
+    let mut block = BlockSize::default();
     for (name, value) in fields {
         let (n, v) = (name.as_ref(), value.as_ref());
+        block.add(n, v)?;
         let trimmed = v.trim_matches([' ', '\t']);
         check_field(n, trimmed)?;
         if n.eq_ignore_ascii_case("status") {
@@ -162,7 +164,9 @@ pub fn head_of(status: u16, fields: Vec<(String, String)>) -> Result<Head, Strin
     }
     let mut content_length = None;
     let mut headers = Vec::with_capacity(fields.len());
+    let mut block = BlockSize::default();
     for (name, value) in fields {
+        block.add(&name, &value)?;
         check_field(&name, &value)?;
         if name.eq_ignore_ascii_case("content-length") {
             content_length = Some(parse_length(&value, content_length)?);
@@ -176,6 +180,24 @@ pub fn head_of(status: u16, fields: Vec<(String, String)>) -> Result<Head, Strin
         headers,
         content_length,
     })
+}
+
+/// The size of a head's fields as the shortest header block that holds them, `Name:value`
+/// lines joined by LF: what [`MAX_HEADER_BLOCK`] bounds, however a host's app hands its
+/// fields over. A block a script printed is never shorter, so [`parse`] refuses no block
+/// that the hosts' own limit let through.
+#[derive(Default)]
+struct BlockSize(usize);
+
+impl BlockSize {
+    fn add(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let line_end = usize::from(self.0 > 0);
+        self.0 += line_end + name.len() + 1 + value.len();
+        if self.0 > MAX_HEADER_BLOCK {
+            return Err(format!("header block over {} KiB", MAX_HEADER_BLOCK / 1024));
+        }
+        Ok(())
+    }
 }
 
 /// A field name must be a token, and a value must hold no control characters (CR, LF
@@ -269,6 +291,29 @@ mod tests {
         assert_eq!(find_end(b"A: b\r\n\r\nbody"), Some((5, 8)));
         assert_eq!(find_end(b"A: b\nC: d\r\n"), None);
         assert_eq!(find_end(b"\r\nbody"), Some((0, 2)));
+    }
+
+    /// Every host bounds a head at 64 KiB, counted as the shortest block that holds its
+    /// fields: a block of exactly that size parses, one byte more does not, and fields
+    /// handed over one by one (a WSGI app's, a Rust app's) meet the same bound.
+    #[test]
+    fn a_head_is_bounded_as_a_block_of_64_kib() {
+        let first = "Content-Type:text/plain";
+        let fits = format!(
+            "{first}\nB:{}",
+            "b".repeat(MAX_HEADER_BLOCK - first.len() - 3)
+        );
+        assert_eq!(fits.len(), MAX_HEADER_BLOCK);
+        parse(fits.as_bytes()).unwrap();
+        let over = format!("{fits}b");
+        assert_eq!(
+            parse(over.as_bytes()).unwrap_err(),
+            "header block over 64 KiB"
+        );
+        let fields = (0..1000).map(|i| (format!("X-Filler-{i}"), "x".repeat(60)));
+        assert_eq!(from_fields(fields).unwrap_err(), "header block over 64 KiB");
+        let one = vec![("X".to_string(), "x".repeat(MAX_HEADER_BLOCK))];
+        assert_eq!(head_of(200, one).unwrap_err(), "header block over 64 KiB");
     }
 
     #[test]

@@ -77,6 +77,23 @@ fn a_header_with_control_bytes_or_a_bad_name_is_502() {
     wait_for_log(&server, 1, &["502", "invalid header name `X Evil`"]);
 }
 
+/// A head over the 64 KiB a script's header block may hold: 502 and one log line,
+/// embedded as in a pool, for the same app.
+#[test]
+fn a_head_over_64_kib_is_502_as_in_a_pool() {
+    let site = Site::new();
+    let pool = site.embed("t", "app.py");
+    let server = site.serve(&["--wsgi", &pool, "--workers", "1"]);
+    for mode in ["wsgi", "pool"] {
+        let res = get(&server, &format!("/{mode}/t/huge-head"));
+        assert_eq!(res.status, 502, "/{mode}");
+        assert_eq!(res.header("X-Filler-0"), None, "/{mode}");
+        let request = format!("GET /{mode}/t/huge-head 502");
+        wait_for_log(&server, 1, &[&request, "header block over 64 KiB"]);
+    }
+    assert_eq!(get(&server, "/wsgi/t/hello").text(), "Hello, world!\n");
+}
+
 /// A piece of body that is not bytes (PEP 3333 wants bytes): 500, as in a pool.
 #[test]
 fn a_piece_that_is_not_bytes_is_500() {
