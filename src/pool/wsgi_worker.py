@@ -464,6 +464,10 @@ class Response:
             raise AssertionError("start_response called a second time without exc_info")
         if not isinstance(status, str) or len(status) < 4 or not status[:3].isdigit():
             raise ValueError("WSGI status must be a str like '200 OK', not %r" % (status,))
+        if CONTROL.search(status):
+            # PEP 3333: no control characters in the status. A line end would end the
+            # Status line and start a header of the app's own making.
+            raise BadHeader("WSGI status %r holds a control character" % status)
         # Every header at once: "Name: value" fails unless both are str, and one search
         # over all of them finds a control character in any name or value.
         try:

@@ -82,6 +82,8 @@ def application(environ, start_response):
         # 1,000 fields of some 73 bytes each: more than the 64 KiB a script's header block may hold.
         headers = [("X-Filler-%d" % i, "x" * 60) for i in range(1000)]
         return text(start_response, b"no\n", headers=headers)
+    if path == "/bad-status":
+        return text(start_response, b"no\n", status="200 OK\r\nX-Evil: 1")
     if path == "/bad-name":
         return text(start_response, b"no\n", headers=[("X Evil", "a")])
     if path == "/not-bytes":

@@ -58,10 +58,10 @@ fn an_exception_after_the_head_cuts_the_connection() {
     );
 }
 
-/// A header with CR, LF or another control character, or a name that is not a token:
-/// 502 and one log line; nothing of it reaches the client.
+/// A header or status with CR, LF or another control character, or a name that is not a
+/// token: 502 and one log line; nothing of it reaches the client.
 #[test]
-fn a_header_with_control_bytes_or_a_bad_name_is_502() {
+fn a_header_or_status_with_control_bytes_or_a_bad_name_is_502() {
     let site = Site::new();
     let server = site.serve(&[]);
     let res = get(&server, "/wsgi/t/bad-header");
@@ -75,6 +75,16 @@ fn a_header_with_control_bytes_or_a_bad_name_is_502() {
     );
     assert_eq!(get(&server, "/wsgi/t/bad-name").status, 502);
     wait_for_log(&server, 1, &["502", "invalid header name `X Evil`"]);
+    // A line end in the status would end it and start a header (PEP 3333: no control
+    // characters there either).
+    let res = get(&server, "/wsgi/t/bad-status");
+    assert_eq!(res.status, 502);
+    assert_eq!(res.header("X-Evil"), None);
+    wait_for_log(
+        &server,
+        1,
+        &["502", "control character in the value of `Status`"],
+    );
 }
 
 /// A head over the 64 KiB a script's header block may hold: 502 and one log line,

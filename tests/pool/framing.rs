@@ -1,8 +1,8 @@
 //! The app's framing is law through a pool (PEP 3333, RFC 9112 §6, RFC 9110 §9.3.2): a
 //! declared Content-Length is kept, HEAD carries it, a short or failing body is a cut
-//! connection, a long one is never sent past its length, a header with CR LF is a 502,
-//! and what a worker writes to its log cannot forge a log line. Raw sockets, because
-//! the rules are about bytes; real python3 workers and a real FastCGI program.
+//! connection, a long one is never sent past its length, a header or status with CR LF
+//! is a 502, and what a worker writes to its log cannot forge a log line. Raw sockets,
+//! because the rules are about bytes; real python3 workers and a real FastCGI program.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -37,6 +37,9 @@ def application(environ, start_response):
         return pieces()
     if path == "/split":
         start_response("200 OK", [("X-Safe", "a\r\nX-Injected: yes")])
+        return [b"split"]
+    if path == "/split-status":
+        start_response("200 OK\r\nX-Injected: yes", [("Content-Type", "text/plain")])
         return [b"split"]
     if path == "/reason":
         start_response("299 Custom Reason", [("Content-Type", "text/plain")])
@@ -184,6 +187,18 @@ fn a_header_with_cr_lf_is_a_502_not_two_headers() {
     assert_eq!(header(&head, "X-Injected"), None, "{head}");
     wait_for_log(&server, 1, &["/pool/liar/split", " 502 "]);
     wait_for_log(&server, 1, &["holds a control character"]);
+}
+
+/// A status holding CR LF (PEP 3333: no control characters) would end the `Status` line
+/// and start a header: 502, and no injected field, as embedded.
+#[test]
+fn a_status_with_cr_lf_is_a_502_not_a_header() {
+    let (_site, server) = liar();
+    let (head, _, _) = get_raw(server.addr, "GET", "/pool/liar/split-status");
+    assert!(head.starts_with("HTTP/1.1 502"), "{head}");
+    assert_eq!(header(&head, "X-Injected"), None, "{head}");
+    wait_for_log(&server, 1, &["/pool/liar/split-status", " 502 "]);
+    wait_for_log(&server, 1, &["WSGI status", "holds a control character"]);
 }
 
 /// The app's own reason phrase is passed on (RFC 9112 §4).
