@@ -572,8 +572,10 @@ def handle(conn, request, application, multithread=False):
             # appStatus 2: the response is incomplete, and the server cuts it short.
             finish(conn, request.id, INCOMPLETE)
         else:
-            body = b"Internal Server Error\n"
-            head = b"Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\n"
+            # The server's own error page, as the app gets embedded or as CGI.
+            body = b"500 Internal Server Error\n"
+            head = (b"Status: 500 Internal Server Error\r\n"
+                    b"Content-Type: text/plain; charset=utf-8\r\n\r\n")
             finish(conn, request.id, 1, stream(STDOUT, request.id, head + body))
     finally:
         if hasattr(result, "close"):

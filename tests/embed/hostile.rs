@@ -34,6 +34,24 @@ fn an_exception_before_the_head_is_500_with_its_traceback_logged() {
     assert_eq!(get(&server, "/wsgi/t/hello").text(), "Hello, world!\n");
 }
 
+/// The same exception in a pool's worker: the same 500, byte for byte.
+#[test]
+fn an_exception_is_the_same_500_embedded_and_in_a_pool() {
+    let site = Site::new();
+    let pool = site.embed("t", "app.py");
+    let server = site.serve(&["--wsgi", &pool, "--workers", "1"]);
+    let embedded = get(&server, "/wsgi/t/raise");
+    let pooled = get(&server, "/pool/t/raise");
+    for res in [&embedded, &pooled] {
+        assert_eq!(res.status, 500);
+        assert_eq!(
+            res.header("Content-Type"),
+            Some("text/plain; charset=utf-8")
+        );
+    }
+    assert_eq!(embedded.text(), pooled.text());
+}
+
 /// An exception once the body has started: the connection is cut, never ended as if
 /// the body were whole.
 #[test]
