@@ -342,7 +342,15 @@ class InputStream:
         return line
 
     def readlines(self, hint=-1):
-        return list(iter(self.readline, b""))
+        """Every line left, or, with a positive ``hint``, lines until they hold that
+        many bytes (as io's readlines(), and as the embedded host's wsgi.input)."""
+        lines, size = [], 0
+        for line in iter(self.readline, b""):
+            lines.append(line)
+            size += len(line)
+            if hint is not None and 0 < hint <= size:
+                break
+        return lines
 
     def __iter__(self):
         return iter(self.readline, b"")

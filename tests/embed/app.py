@@ -58,6 +58,12 @@ def application(environ, start_response):
         rest = b"".join(body)
         after = body.read(1)  # past the end: nothing
         return text(start_response, b"%r %r %d %r\n" % (first, line, len(rest), after))
+    if path == "/input-calls":
+        # Each way PEP 3333 lets an app read its input, one after another.
+        body = environ["wsgi.input"]
+        calls = [body.read(2), body.readline(2), body.readline(), body.readlines(2),
+                 body.read(None), list(body), body.readlines(), body.read(1)]
+        return text(start_response, repr(calls).encode() + b"\n")
     if path == "/length":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         return text(start_response, b"%d\n" % len(environ["wsgi.input"].read(length)))

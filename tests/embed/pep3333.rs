@@ -135,6 +135,28 @@ fn wsgi_input_is_the_body_already_read() {
     assert_eq!(res.text(), "0\n");
 }
 
+/// Every way of reading `wsgi.input` answers the same embedded and in a pool's worker,
+/// `readlines(hint)` included (PEP 3333 lets a server ignore the hint; these two agree).
+#[test]
+fn wsgi_input_reads_the_same_embedded_and_in_a_pool() {
+    let site = Site::new();
+    let pool = site.embed("t", "app.py");
+    let server = site.serve(&["--wsgi", &pool, "--workers", "1"]);
+    let body = b"abcdef\ngh\nij\nkl\nmn\nop";
+    let read = |mode: &str| {
+        let target = format!("/{mode}/t/input-calls");
+        let res = server.request(&Req::post(&target, body)).unwrap();
+        assert_eq!(res.status, 200, "{target}: {}", res.text());
+        res.text()
+    };
+    let embedded = read("wsgi");
+    assert_eq!(
+        embedded,
+        "[b'ab', b'cd', b'ef\\n', [b'gh\\n'], b'ij\\nkl\\nmn\\nop', [], [], b'']\n"
+    );
+    assert_eq!(read("pool"), embedded);
+}
+
 /// `wsgi.errors`, `print()` and `sys.stderr` reach the log as a pool worker's stderr
 /// does: one line per line, control characters escaped, prefixed with the app's name.
 #[test]
