@@ -472,17 +472,17 @@ class Response:
             raise AssertionError("start_response called a second time without exc_info")
         if not isinstance(status, str) or len(status) < 4 or not status[:3].isdigit():
             raise ValueError("WSGI status must be a str like '200 OK', not %r" % (status,))
-        if CONTROL.search(status):
-            # PEP 3333: no control characters in the status. A line end would end the
-            # Status line and start a header of the app's own making.
-            raise BadHeader("WSGI status %r holds a control character" % status)
         # Every header at once: "Name: value" fails unless both are str, and one search
-        # over all of them finds a control character in any name or value.
+        # over the status and all of them finds a control character in any of them.
         try:
             fields = [name + ": " + value for name, value in headers]
         except TypeError:
             fields = None
-        if fields is None or CONTROL.search("".join(fields)):
+        if fields is None or CONTROL.search(status + "".join(fields)):
+            if fields is not None and CONTROL.search(status):
+                # PEP 3333: none in the status either. A line end would end the Status
+                # line and start a header of the app's own making.
+                raise BadHeader("WSGI status %r holds a control character" % status)
             check_headers(headers)  # raises, saying which header and why
         self.status, self.fields = status, fields
         for name, value in headers:
