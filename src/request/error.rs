@@ -3,11 +3,27 @@
 
 use std::fmt;
 
+/// Where [`RequestError::NoApp`] looked for an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppHost {
+    /// A worker pool, `/pool/NAME`.
+    Pool,
+    /// Embedded Python, `/wsgi/NAME`.
+    Embedded,
+}
+
 /// Why a request was not answered by a script or an app.
 #[derive(Debug)]
 pub enum RequestError {
     /// The URL names no script, app or page.
     NotFound { path: String },
+    /// `/pool/NAME` or `/wsgi/NAME` names no pool or embedded app: the 404 says how to
+    /// start one there.
+    NoApp {
+        path: String,
+        name: String,
+        host: AppHost,
+    },
     /// The URL names something cgilab will not run (RFC 3875 §9.8).
     Forbidden { path: String, why: &'static str },
     /// The request itself is malformed.
@@ -69,7 +85,7 @@ impl RequestError {
     pub fn status(&self) -> u16 {
         use RequestError::*;
         match self {
-            NotFound { .. } => 404,
+            NotFound { .. } | NoApp { .. } => 404,
             Forbidden { .. } => 403,
             BadRequest { .. } => 400,
             ClientTimeout => 408,
@@ -94,6 +110,26 @@ impl fmt::Display for RequestError {
         use RequestError::*;
         match self {
             NotFound { path } => write!(f, "no script or app at `{path}`"),
+            NoApp {
+                path,
+                name,
+                host: AppHost::Pool,
+            } => write!(
+                f,
+                "no pool `{name}` at `{path}`: start the server with --wsgi {name}=FILE \
+                 (or --fastcgi {name}=FILE) to serve one there"
+            ),
+            NoApp { path, name, .. } if cfg!(feature = "python") => write!(
+                f,
+                "no app embedded as `{name}` at `{path}`: start the server with \
+                 --embed {name}=FILE (lesson 13)"
+            ),
+            NoApp { path, name, .. } => write!(
+                f,
+                "no app embedded as `{name}` at `{path}`: this build has no embedded \
+                 Python; build it with --features python and start it with \
+                 --embed {name}=FILE (lesson 13)"
+            ),
             Forbidden { path, why } => write!(f, "refused `{path}`: {why}"),
             BadRequest { why } => write!(f, "bad request: {why}"),
             ClientTimeout => write!(f, "the client stopped sending its body (--read-timeout)"),

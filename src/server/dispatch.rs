@@ -21,7 +21,7 @@ use crate::measure::timing::{Mode, Timing};
 use crate::pool::{self, Pools};
 use crate::process::slots::Slots;
 use crate::request::environ::{self, Invocation, RequestHead};
-use crate::request::error::RequestError;
+use crate::request::error::{AppHost, RequestError};
 use crate::request::forwarded;
 use crate::request::outcome::{Failed, Outcome, Sent};
 use crate::request::route::{self, Route, Target};
@@ -324,8 +324,10 @@ fn serve_pool(
     redirects: usize,
 ) -> Answered {
     let Some(pool) = ctx.pools.as_ref().and_then(|p| p.get(&target.name)) else {
-        let e = RequestError::NotFound {
+        let e = RequestError::NoApp {
             path: route::split_target(&head.target).0.to_string(),
+            name: target.name.clone(),
+            host: AppHost::Pool,
         };
         return refuse(request, e, Mode::Pool, timing);
     };
@@ -365,8 +367,10 @@ fn serve_embedded(
     timing: &mut Timing,
 ) -> Answered {
     let Some(app) = ctx.embedded.as_ref().and_then(|e| e.get(&target.name)) else {
-        let e = RequestError::NotFound {
+        let e = RequestError::NoApp {
             path: route::split_target(&head.target).0.to_string(),
+            name: target.name.clone(),
+            host: AppHost::Embedded,
         };
         return refuse(request, e, Mode::Embed, timing);
     };

@@ -91,6 +91,27 @@ fn malformed_flags_are_one_error_line() {
     assert!(exit.stderr.contains("table, csv, json"), "{}", exit.stderr);
 }
 
+/// `/wsgi/NAME` with nothing embedded as NAME is a 404 that says how to embed it, and,
+/// on a build without embedded Python, how to get such a build (lesson 13).
+#[test]
+fn a_wsgi_url_with_nothing_embedded_says_how_to_embed() {
+    let mut server = Site::new().start();
+    let res = server.get("/wsgi/hello");
+    assert_eq!(res.status, 404);
+    let text = res.text();
+    assert!(
+        text.contains("no app embedded as `hello` at `/wsgi/hello`")
+            && text.contains("--embed hello=FILE"),
+        "{text}"
+    );
+    assert_eq!(
+        text.contains("--features python"),
+        !cfg!(feature = "python"),
+        "{text}"
+    );
+    assert!(server.is_running());
+}
+
 /// On a build without embedded Python, `--embed` is one error line that says how to get
 /// a build with it (the default build needs no Python shared library).
 #[cfg(not(feature = "python"))]

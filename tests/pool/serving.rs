@@ -241,11 +241,18 @@ fn server_timing_and_the_access_log_name_the_pool_and_the_worker() {
     );
 }
 
+/// A pool that is not there is a 404 that says how to start one.
 #[test]
 fn an_unknown_pool_is_404() {
     let site = Site::new().file("app.py", PID_APP);
     let server = site.serve(&["--wsgi", &site.wsgi("t", "app.py"), "--workers", "1"]);
-    assert_eq!(get(&server, "/pool/nope").status, 404);
+    let res = get(&server, "/pool/nope/x");
+    assert_eq!(res.status, 404);
+    let text = String::from_utf8_lossy(&res.body).into_owned();
+    assert!(
+        text.contains("no pool `nope` at `/pool/nope/x`") && text.contains("--wsgi nope=FILE"),
+        "{text}"
+    );
     assert_eq!(get(&server, "/pool/t").status, 200);
 }
 
