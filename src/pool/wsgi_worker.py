@@ -580,7 +580,8 @@ def handle(conn, request, application, multithread=False):
             # appStatus 2: the response is incomplete, and the server cuts it short.
             finish(conn, request.id, INCOMPLETE)
         else:
-            # The server's own error page, as the app gets embedded or as CGI.
+            # The server's own error page: what the same app gets embedded, and a Rust
+            # app that panics.
             body = b"500 Internal Server Error\n"
             head = (b"Status: 500 Internal Server Error\r\n"
                     b"Content-Type: text/plain; charset=utf-8\r\n\r\n")
